@@ -1,0 +1,9 @@
+/** The protocol library: pure, isomorphic functions shared by the browser, the CLI and the gateway. */
+export * from './errors.js';
+export * from './hex.js';
+export * from './sha256.js';
+export * from './target.js';
+export * from './header.js';
+export * from './merkle.js';
+export * from './stratum-job.js';
+export * from './share.js';

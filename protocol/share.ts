@@ -1,0 +1,76 @@
+import { ProtocolError } from './errors.js';
+import { bytesToHex, concatBytes, reverseBytes, u32ToHex, type Hex } from './hex.js';
+import { headerHash, serializeHeader } from './header.js';
+import { merkleRootFromBranch } from './merkle.js';
+import { sha256d } from './sha256.js';
+import type { ShareSubmission, StratumJob } from './stratum-job.js';
+import { bitsToTarget, difficultyToTarget, hashValue, targetToDifficulty, type Difficulty } from './target.js';
+
+/** coinb1 || extranonce1 || extranonce2 || coinb2: the coinbase's non-witness serialisation. */
+export function buildCoinbase(job: StratumJob, extranonce1: Uint8Array, extranonce2: Uint8Array): Uint8Array {
+  return concatBytes(job.coinb1, extranonce1, extranonce2, job.coinb2);
+}
+
+/** BIP310: the rolled bits replace the job's version bits inside the negotiated mask only. */
+export function rollVersion(jobVersion: number, versionBits: number | undefined, versionMask: number): number {
+  if (versionBits === undefined) return jobVersion >>> 0;
+  if ((versionBits & ~versionMask) !== 0) {
+    throw new ProtocolError('version_bits', `${u32ToHex(versionBits)} sets bits outside the negotiated mask ${u32ToHex(versionMask)}`);
+  }
+  return ((jobVersion & ~versionMask) | (versionBits & versionMask)) >>> 0;
+}
+
+export interface ShareContext {
+  job: StratumJob;
+  extranonce1: Uint8Array;
+  /** The extranonce2 length the session was told; checked when given. */
+  extranonce2Size?: number;
+  /** The BIP310 mask negotiated with this session; 0 (the default) means no version rolling. */
+  versionMask?: number;
+  /** The share difficulty in force when the job was sent. */
+  difficulty: Difficulty | string;
+}
+
+export interface VerifiedShare {
+  header: Uint8Array;
+  /** The block hash, display order. */
+  hash: Hex;
+  shareDifficulty: Difficulty;
+  meetsDifficulty: boolean;
+  /** The share is also a valid block for the job's nBits. */
+  meetsNetworkTarget: boolean;
+}
+
+/** Rebuilds the 80-byte header a submission claims to have hashed, from the job the pool issued. */
+export function buildShareHeader(ctx: Omit<ShareContext, 'difficulty'>, submission: ShareSubmission): Uint8Array {
+  if (ctx.extranonce2Size !== undefined && submission.extranonce2.length !== ctx.extranonce2Size) {
+    throw new ProtocolError('extranonce2', `expected ${ctx.extranonce2Size} bytes, got ${submission.extranonce2.length}`);
+  }
+  const coinbase = buildCoinbase(ctx.job, ctx.extranonce1, submission.extranonce2);
+  return serializeHeader({
+    version: rollVersion(ctx.job.version, submission.versionBits, ctx.versionMask ?? 0),
+    prevhash: ctx.job.prevhash,
+    merkleRoot: merkleRootFromBranch(sha256d(coinbase), ctx.job.merkleBranch),
+    ntime: submission.ntime,
+    bits: ctx.job.bits,
+    nonce: submission.nonce,
+  });
+}
+
+/**
+ * The one share verifier: the gateway, the CLI's share calculator and the tests all call this.
+ * Job-policy checks that need session state (staleness, duplicates, ntime window) stay with the
+ * caller; everything that follows from the bytes is decided here.
+ */
+export function verifyShare(ctx: ShareContext, submission: ShareSubmission): VerifiedShare {
+  const header = buildShareHeader(ctx, submission);
+  const raw = headerHash(header);
+  const value = hashValue(raw);
+  return {
+    header,
+    hash: bytesToHex(reverseBytes(raw)),
+    shareDifficulty: targetToDifficulty(value),
+    meetsDifficulty: value <= difficultyToTarget(ctx.difficulty),
+    meetsNetworkTarget: value <= bitsToTarget(ctx.job.bits),
+  };
+}
