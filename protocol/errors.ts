@@ -6,8 +6,9 @@ export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
   constructor(
     readonly field: string,
-    message: string,
+    /** The message without the field name. */
+    readonly detail: string,
   ) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${detail}`);
   }
 }
