@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { checkScanRange, type EngineName, type HashEngine, type ScanJob, type ScanResult } from '../web/miner/engine.js';
+import type { HashEngine } from '../web/miner/engine.js';
+import { parallelEngine } from '../web/miner/parallel-engine.js';
 import type { EngineWorkerHost } from './engine-worker.js';
 import type { WasmBuild } from './wasm-node.js';
 
@@ -15,35 +16,18 @@ function startWorker(): Worker {
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`, { eval: true });
 }
 
-/**
- * A WebAssembly engine spread over worker threads. It is itself a HashEngine: a scan is split
- * into one contiguous slice per thread and the results are merged back into scan order.
- */
+/** A WebAssembly engine spread over `threads` worker threads. */
 export async function createThreadPoolEngine(build: WasmBuild, threads: number): Promise<HashEngine> {
-  const workers = Array.from({ length: threads }, () => startWorker());
+  const workers = Array.from({ length: threads }, startWorker);
   const hosts = workers.map((w) => Comlink.wrap<EngineWorkerHost>(nodeEndpoint(w)));
   await Promise.all(hosts.map((h) => h.open(build)));
-  const name: EngineName = build === 'simd' ? 'wasm-simd' : 'wasm';
-
-  return {
-    name,
-    async setJob(job: ScanJob): Promise<void> {
-      await Promise.all(hosts.map((h) => h.setJob(job)));
-    },
-    async scan(nonceStart: number, count: number): Promise<ScanResult> {
-      checkScanRange(nonceStart, count);
-      const slice = Math.ceil(count / threads);
-      const parts = await Promise.all(
-        hosts.map((h, i) => {
-          const offset = Math.min(i * slice, count);
-          return h.scan((nonceStart + offset) % 2 ** 32, Math.min(slice, count - offset));
-        }),
-      );
-      return { nonces: parts.flatMap((p) => p.nonces), scanned: parts.reduce((n, p) => n + p.scanned, 0) };
-    },
-    dispose(): void {
-      for (const h of hosts) h[Comlink.releaseProxy]();
-      for (const w of workers) void w.terminate();
-    },
-  };
+  const engines: HashEngine[] = hosts.map((h) => ({
+    name: build === 'simd' ? 'wasm-simd' : 'wasm',
+    setJob: (job) => h.setJob(job),
+    scan: (start, count) => h.scan(start, count),
+    dispose: () => h[Comlink.releaseProxy](),
+  }));
+  return parallelEngine(engines[0]!.name, engines, () => {
+    for (const w of workers) void w.terminate();
+  });
 }

@@ -1,15 +1,9 @@
 import { availableParallelism, cpus } from 'node:os';
-import { bitsToTarget } from '../../protocol/target.js';
-import { headerFromHex } from '../../protocol/header.js';
 import { ENGINE_NAMES, type EngineName, type HashEngine } from '../../web/miner/engine.js';
+import { GENESIS_HEADER, measureHashRate, verifyWithGenesis } from '../../web/miner/measure-rate.js';
 import { engineOption, integerOption, parseOptions } from '../args.js';
 import { PEERS } from '../bench/peers.js';
 import { openEngine } from '../open-engine.js';
-
-/** The genesis header: a real header, so the early reject sees real (hard) targets. */
-const BENCH_HEADER = headerFromHex(
-  '0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c',
-);
 
 export interface BenchRow {
   name: string;
@@ -45,7 +39,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
   if (!opts.engine) {
     for (const peer of PEERS) {
-      const run = await peer.prepare(BENCH_HEADER);
+      const run = await peer.prepare(GENESIS_HEADER);
       progress({ name: peer.name, kind: 'peer', threads: 1, hashesPerSecond: measureLoop((s, c) => run(s, c), seconds) });
     }
   }
@@ -63,17 +57,11 @@ async function measureEngine(name: EngineName, threads: number, seconds: number)
     return { name, kind: 'engine', threads, hashesPerSecond: null, note: `unavailable: ${(err as Error).message}` };
   }
   try {
-    await engine.setJob({ header: BENCH_HEADER, target: bitsToTarget(0x1d00ffff) });
-    const chunk = name === 'webgpu' ? 1 << 22 : (1 << 18) * threads;
-    await engine.scan(0, chunk); // warm-up: JIT tiers, pipeline creation
-    let nonce = chunk;
-    let hashed = 0;
-    const began = performance.now();
-    while (performance.now() - began < seconds * 1000) {
-      hashed += (await engine.scan(nonce % 2 ** 32, chunk)).scanned;
-      nonce += chunk;
+    if (!(await verifyWithGenesis(engine))) {
+      return { name, kind: 'engine', threads, hashesPerSecond: null, note: 'FAILED: did not find the genesis nonce' };
     }
-    return { name, kind: 'engine', threads, hashesPerSecond: hashed / ((performance.now() - began) / 1000) };
+    const chunk = name === 'webgpu' ? 1 << 22 : (1 << 18) * threads;
+    return { name, kind: 'engine', threads, hashesPerSecond: await measureHashRate(engine, seconds, chunk) };
   } finally {
     engine.dispose();
   }
