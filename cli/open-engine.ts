@@ -15,8 +15,8 @@ export async function openEngine(name: EngineName, threads: number, options: { b
     const device = await openNodeGpuDevice();
     const engine = createWebGpuEngine(device, { shaderSource: loadWgslSource(), ...options });
     return {
-      ...engine,
       name: engine.name,
+      hardware: engine.hardware,
       setJob: (job) => engine.setJob(job),
       scan: (start, count) => engine.scan(start, count),
       dispose() {

@@ -27,48 +27,98 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const engines: EngineName[] = opts.engine ? [engineOption(opts.engine, 'wasm-simd')] : [...ENGINE_NAMES];
   const threads = integerOption(opts.threads, 'threads', availableParallelism(), 1, 256);
   const seconds = integerOption(opts.seconds, 'seconds', 3, 1, 600);
-  const rows: BenchRow[] = [];
-  const progress = (row: BenchRow) => {
-    rows.push(row);
-    if (!opts.json) console.error(`  measured ${row.name} x${row.threads}: ${formatRate(row.hashesPerSecond)}${row.note ? ` (${row.note})` : ''}`);
-  };
+  const subjects: Subject[] = engines.flatMap((name) =>
+    (name === 'webgpu' ? [1] : [...new Set([1, threads])]).map((n) => engineSubject(name, n)),
+  );
+  if (!opts.engine) subjects.push(...PEERS.map(peerSubject));
 
-  for (const name of engines) {
-    const counts = name === 'webgpu' ? [1] : [...new Set([1, threads])];
-    for (const n of counts) progress(await measureEngine(name, n, seconds));
-  }
-  if (!opts.engine) {
-    for (const peer of PEERS) {
-      const run = await peer.prepare(GENESIS_HEADER);
-      progress({ name: peer.name, kind: 'peer', threads: 1, hashesPerSecond: measureLoop((s, c) => run(s, c), seconds) });
+  // Rounds interleave the subjects and each figure is the median of its rounds, so that a slow
+  // spell of this shared machine lands on one round of every subject, not on one subject.
+  const rates = new Map<Subject, number[]>();
+  const notes = new Map<Subject, string>();
+  for (const subject of subjects) {
+    try {
+      await subject.open();
+    } catch (err) {
+      notes.set(subject, (err as Error).message);
     }
   }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const subject of subjects) {
+      if (notes.has(subject)) continue;
+      const rate = await subject.measure(seconds / ROUNDS);
+      rates.set(subject, [...(rates.get(subject) ?? []), rate]);
+      if (!opts.json) console.error(`  round ${round + 1}/${ROUNDS}: ${subject.name} x${subject.threads}: ${formatRate(rate)}`);
+    }
+  }
+  for (const subject of subjects) subject.close();
 
-  const report = { cpu: cpus()[0]?.model ?? 'unknown', threadsAvailable: availableParallelism(), seconds, rows, targets: checkTargets(rows) };
+  const rows: BenchRow[] = subjects.map((s) => ({
+    name: s.name,
+    kind: s.kind,
+    threads: s.threads,
+    hashesPerSecond: notes.has(s) ? null : median(rates.get(s)!),
+    ...(notes.has(s) || s.note ? { note: notes.get(s) ?? s.note } : {}),
+  }));
+  const report = { cpu: cpus()[0]?.model ?? 'unknown', threadsAvailable: availableParallelism(), seconds, rounds: ROUNDS, rows, targets: checkTargets(rows) };
   if (opts.json) console.log(JSON.stringify(report, null, 2));
   else printTable(report);
 }
 
-async function measureEngine(name: EngineName, threads: number, seconds: number): Promise<BenchRow> {
-  let engine: HashEngine;
-  try {
-    engine = await openEngine(name, threads);
-  } catch (err) {
-    return { name, kind: 'engine', threads, hashesPerSecond: null, note: `unavailable: ${(err as Error).message}` };
-  }
-  try {
-    if (!(await verifyWithGenesis(engine))) {
-      return { name, kind: 'engine', threads, hashesPerSecond: null, note: 'FAILED: did not find the genesis nonce' };
-    }
-    const chunk = name === 'webgpu' ? 1 << 22 : (1 << 18) * threads;
-    return { name, kind: 'engine', threads, hashesPerSecond: await measureHashRate(engine, seconds, chunk) };
-  } finally {
-    engine.dispose();
-  }
+const ROUNDS = 3;
+
+/** Something the benchmark times: one of our engines on some threads, or a peer library. */
+interface Subject {
+  name: string;
+  kind: 'engine' | 'peer';
+  threads: number;
+  /** Known once opened: what the subject runs on (the GPU adapter). */
+  note?: string;
+  /** Throws with the reason when the subject cannot run here (no GPU adapter, say). */
+  open(): Promise<void>;
+  measure(seconds: number): Promise<number>;
+  close(): void;
+}
+
+function engineSubject(name: EngineName, threads: number): Subject {
+  let engine: HashEngine | undefined;
+  const chunk = name === 'webgpu' ? 1 << 22 : (1 << 18) * threads;
+  return {
+    name,
+    kind: 'engine',
+    threads,
+    async open() {
+      engine = await openEngine(name, threads, name === 'webgpu' ? { batchSize: 1 << 22 } : {});
+      if (!(await verifyWithGenesis(engine))) throw new Error('FAILED: did not find the genesis nonce');
+      if (engine.hardware) this.note = engine.hardware;
+    },
+    measure: (s) => measureHashRate(engine!, s, chunk),
+    close: () => engine?.dispose(),
+  };
+}
+
+function peerSubject(peer: (typeof PEERS)[number]): Subject {
+  let run: ((start: number, count: number) => void) | undefined;
+  return {
+    name: peer.name,
+    kind: 'peer',
+    threads: 1,
+    async open() {
+      run = await peer.prepare(GENESIS_HEADER);
+    },
+    measure: async (s) => measureLoop(run!, s),
+    close: () => {},
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function measureLoop(run: (start: number, count: number) => void, seconds: number): number {
-  const chunk = 1 << 14;
+  const chunk = 1 << 12;
   run(0, chunk);
   let hashed = 0;
   const began = performance.now();
@@ -109,9 +159,9 @@ function formatRate(hashesPerSecond: number | null): string {
   return hashesPerSecond >= 1e6 ? `${(hashesPerSecond / 1e6).toFixed(2)} MH/s` : `${(hashesPerSecond / 1e3).toFixed(1)} kH/s`;
 }
 
-function printTable(report: { cpu: string; threadsAvailable: number; seconds: number; rows: BenchRow[]; targets: TargetCheck[] }): void {
+function printTable(report: { cpu: string; threadsAvailable: number; seconds: number; rounds: number; rows: BenchRow[]; targets: TargetCheck[] }): void {
   const hashWasm = report.rows.find((r) => r.name === 'hash-wasm')?.hashesPerSecond ?? null;
-  console.log(`SHA-256d, ${report.seconds} s per row, ${report.cpu}, ${report.threadsAvailable} threads`);
+  console.log(`SHA-256d, ${report.seconds} s per row (median of ${report.rounds} interleaved rounds), ${report.cpu}, ${report.threadsAvailable} threads`);
   console.log('');
   console.log(`${'engine / peer'.padEnd(16)}${'threads'.padStart(8)}${'rate'.padStart(14)}${'vs hash-wasm'.padStart(14)}`);
   for (const row of report.rows) {

@@ -45,7 +45,7 @@ export class EngineBench extends LitElement {
         <tbody>
           ${this.rows.map(
             (r) => html`<tr data-engine=${r.engine} data-workers=${r.workers} data-status=${r.status}>
-              <td>${r.engine}</td><td>${r.workers}</td>
+              <td>${r.engine}${r.note && r.status !== 'failed' && r.status !== 'unavailable' ? html`<br /><small>${r.note}</small>` : ''}</td><td>${r.workers}</td>
               <td>${r.verified === undefined ? '' : r.verified ? 'finds the genesis nonce' : 'WRONG RESULT'}</td>
               <td class="rate" data-hashes-per-second=${r.hashesPerSecond ?? ''}>${formatRate(r)}</td>
             </tr>`,
@@ -73,7 +73,7 @@ export class EngineBench extends LitElement {
       try {
         this.engine = row.engine === 'webgpu' ? await openGpuEngine() : await openWorkerPool(row.engine === 'wasm-simd' ? 'simd' : 'scalar', row.workers);
         const verified = await verifyWithGenesis(this.engine);
-        this.setRow(row, { verified });
+        this.setRow(row, { verified, ...(this.engine.hardware ? { note: this.engine.hardware } : {}) });
         const chunk = row.engine === 'webgpu' ? 1 << 16 : (1 << 16) * row.workers;
         const hashesPerSecond = await measureHashRate(this.engine, SECONDS_PER_ROW, chunk, () => this.stopRequested);
         this.setRow(row, { status: this.stopRequested ? 'stopped' : 'done', hashesPerSecond });
@@ -109,7 +109,7 @@ async function openGpuEngine(): Promise<HashEngine> {
   const device = await adapter.requestDevice();
   // Small batches keep each dispatch short, so the page stays smooth while the GPU works.
   const engine = createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: 1 << 16 });
-  return { ...engine, name: engine.name, setJob: (j) => engine.setJob(j), scan: (s, c) => engine.scan(s, c), dispose: () => (engine.dispose(), device.destroy()) };
+  return { name: engine.name, hardware: engine.hardware, setJob: (j) => engine.setJob(j), scan: (s, c) => engine.scan(s, c), dispose: () => (engine.dispose(), device.destroy()) };
 }
 
 function formatRate(row: Row): string {

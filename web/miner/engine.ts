@@ -24,6 +24,8 @@ export interface ScanResult {
  */
 export interface HashEngine {
   readonly name: EngineName;
+  /** What the engine runs on, where it can tell (the GPU adapter): shown beside its hash rate. */
+  readonly hardware?: string;
   setJob(job: ScanJob): void | Promise<void>;
   scan(nonceStart: number, count: number): Promise<ScanResult>;
   dispose(): void;

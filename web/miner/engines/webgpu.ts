@@ -60,6 +60,7 @@ export function createWebGpuEngine(device: GPUDevice, options: WebGpuEngineOptio
 
 class WebGpuEngine implements HashEngine {
   readonly name = 'webgpu' as const;
+  readonly hardware: string;
   private readonly batchSize: number;
   private readonly workgroupSize: number;
   private readonly capacity: number;
@@ -81,6 +82,8 @@ class WebGpuEngine implements HashEngine {
     if (typeof options.shaderSource !== 'string' || options.shaderSource.length === 0) {
       throw new TypeError('shaderSource must be the WGSL text of shaders/sha256d-scan.wgsl');
     }
+    const info = device.adapterInfo as GPUAdapterInfo | undefined;
+    this.hardware = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : 'unknown adapter';
     const limits = device.limits;
     this.batchSize = checkIntegerOption('batchSize', options.batchSize ?? DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE);
     const maxGroup = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
