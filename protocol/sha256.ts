@@ -28,6 +28,29 @@ export const IV: Uint32Array = Uint32Array.from([
 ]);
 
 const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
+/** The SHA-256 functions (FIPS 180-4 section 4.1.2), shared by the host-side precomputations. */
+export const bigSigma0 = (x: number): number => rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22);
+export const bigSigma1 = (x: number): number => rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25);
+export const smallSigma0 = (x: number): number => rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3);
+export const smallSigma1 = (x: number): number => rotr(x, 17) ^ rotr(x, 19) ^ (x >>> 10);
+export const ch = (e: number, f: number, g: number): number => (e & f) ^ (~e & g);
+export const maj = (a: number, b: number, c: number): number => (a & b) ^ (a & c) ^ (b & c);
+
+/**
+ * Runs rounds 0..count-1 on the working variables `v` (a..h, in place) with message words `w`,
+ * without the final feed-forward. Mining precomputes the first rounds of the header's second
+ * block this way, since they read only nonce-free words.
+ */
+export function sha256Rounds(v: Uint32Array, w: ArrayLike<number>, count: number): void {
+  for (let i = 0; i < count; i++) {
+    const [a, b, c, d, e, f, g, h] = v as unknown as [number, number, number, number, number, number, number, number];
+    const t1 = (h + bigSigma1(e) + ch(e, f, g) + K[i]! + w[i]!) | 0;
+    const t2 = (bigSigma0(a) + maj(a, b, c)) | 0;
+    v.copyWithin(1, 0, 7);
+    v[0] = t1 + t2;
+    v[4] = d + t1;
+  }
+}
 
 /**
  * One SHA-256 compression of a 64-byte block into `state` (in place). Mining needs this step on its
@@ -38,34 +61,10 @@ export function sha256Compress(state: Uint32Array, block: Uint8Array, offset = 0
   const w = new Uint32Array(64);
   const view = new DataView(block.buffer, block.byteOffset + offset, 64);
   for (let i = 0; i < 16; i++) w[i] = view.getUint32(4 * i, false);
-  for (let i = 16; i < 64; i++) {
-    const x = w[i - 15]!;
-    const y = w[i - 2]!;
-    const s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3);
-    const s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10);
-    w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
-  }
-  let [a, b, c, d, e, f, g, h] = state as unknown as [number, number, number, number, number, number, number, number];
-  for (let i = 0; i < 64; i++) {
-    const t1 = (h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) | 0;
-    const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
-  }
-  state[0]! += a;
-  state[1]! += b;
-  state[2]! += c;
-  state[3]! += d;
-  state[4]! += e;
-  state[5]! += f;
-  state[6]! += g;
-  state[7]! += h;
+  for (let i = 16; i < 64; i++) w[i] = (smallSigma1(w[i - 2]!) + w[i - 7]! + smallSigma0(w[i - 15]!) + w[i - 16]!) | 0;
+  const v = Uint32Array.from(state);
+  sha256Rounds(v, w, 64);
+  for (let i = 0; i < 8; i++) state[i] = (state[i]! + v[i]!) | 0;
 }
 
 /** The SHA-256 state after compressing the first 64 bytes of an 80-byte block header. */

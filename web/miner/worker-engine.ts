@@ -9,7 +9,7 @@ export async function openWorkerEngine(build: WasmBuild): Promise<HashEngine> {
   const worker = new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: `sha256d-${build}` });
   const host = Comlink.wrap<BrowserEngineWorker>(worker);
   try {
-    const name = (await host.open(new URL(WASM_URLS[build], location.href).href)) as HashEngine['name'];
+    const name = await host.open(new URL(WASM_URLS[build], location.href).href);
     return {
       name,
       setJob: (job) => host.setJob(job),

@@ -1,5 +1,5 @@
 import { checkHeader } from '../../../protocol/header.js';
-import { K, midstate } from '../../../protocol/sha256.js';
+import { bigSigma0 as bsig0, bigSigma1 as bsig1, ch, K, maj, midstate, sha256Rounds, smallSigma0 as ssig0, smallSigma1 as ssig1 } from '../../../protocol/sha256.js';
 import { MAX_TARGET, targetToWords, type Target } from '../../../protocol/target.js';
 
 /**
@@ -8,14 +8,6 @@ import { MAX_TARGET, targetToWords, type Target } from '../../../protocol/target
  * time only on what does. The layout (eight vec4<u32>) must match the WGSL struct field by field.
  */
 export const JOB_UNIFORM_WORDS = 32;
-
-const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
-const ssig0 = (x: number): number => rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3);
-const ssig1 = (x: number): number => rotr(x, 17) ^ rotr(x, 19) ^ (x >>> 10);
-const bsig0 = (x: number): number => rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22);
-const bsig1 = (x: number): number => rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25);
-const ch = (e: number, f: number, g: number): number => (e & f) ^ (~e & g);
-const maj = (a: number, b: number, c: number): number => (a & b) ^ (a & c) ^ (b & c);
 
 /** W15 of the header's second block: the message length, 80 bytes = 640 bits. */
 const HEADER_BITS = 640;
@@ -37,19 +29,9 @@ export function packJobUniform(header: Uint8Array, target: Target): Uint32Array<
   const w = [view.getUint32(64, false), view.getUint32(68, false), view.getUint32(72, false)] as const;
 
   // Rounds 0..2 of the second block read only W0..W2 (merkle tail, ntime, nbits).
-  let [a, b, c, d, e, f, g, h] = mid as unknown as [number, number, number, number, number, number, number, number];
-  for (let t = 0; t < 3; t++) {
-    const t1 = (h + bsig1(e) + ch(e, f, g) + K[t]! + w[t]!) | 0;
-    const t2 = (bsig0(a) + maj(a, b, c)) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
-  }
+  const v = Uint32Array.from(mid);
+  sha256Rounds(v, w, 3);
+  const [a, b, c, d, e, f, g, h] = v as unknown as [number, number, number, number, number, number, number, number];
   // Round 3 adds W3 (the nonce) to T1 and nothing else depends on it: the kernel adds it to these.
   const t1NoW3 = (h + bsig1(e) + ch(e, f, g) + K[3]!) | 0;
   const newANoW3 = (t1NoW3 + bsig0(a) + maj(a, b, c)) | 0;
