@@ -29,16 +29,28 @@ export interface ShareContext {
   versionMask?: number;
   /** The share difficulty in force when the job was sent. */
   difficulty: Difficulty | string;
+  /**
+   * The merkle root for this extranonce, when the caller already has it: a miner submits many
+   * shares per extranonce2, and the coinbase and branch hashing is most of a share's cost.
+   */
+  merkleRoot?: Uint8Array;
 }
 
 export interface VerifiedShare {
   header: Uint8Array;
   /** The block hash, display order. */
   hash: Hex;
+  /** The hash as the integer compared against targets. */
+  hashValue: bigint;
   shareDifficulty: Difficulty;
   meetsDifficulty: boolean;
   /** The share is also a valid block for the job's nBits. */
   meetsNetworkTarget: boolean;
+}
+
+/** The merkle root of a job's block with this session's extranonce1 and the miner's extranonce2. */
+export function shareMerkleRoot(job: StratumJob, extranonce1: Uint8Array, extranonce2: Uint8Array): Uint8Array {
+  return merkleRootFromBranch(sha256d(buildCoinbase(job, extranonce1, extranonce2)), job.merkleBranch);
 }
 
 /** Rebuilds the 80-byte header a submission claims to have hashed, from the job the pool issued. */
@@ -46,11 +58,10 @@ export function buildShareHeader(ctx: Omit<ShareContext, 'difficulty'>, submissi
   if (ctx.extranonce2Size !== undefined && submission.extranonce2.length !== ctx.extranonce2Size) {
     throw new ProtocolError('extranonce2', `expected ${ctx.extranonce2Size} bytes, got ${submission.extranonce2.length}`);
   }
-  const coinbase = buildCoinbase(ctx.job, ctx.extranonce1, submission.extranonce2);
   return serializeHeader({
     version: rollVersion(ctx.job.version, submission.versionBits, ctx.versionMask ?? 0),
     prevhash: ctx.job.prevhash,
-    merkleRoot: merkleRootFromBranch(sha256d(coinbase), ctx.job.merkleBranch),
+    merkleRoot: ctx.merkleRoot ?? shareMerkleRoot(ctx.job, ctx.extranonce1, submission.extranonce2),
     ntime: submission.ntime,
     bits: ctx.job.bits,
     nonce: submission.nonce,
@@ -69,6 +80,7 @@ export function verifyShare(ctx: ShareContext, submission: ShareSubmission): Ver
   return {
     header,
     hash: bytesToHex(reverseBytes(raw)),
+    hashValue: value,
     shareDifficulty: targetToDifficulty(value),
     meetsDifficulty: value <= difficultyToTarget(ctx.difficulty),
     meetsNetworkTarget: value <= bitsToTarget(ctx.job.bits),

@@ -1,0 +1,231 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { bitsToTarget, difficultyToWork } from '../protocol/target.js';
+import { redact, type GatewayConfig } from './config.js';
+import type { GatewayView } from './gateway-view.js';
+import { createRequestHandler } from './http/api.js';
+import type { Ledger } from './ledger/ledger.js';
+import { openSqliteLedger } from './ledger/sqlite-ledger.js';
+import { createMetrics } from './metrics.js';
+import { PoolStats } from './pool-stats.js';
+import { ExtranonceAllocator } from './stratum/extranonce.js';
+import { StratumHub } from './stratum/hub.js';
+import { IpGuard } from './stratum/ip-guard.js';
+import type { StratumSession } from './stratum/session.js';
+import type { SessionContext } from './stratum/session-context.js';
+import { createTcpTransport } from './stratum/tcp-transport.js';
+import { attachWsTransport } from './stratum/ws-transport.js';
+import { JobManager, type Job } from './work/job-manager.js';
+import { openWorkSource } from './work/open-source.js';
+import type { WorkSource, WorkTemplate } from './work/work-source.js';
+
+export interface Gateway {
+  readonly httpPort: number;
+  readonly stratumPort: number;
+  /** http://host:port/ : the API, the web app, and WebSocket Stratum at /stratum. */
+  readonly httpUrl: string;
+  readonly stratumUrl: string;
+  readonly view: GatewayView;
+  close(): Promise<void>;
+}
+
+export interface GatewayOverrides {
+  logger?: Logger;
+  /** A work source built by the caller (tests); otherwise the config's. */
+  source?: WorkSource;
+  ledger?: Ledger;
+  /** How extranonce1 prefixes are handed out for a slot size (tests pin the known-answer ones). */
+  extranonceAllocator?: (slotSize: number) => ExtranonceAllocator;
+}
+
+/** Starts the pool gateway: work source, job manager, both Stratum transports, HTTP API. */
+export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
+  const log = overrides.logger ?? pino({ level: config.logLevel, base: undefined });
+  const ledgerFile = join(config.dataDir, 'ledger.sqlite');
+  const ledger = overrides.ledger ?? openSqliteLedger(ledgerFile, { synchronous: config.ledgerSynchronous, logger: log });
+  const source = overrides.source ?? openWorkSource(config.source, log);
+  const jobs = new JobManager({ staleGraceMs: config.staleGraceMs, refreshIntervalMs: config.jobRefreshMs });
+  const stats = new PoolStats();
+  const metrics = createMetrics();
+  const guard = new IpGuard({
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxInvalidPerWindow: config.maxInvalidPerMinute,
+    windowMs: 60_000,
+    banMs: config.banSeconds * 1000,
+  });
+  let allocator: ExtranonceAllocator | undefined;
+  let slotSize = 0;
+  let ledgerError: string | undefined;
+
+  const ctx: SessionContext = {
+    jobs,
+    ledger,
+    log,
+    vardiff: {
+      targetIntervalMs: config.targetShareIntervalMs,
+      minDifficulty: config.minDifficulty,
+      maxDifficulty: config.maxDifficulty,
+      hysteresis: 1.5,
+    },
+    startDifficulty: config.startDifficulty,
+    // Miners may roll only bits the upstream lets this gateway roll.
+    get versionRollingMask() {
+      const upstreamMask = (source as Partial<{ versionMask: number }>).versionMask;
+      return upstreamMask === undefined ? config.versionRollingMask : (config.versionRollingMask & upstreamMask) >>> 0;
+    },
+    ntimeRollSeconds: config.ntimeRollSeconds,
+    now: Date.now,
+    allocateExtranonce() {
+      if (!allocator) throw new Error('no work yet');
+      return { extranonce1: allocator.allocate(), extranonce2Size: slotSize - allocator.prefixSize };
+    },
+    onAuthorized(session, identity) {
+      log.debug({ session: session.connection.id, member: identity.member, worker: identity.worker }, 'worker authorized');
+    },
+    onShareAccepted(_session, share) {
+      ledgerError = undefined;
+      const work = difficultyToWork(share.difficulty);
+      stats.accept(work);
+      metrics.sharesAccepted.inc();
+      metrics.workAccepted.inc(work);
+    },
+    onShareRejected(session, reason, minerFault) {
+      stats.reject(reason);
+      metrics.sharesRejected.inc({ reason: reasonLabel(reason) });
+      if (!minerFault) ledgerError = reason;
+      else hub.strike(session.connection.remoteAddress);
+    },
+    forward: (job, candidate) => forward(job, candidate),
+    onSessionClosed(session: StratumSession) {
+      const prefix = session.extranonce;
+      if (prefix && allocator && prefix.length === allocator.prefixSize) allocator.release(prefix);
+    },
+  };
+  const hub = new StratumHub(ctx, guard, { messagesPerSecond: config.messagesPerSecond, burst: config.messageBurst }, log);
+
+  function forward(job: Job, c: Parameters<SessionContext['forward']>[1]): void {
+    const template = job.template;
+    const isBlock = c.hashValue <= bitsToTarget(template.bits);
+    if (!isBlock && !(template.forwardTarget !== undefined && c.hashValue <= template.forwardTarget)) return;
+    const version = new DataView(c.header.buffer, c.header.byteOffset, 80).getUint32(0, true);
+    if (isBlock) log.info({ hash: c.hash, height: template.height, member: c.member }, 'share meets the network target: submitting block');
+    source
+      .submit({ template, extranonce: c.extranonce, ntime: c.ntime, nonce: c.nonce, version, header: c.header, hash: c.hash })
+      .then(async (outcome) => {
+        const reason = outcome.reason ?? null;
+        if (isBlock) {
+          metrics.blocksFound.inc({ accepted: String(outcome.accepted) });
+          await ledger.recordBlock({ hash: c.hash, height: template.height ?? null, member: c.member, jobId: job.id, foundAtMs: Date.now(), accepted: outcome.accepted, reason });
+        }
+        if (source.kind === 'stratum') {
+          metrics.upstreamShares.inc({ accepted: String(outcome.accepted) });
+          await ledger.recordUpstreamResult({ shareKey: c.hash, hash: c.hash, accepted: outcome.accepted, reason, atMs: Date.now() });
+        }
+        if (!outcome.accepted) log.warn({ hash: c.hash, reason }, 'forwarded share not accepted');
+      })
+      .catch((err: unknown) => log.error({ err, hash: c.hash }, 'forwarding a share failed'));
+  }
+
+  function onTemplate(template: WorkTemplate): void {
+    if (template.extranonceSize !== slotSize) {
+      // A new slot size (first template, or the upstream changed its extranonce): new prefixes.
+      slotSize = template.extranonceSize;
+      allocator = overrides.extranonceAllocator?.(slotSize) ?? ExtranonceAllocator.forSlot(slotSize, config.instanceId);
+      for (const session of hub.sessions.values()) {
+        if (!session.extranonce) continue;
+        if (!session.changeExtranonce(allocator.allocate(), slotSize - allocator.prefixSize)) session.reconnect(1);
+      }
+    }
+    jobs.accept(template);
+  }
+
+  jobs.onJob((job) => hub.broadcast(job));
+  source.onTemplate((template) => {
+    try {
+      onTemplate(template);
+    } catch (err) {
+      log.error({ err }, 'work source sent an unusable template');
+    }
+  });
+  await source.start();
+
+  const webRoot = config.webRoot && existsSync(resolve(config.webRoot)) ? resolve(config.webRoot) : undefined;
+  const view: GatewayView = {
+    config,
+    source,
+    jobs,
+    hub,
+    ledger,
+    stats,
+    metrics,
+    log,
+    webRoot,
+    get ledgerError() {
+      return ledgerError;
+    },
+    refreshGauges() {
+      metrics.connections.set(hub.sessions.size);
+      metrics.miners.set(new Set([...hub.sessions.values()].flatMap((s) => s.identities.map((i) => i.member))).size);
+      metrics.hashrate.set(stats.hashesPerSecond());
+      metrics.sourceConnected.set(source.connected ? 1 : 0);
+    },
+  };
+
+  const http = createServer(createRequestHandler(view));
+  attachWsTransport(http, hub, { path: '/stratum', maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: 30_000 });
+  const tcp = createTcpTransport(hub, { maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs });
+  await listen(http, config.httpPort, config.host);
+  await listen(tcp, config.stratumPort, config.host);
+  const httpPort = (http.address() as AddressInfo).port;
+  const stratumPort = (tcp.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const httpUrl = `http://${host}:${httpPort}/`;
+  const stratumUrl = `stratum+tcp://${host}:${stratumPort}`;
+  log.info(
+    { http: httpUrl, websocket: `ws://${host}:${httpPort}/stratum`, stratum: stratumUrl, workSource: source.label, ledger: overrides.ledger ? 'custom' : ledgerFile, webApp: webRoot ?? 'not built' },
+    `dao-gateway listening on ${httpUrl} (API, web app, WebSocket Stratum at /stratum) and ${stratumUrl}; work source: ${redact(source.label)}`,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpPort,
+    stratumPort,
+    httpUrl,
+    stratumUrl,
+    view,
+    close() {
+      closing ??= (async () => {
+        hub.close();
+        jobs.stop();
+        for (const session of hub.sessions.values()) session.connection.close('gateway shutting down');
+        http.closeAllConnections?.();
+        await Promise.all([closeServer(http), closeServer(tcp)]);
+        await source.stop();
+        await ledger.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: HttpServer | NetServer, port: number, host: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+}
+
+function closeServer(server: HttpServer | NetServer): Promise<void> {
+  return new Promise((resolvePromise) => server.close(() => resolvePromise()));
+}
+
+/** Rejection reasons as metric labels: the fixed part only (no numbers), so the label set stays small. */
+function reasonLabel(reason: string): string {
+  return reason.replace(/\(.*\)/, '').replace(/[0-9.]+/g, 'N').trim().slice(0, 48);
+}

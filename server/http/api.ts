@@ -1,0 +1,103 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getAddress, isHexString } from 'ethers';
+import { bytesToHex, reverseBytes } from '../../protocol/hex.js';
+import { bitsToTarget, targetToDifficulty } from '../../protocol/target.js';
+import type { GatewayView } from '../gateway-view.js';
+import { serveStatic } from './static-files.js';
+
+/** The HTTP side of the gateway: health, stats, member records, metrics, and the web app. */
+export function createRequestHandler(view: GatewayView) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://gateway');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: `${req.method} is not allowed` }, { allow: 'GET, HEAD' });
+      const path = url.pathname;
+      if (path === '/healthz') return health(view, res);
+      if (path === '/api/stats') return send(res, 200, stats(view));
+      if (path.startsWith('/api/members/')) return member(view, res, decodeURIComponent(path.slice('/api/members/'.length)));
+      if (path === '/metrics') {
+        view.refreshGauges();
+        res.writeHead(200, { 'content-type': view.metrics.registry.contentType });
+        return void res.end(await view.metrics.registry.metrics());
+      }
+      if (path.startsWith('/api/')) return send(res, 404, { error: `no such endpoint: ${path}` });
+      if (view.webRoot && serveStatic(view.webRoot, req, res, path)) return;
+      send(res, 404, { error: 'not found' });
+    } catch (err) {
+      view.log.error({ err }, 'HTTP request failed');
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      else res.destroy();
+    }
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    // Public read-only data: partner pages and the widget may read it from their own origins.
+    'access-control-allow-origin': '*',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function health(view: GatewayView, res: ServerResponse): void {
+  const problems: string[] = [];
+  if (!view.source.connected) problems.push('work source disconnected');
+  if (!view.jobs.current) problems.push('no job yet');
+  if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
+  send(res, problems.length ? 503 : 200, { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view) });
+}
+
+function sourceInfo(view: GatewayView) {
+  return { kind: view.source.kind, label: view.source.label, connected: view.source.connected, practice: view.source.kind === 'practice' };
+}
+
+function stats(view: GatewayView) {
+  const job = view.jobs.current;
+  const sessions = [...view.hub.sessions.values()];
+  const difficulties = sessions.map((s) => s.difficulty).sort((a, b) => a - b);
+  const members = new Set(sessions.flatMap((s) => s.identities.map((i) => i.member)));
+  return {
+    workSource: sourceInfo(view),
+    hashesPerSecond: view.stats.hashesPerSecond(),
+    sharesPerSecond: view.stats.sharesPerSecond(),
+    rejectedPerSecond: view.stats.rejectedPerSecond(),
+    connections: sessions.length,
+    miners: members.size,
+    workers: sessions.reduce((n, s) => n + s.identities.length, 0),
+    difficulty: {
+      start: view.config.startDifficulty,
+      min: view.config.minDifficulty,
+      median: difficulties.length ? difficulties[difficulties.length >> 1] : null,
+    },
+    currentJob: job && {
+      id: job.id,
+      height: job.template.height ?? null,
+      prevhash: bytesToHex(reverseBytes(job.template.prevhash)),
+      ntime: job.template.ntime,
+      networkDifficulty: targetToDifficulty(bitsToTarget(job.template.bits)),
+      ageSeconds: Math.round((Date.now() - job.createdAtMs) / 1000),
+    },
+    totals: view.ledger.totals(),
+    uptimeSeconds: Math.round((Date.now() - view.stats.startedAtMs) / 1000),
+  };
+}
+
+function member(view: GatewayView, res: ServerResponse, address: string): void {
+  if (!isHexString(address, 20)) return send(res, 400, { error: `"${address.slice(0, 80)}" is not an address: expected 0x and 40 hex digits` });
+  let checksummed: string;
+  try {
+    checksummed = getAddress(address);
+  } catch {
+    return send(res, 400, { error: `"${address}" has a bad EIP-55 checksum` });
+  }
+  const summary = view.ledger.member(checksummed);
+  const live = [...view.hub.sessions.values()].filter((s) => s.identities.some((i) => i.member === checksummed));
+  send(res, 200, {
+    ...summary,
+    workers: live.flatMap((s) => s.identities.filter((i) => i.member === checksummed).map((i) => ({ worker: i.worker, difficulty: s.difficulty }))),
+  });
+}

@@ -1,0 +1,21 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+/** The gateway's Prometheus metrics, in a registry of its own (several gateways in one test process). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dao_gateway_' });
+  return {
+    registry,
+    sharesAccepted: new Counter({ name: 'dao_gateway_shares_accepted_total', help: 'Shares accepted and recorded', registers: [registry] }),
+    workAccepted: new Counter({ name: 'dao_gateway_work_accepted_total', help: 'Expected hashes credited (difficulty * 2^32 per share)', registers: [registry] }),
+    sharesRejected: new Counter({ name: 'dao_gateway_shares_rejected_total', help: 'Shares refused, by reason', labelNames: ['reason'], registers: [registry] }),
+    blocksFound: new Counter({ name: 'dao_gateway_blocks_found_total', help: 'Shares that met the network target', labelNames: ['accepted'], registers: [registry] }),
+    upstreamShares: new Counter({ name: 'dao_gateway_upstream_shares_total', help: 'Shares forwarded to the upstream pool', labelNames: ['accepted'], registers: [registry] }),
+    connections: new Gauge({ name: 'dao_gateway_connections', help: 'Open Stratum connections', registers: [registry] }),
+    miners: new Gauge({ name: 'dao_gateway_miners', help: 'Distinct members mining now', registers: [registry] }),
+    hashrate: new Gauge({ name: 'dao_gateway_hashes_per_second', help: 'Pool hash rate from accepted work, last 10 minutes', registers: [registry] }),
+    sourceConnected: new Gauge({ name: 'dao_gateway_work_source_connected', help: '1 when the work source has live work', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

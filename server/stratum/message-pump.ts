@@ -1,0 +1,69 @@
+import { encodeError, parseMessage, StratumCode, StratumError } from './jsonrpc.js';
+import type { StratumSession } from './session.js';
+
+export interface PumpLimits {
+  /** Sustained messages per second a connection may send... */
+  messagesPerSecond: number;
+  /** ...with bursts up to this many. */
+  burst: number;
+}
+
+/**
+ * Feeds one connection's messages to its session, in order, one at a time: a token bucket
+ * limits the rate, and malformed or over-limit messages are answered with an error (the caller
+ * disconnects when `onStrike` says so). Shared by the TCP and WebSocket transports.
+ */
+export class MessagePump {
+  private tokens: number;
+  private lastRefillMs: number;
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly session: StratumSession,
+    private readonly limits: PumpLimits,
+    /** A malformed or over-limit message: returns true when the connection must be closed. */
+    private readonly onStrike: (reason: string) => boolean,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = limits.burst;
+    this.lastRefillMs = now();
+  }
+
+  receive(text: string): void {
+    if (!this.takeToken()) {
+      this.refuse(null, 'rate limit exceeded, slow down');
+      return;
+    }
+    const parsed = parseMessage(text);
+    if (parsed.kind === 'response') return;
+    if (parsed.kind === 'invalid') {
+      this.refuse(parsed.id, parsed.error.message);
+      return;
+    }
+    // Bounded: a client that pipelines without reading answers is refused, not buffered forever.
+    if (this.pending >= this.limits.burst) {
+      this.refuse(parsed.request.id, 'too many requests in flight');
+      return;
+    }
+    this.pending++;
+    this.queue = this.queue.then(async () => {
+      await this.session.handle(parsed.request);
+      this.pending--;
+    });
+  }
+
+  private refuse(id: string | number | null, reason: string): void {
+    this.session.connection.send(encodeError(id, new StratumError(StratumCode.OTHER, reason)));
+    if (this.onStrike(reason)) this.session.connection.close(reason);
+  }
+
+  private takeToken(): boolean {
+    const nowMs = this.now();
+    this.tokens = Math.min(this.limits.burst, this.tokens + ((nowMs - this.lastRefillMs) / 1000) * this.limits.messagesPerSecond);
+    this.lastRefillMs = nowMs;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { Difficulty } from '../../protocol/target.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Job, JobManager } from '../work/job-manager.js';
+import type { StratumSession } from './session.js';
+import type { MinerIdentity } from './username.js';
+import type { VardiffConfig } from './vardiff.js';
+
+export interface AcceptedShare {
+  identity: MinerIdentity;
+  /** The difficulty the share is credited at. */
+  difficulty: Difficulty;
+  hash: string;
+  /** The difficulty the hash actually achieved. */
+  shareDifficulty: Difficulty;
+  nowMs: number;
+}
+
+/** An accepted share that may be worth more than its credit: an upstream share or a block. */
+export interface ForwardCandidate {
+  extranonce: Uint8Array;
+  ntime: number;
+  nonce: number;
+  header: Uint8Array;
+  hash: string;
+  hashValue: bigint;
+  member: string;
+}
+
+/** What sessions need from the gateway: shared state, policy and where events go. */
+export interface SessionContext {
+  readonly jobs: JobManager;
+  readonly ledger: Ledger;
+  readonly log: Logger;
+  readonly vardiff: VardiffConfig;
+  readonly startDifficulty: Difficulty;
+  /** The BIP310 version bits this pool lets miners roll (BIP320's 0x1fffe000). */
+  readonly versionRollingMask: number;
+  /** How far past the job's ntime a share's ntime may be. */
+  readonly ntimeRollSeconds: number;
+  now(): number;
+  allocateExtranonce(): { extranonce1: Uint8Array; extranonce2Size: number };
+  onAuthorized(session: StratumSession, identity: MinerIdentity): void;
+  onShareAccepted(session: StratumSession, share: AcceptedShare): void;
+  /** `minerFault` is false when the pool itself failed (the ledger), which must not ban anyone. */
+  onShareRejected(session: StratumSession, reason: string, minerFault: boolean): void;
+  forward(job: Job, candidate: ForwardCandidate): void;
+  /** The session's connection ended: release what it held (its extranonce1). */
+  onSessionClosed?(session: StratumSession): void;
+}

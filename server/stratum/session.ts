@@ -1,0 +1,294 @@
+import { ProtocolError } from '../../protocol/errors.js';
+import { bytesToHex, concatBytes, hexToU32, u32ToHex } from '../../protocol/hex.js';
+import { shareMerkleRoot, verifyShare } from '../../protocol/share.js';
+import { parseSubmitParams, type ShareSubmission } from '../../protocol/stratum-job.js';
+import { difficultyToWork, parseDifficulty, type Difficulty } from '../../protocol/target.js';
+import type { Job } from '../work/job-manager.js';
+import { encodeError, encodeNotification, encodeResult, StratumCode, StratumError, type RpcRequest } from './jsonrpc.js';
+import type { SessionContext } from './session-context.js';
+import { parseUsername, type MinerIdentity } from './username.js';
+import { Vardiff } from './vardiff.js';
+
+/** What a transport gives a session: a way to send one message and to hang up. */
+export interface Connection {
+  readonly id: string;
+  readonly remoteAddress: string;
+  send(text: string): void;
+  close(reason: string): void;
+}
+
+/** Merkle roots kept per session: one per (template, extranonce2) a miner is working on. */
+const MERKLE_CACHE_SIZE = 8;
+
+/**
+ * One miner connection's Stratum state, the same over WebSocket and TCP. It trusts nothing the
+ * miner says: every share is rebuilt from the job this gateway issued and hashed again.
+ */
+export class StratumSession {
+  private extranonce1: Uint8Array | undefined;
+  private extranonce2Size = 0;
+  private readonly workers = new Map<string, MinerIdentity>();
+  private versionMask = 0;
+  private extranonceSubscribed = false;
+  private readonly vardiff: Vardiff;
+  /** The difficulty in force when each job was sent to this session: shares are judged by it. */
+  private readonly jobDifficulty = new Map<string, Difficulty>();
+  private readonly merkleRoots = new Map<string, Uint8Array>();
+  private jobsFlowing = false;
+  readonly connectedAtMs: number;
+  userAgent = '';
+
+  constructor(
+    private readonly ctx: SessionContext,
+    readonly connection: Connection,
+  ) {
+    this.connectedAtMs = ctx.now();
+    this.vardiff = new Vardiff(ctx.vardiff, ctx.startDifficulty, this.connectedAtMs);
+  }
+
+  get difficulty(): Difficulty {
+    return this.vardiff.difficulty;
+  }
+
+  get identities(): MinerIdentity[] {
+    return [...this.workers.values()];
+  }
+
+  /** Handles one request and sends its response. Never throws. */
+  async handle(request: RpcRequest): Promise<void> {
+    try {
+      const result = await this.dispatch(request);
+      this.connection.send(encodeResult(request.id, result));
+      this.afterResponse?.();
+    } catch (err) {
+      const error = err instanceof StratumError ? err : new StratumError(StratumCode.OTHER, err instanceof ProtocolError ? err.message : 'internal error');
+      if (!(err instanceof StratumError) && !(err instanceof ProtocolError)) this.ctx.log.error({ err, session: this.connection.id }, 'request failed');
+      this.connection.send(encodeError(request.id, error));
+    } finally {
+      this.afterResponse = undefined;
+    }
+  }
+
+  /** A new job from the job manager, for every session that is mining. */
+  sendJob(job: Job): void {
+    if (!this.jobsFlowing) return;
+    this.jobDifficulty.set(job.id, this.vardiff.difficulty);
+    // Forget difficulties of jobs the manager has dropped.
+    for (const id of this.jobDifficulty.keys()) if (!this.ctx.jobs.get(id)) this.jobDifficulty.delete(id);
+    this.connection.send(encodeNotification('mining.notify', job.notifyParams));
+  }
+
+  /** Periodic: lets vardiff lower the difficulty of a miner that has gone quiet. */
+  tick(nowMs: number): void {
+    if (!this.jobsFlowing) return;
+    const changed = this.vardiff.onTick(nowMs);
+    if (changed !== undefined) this.sendDifficultyAndJob();
+  }
+
+  /** The gateway is going away or the work source moved: ask the miner to come back. */
+  reconnect(waitSeconds: number): void {
+    this.connection.send(encodeNotification('client.reconnect', ['', 0, waitSeconds]));
+  }
+
+  /** The work source's extranonce slot changed size: a new extranonce1, or a reconnect. */
+  changeExtranonce(extranonce1: Uint8Array, extranonce2Size: number): boolean {
+    if (!this.extranonceSubscribed) return false;
+    this.extranonce1 = extranonce1;
+    this.extranonce2Size = extranonce2Size;
+    this.connection.send(encodeNotification('mining.set_extranonce', [bytesToHex(extranonce1), extranonce2Size]));
+    return true;
+  }
+
+  get extranonce(): Uint8Array | undefined {
+    return this.extranonce1;
+  }
+
+  /** Set by a handler that must send something after its own response (the first job). */
+  private afterResponse: (() => void) | undefined;
+
+  private async dispatch(request: RpcRequest): Promise<unknown> {
+    const p = request.params;
+    switch (request.method) {
+      case 'mining.subscribe':
+        return this.subscribe(p);
+      case 'mining.authorize':
+        return this.authorize(p);
+      case 'mining.configure':
+        return this.configure(p);
+      case 'mining.suggest_difficulty':
+        return this.suggestDifficulty(p);
+      case 'mining.extranonce.subscribe':
+        this.extranonceSubscribed = true;
+        return true;
+      case 'mining.submit':
+        return this.submit(p);
+      default:
+        throw new StratumError(StratumCode.OTHER, `unknown method "${request.method.slice(0, 64)}"`);
+    }
+  }
+
+  private subscribe(params: unknown[]): unknown {
+    if (typeof params[0] === 'string') this.userAgent = params[0].slice(0, 128);
+    if (!this.extranonce1) {
+      const allocated = this.ctx.allocateExtranonce();
+      this.extranonce1 = allocated.extranonce1;
+      this.extranonce2Size = allocated.extranonce2Size;
+    }
+    const subscriptionId = this.connection.id;
+    return [
+      [
+        ['mining.set_difficulty', subscriptionId],
+        ['mining.notify', subscriptionId],
+      ],
+      bytesToHex(this.extranonce1),
+      this.extranonce2Size,
+    ];
+  }
+
+  private authorize(params: unknown[]): boolean {
+    if (!this.extranonce1) throw new StratumError(StratumCode.NOT_SUBSCRIBED, 'not subscribed');
+    const username = params[0];
+    const identity = parseUsername(username);
+    this.workers.set(username as string, identity);
+    this.ctx.onAuthorized(this, identity);
+    if (!this.jobsFlowing) {
+      this.jobsFlowing = true;
+      this.afterResponse = () => this.sendDifficultyAndJob(false);
+    }
+    return true;
+  }
+
+  private configure(params: unknown[]): Record<string, unknown> {
+    const [extensions, options] = params;
+    if (!Array.isArray(extensions) || extensions.some((e) => typeof e !== 'string')) {
+      throw new StratumError(StratumCode.OTHER, 'configure: expected a list of extension names');
+    }
+    const opts = (options !== null && typeof options === 'object' ? options : {}) as Record<string, unknown>;
+    const result: Record<string, unknown> = {};
+    for (const extension of extensions as string[]) {
+      if (extension === 'version-rolling') {
+        const requested = opts['version-rolling.mask'] === undefined ? 0xffffffff : hexToU32(opts['version-rolling.mask'], 'version-rolling.mask');
+        this.versionMask = (requested & this.ctx.versionRollingMask) >>> 0;
+        result['version-rolling'] = this.versionMask !== 0;
+        result['version-rolling.mask'] = u32ToHex(this.versionMask);
+      } else if (extension === 'minimum-difficulty') {
+        const value = Number(opts['minimum-difficulty.value']);
+        if (!(value > 0) || !Number.isFinite(value)) throw new StratumError(StratumCode.OTHER, 'minimum-difficulty.value must be a positive number');
+        this.vardiff.setMinimum(value, this.ctx.now());
+        result['minimum-difficulty'] = true;
+        if (this.jobsFlowing) this.afterResponse = () => this.sendDifficultyAndJob();
+      } else {
+        result[extension.slice(0, 64)] = false;
+      }
+    }
+    return result;
+  }
+
+  private suggestDifficulty(params: unknown[]): boolean {
+    const suggested = params[0];
+    try {
+      parseDifficulty(suggested);
+    } catch (err) {
+      throw new StratumError(StratumCode.OTHER, `suggest_difficulty: ${(err as ProtocolError).detail}`);
+    }
+    this.vardiff.suggest(Number(suggested), this.ctx.now());
+    if (this.jobsFlowing) this.afterResponse = () => this.sendDifficultyAndJob();
+    return true;
+  }
+
+  private async submit(params: unknown[]): Promise<boolean> {
+    if (!this.extranonce1) throw new StratumError(StratumCode.NOT_SUBSCRIBED, 'not subscribed');
+    let submission: ShareSubmission;
+    try {
+      submission = parseSubmitParams(params);
+    } catch (err) {
+      return this.reject(StratumCode.OTHER, (err as ProtocolError).message);
+    }
+    const identity = this.workers.get(submission.worker);
+    if (!identity) return this.reject(StratumCode.UNAUTHORIZED, 'unauthorized worker');
+    const check = this.ctx.jobs.check(submission.jobId);
+    if (!check.ok) return this.reject(StratumCode.JOB_NOT_FOUND, check.reason);
+    const job = check.job;
+    if (submission.extranonce2.length !== this.extranonce2Size) {
+      return this.reject(StratumCode.OTHER, `extranonce2 must be ${this.extranonce2Size} bytes`);
+    }
+    const ntimeMin = job.template.ntime;
+    if (submission.ntime < ntimeMin || submission.ntime > ntimeMin + this.ctx.ntimeRollSeconds) return this.reject(StratumCode.OTHER, 'ntime out of range');
+    if (submission.versionBits !== undefined && this.versionMask === 0) return this.reject(StratumCode.OTHER, 'version rolling was not negotiated');
+
+    const difficulty = this.jobDifficulty.get(job.id) ?? this.vardiff.difficulty;
+    let share;
+    try {
+      share = verifyShare(
+        { job: job.stratum, extranonce1: this.extranonce1, versionMask: this.versionMask, difficulty, merkleRoot: this.merkleRoot(job, submission.extranonce2) },
+        submission,
+      );
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.reject(StratumCode.OTHER, err.message);
+      throw err;
+    }
+    if (!share.meetsDifficulty) return this.reject(StratumCode.LOW_DIFFICULTY, `low difficulty share (${share.shareDifficulty.toPrecision(4)} < ${difficulty})`);
+    if (!this.ctx.jobs.markSeen(job, share.hash)) return this.reject(StratumCode.DUPLICATE, 'duplicate share');
+
+    const nowMs = this.ctx.now();
+    let recorded: boolean;
+    try {
+      recorded = await this.ctx.ledger.appendShare({
+        member: identity.member,
+        worker: identity.worker,
+        sessionId: this.connection.id,
+        jobId: job.id,
+        difficulty,
+        work: difficultyToWork(difficulty),
+        hash: share.hash,
+        acceptedAtMs: nowMs,
+        shareKey: share.hash,
+      });
+    } catch (err) {
+      // Not durable, so not acknowledged: the miner's share is refused rather than lost silently.
+      this.ctx.log.error({ err, session: this.connection.id }, 'ledger write failed; share not acknowledged');
+      this.ctx.onShareRejected(this, 'ledger unavailable', false);
+      throw new StratumError(StratumCode.OTHER, 'share not recorded: the pool ledger is unavailable, try again');
+    }
+    if (!recorded) return this.reject(StratumCode.DUPLICATE, 'duplicate share');
+
+    this.ctx.onShareAccepted(this, { identity, difficulty, hash: share.hash, shareDifficulty: share.shareDifficulty, nowMs });
+    this.ctx.forward(job, {
+      extranonce: concatBytes(this.extranonce1, submission.extranonce2),
+      ntime: submission.ntime,
+      nonce: submission.nonce,
+      header: share.header,
+      hash: share.hash,
+      hashValue: share.hashValue,
+      member: identity.member,
+    });
+    if (this.vardiff.onShare(nowMs) !== undefined) this.afterResponse = () => this.sendDifficultyAndJob();
+    return true;
+  }
+
+  private reject(code: StratumCode, reason: string): never {
+    this.ctx.onShareRejected(this, reason, true);
+    throw new StratumError(code, reason);
+  }
+
+  private merkleRoot(job: Job, extranonce2: Uint8Array): Uint8Array {
+    const key = `${job.generation.prevhashHex}:${job.generation.serial}:${bytesToHex(extranonce2)}`;
+    let root = this.merkleRoots.get(key);
+    if (!root) {
+      root = shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2);
+      if (this.merkleRoots.size >= MERKLE_CACHE_SIZE) this.merkleRoots.delete(this.merkleRoots.keys().next().value!);
+      this.merkleRoots.set(key, root);
+    }
+    return root;
+  }
+
+  /**
+   * set_difficulty, then a job: Stratum applies a new difficulty from the next notify on, so after
+   * a change the current work goes out again under a new job id that carries the new difficulty.
+   */
+  private sendDifficultyAndJob(changed = true): void {
+    this.connection.send(encodeNotification('mining.set_difficulty', [this.vardiff.difficulty]));
+    const current = this.ctx.jobs.current;
+    if (current) this.sendJob(changed ? this.ctx.jobs.derive(current) : current);
+  }
+}

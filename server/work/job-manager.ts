@@ -1,0 +1,179 @@
+import { bytesToHex, u32ToHex } from '../../protocol/hex.js';
+import { prevhashToStratum, type StratumJob } from '../../protocol/stratum-job.js';
+import type { WorkTemplate } from './work-source.js';
+
+/**
+ * A job as the gateway issued it: a template under a job id. Jobs made from the same template
+ * (refreshes, a session's re-notify after a difficulty change) share one generation, and with it
+ * one set of the hashes already submitted, so the same work is never credited twice.
+ */
+export interface Job {
+  id: string;
+  template: WorkTemplate;
+  generation: Generation;
+  createdAtMs: number;
+  /** The mining.notify params (the same for every session; clean_jobs as sent first). */
+  notifyParams: unknown[];
+  /** The job as the share verifier reads it (protocol/share.ts). */
+  stratum: StratumJob;
+}
+
+export interface Generation {
+  serial: number;
+  prevhashHex: string;
+  /** When a newer template replaced this one; its jobs stay valid for the grace period after. */
+  supersededAtMs: number | undefined;
+  /** Hashes of shares accepted for this generation's jobs. */
+  seenHashes: Set<string>;
+}
+
+export interface JobManagerOptions {
+  /** How long jobs of a replaced template (same previous block) are still accepted. */
+  staleGraceMs: number;
+  /** A job is re-issued under a new id when the source sent nothing for this long. */
+  refreshIntervalMs: number;
+}
+
+export type JobCheck = { ok: true; job: Job } | { ok: false; reason: 'job not found' | 'stale job' };
+
+/** Ids are short hex counters; the gateway's start time keeps them unique across restarts. */
+export class JobManager {
+  private readonly jobs = new Map<string, Job>();
+  private readonly generations: Generation[] = [];
+  private currentJob: Job | undefined;
+  private nextId: number;
+  private listeners: ((job: Job) => void)[] = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: JobManagerOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.nextId = (Math.floor(now() / 1000) & 0xffff) << 16;
+  }
+
+  get current(): Job | undefined {
+    return this.currentJob;
+  }
+
+  onJob(listener: (job: Job) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** A new template from the work source: a new generation, broadcast to every session. */
+  accept(template: WorkTemplate): Job {
+    const nowMs = this.now();
+    const prevhashHex = bytesToHex(template.prevhash);
+    const clean = template.cleanJobs || prevhashHex !== this.currentJob?.generation.prevhashHex;
+    for (const g of this.generations) g.supersededAtMs ??= nowMs;
+    const generation: Generation = { serial: this.generations.length, prevhashHex, supersededAtMs: undefined, seenHashes: new Set() };
+    if (clean) {
+      // A new previous block makes all earlier work worthless at once.
+      for (const job of this.jobs.values()) this.jobs.delete(job.id);
+      this.generations.length = 0;
+    }
+    this.generations.push(generation);
+    const job = this.issue(template, generation, clean);
+    this.broadcast(job);
+    this.prune(nowMs);
+    this.scheduleRefresh();
+    return job;
+  }
+
+  /**
+   * The current work under a new id, for one session's re-notify after set_difficulty. It shares
+   * the parent's encoded fields, so thousands of sessions retargeting cost little memory.
+   */
+  derive(job: Job): Job {
+    const id = this.newId();
+    const derived: Job = { ...job, id, createdAtMs: this.now(), notifyParams: [id, ...job.notifyParams.slice(1, 8), false] };
+    this.jobs.set(id, derived);
+    return derived;
+  }
+
+  get(jobId: string): Job | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  /** Whether a submitted job id may still be credited now. */
+  check(jobId: string): JobCheck {
+    const job = this.jobs.get(jobId);
+    if (!job) return { ok: false, reason: 'job not found' };
+    const superseded = job.generation.supersededAtMs;
+    if (superseded !== undefined && this.now() - superseded > this.options.staleGraceMs) return { ok: false, reason: 'stale job' };
+    return { ok: true, job };
+  }
+
+  /** Records a share's hash; false when the same work was already submitted for a live generation. */
+  markSeen(job: Job, hash: string): boolean {
+    for (const g of this.generations) if (g.prevhashHex === job.generation.prevhashHex && g.seenHashes.has(hash)) return false;
+    job.generation.seenHashes.add(hash);
+    return true;
+  }
+
+  stop(): void {
+    clearTimeout(this.refreshTimer);
+  }
+
+  private newId(): string {
+    return (this.nextId++ >>> 0).toString(16);
+  }
+
+  private issue(template: WorkTemplate, generation: Generation, clean: boolean): Job {
+    const id = this.newId();
+    const job: Job = {
+      id,
+      template,
+      generation,
+      createdAtMs: this.now(),
+      stratum: {
+        jobId: id,
+        prevhash: template.prevhash,
+        coinb1: template.coinb1,
+        coinb2: template.coinb2,
+        merkleBranch: template.merkleBranch,
+        version: template.version,
+        bits: template.bits,
+        ntime: template.ntime,
+        cleanJobs: clean,
+      },
+      notifyParams: [
+        id,
+        prevhashToStratum(template.prevhash),
+        bytesToHex(template.coinb1),
+        bytesToHex(template.coinb2),
+        template.merkleBranch.map(bytesToHex),
+        u32ToHex(template.version),
+        u32ToHex(template.bits),
+        u32ToHex(template.ntime),
+        clean,
+      ],
+    };
+    this.jobs.set(id, job);
+    this.currentJob = job;
+    return job;
+  }
+
+  private broadcast(job: Job): void {
+    for (const listener of this.listeners) listener(job);
+  }
+
+  /** Drops generations (and their jobs and hash sets) past their grace period. */
+  private prune(nowMs: number): void {
+    const expired = this.generations.filter((g) => g.supersededAtMs !== undefined && nowMs - g.supersededAtMs > this.options.staleGraceMs);
+    if (expired.length === 0) return;
+    for (const job of this.jobs.values()) if (expired.includes(job.generation)) this.jobs.delete(job.id);
+    this.generations.splice(0, this.generations.length, ...this.generations.filter((g) => !expired.includes(g)));
+  }
+
+  /** Some miners stop hashing after 120 s without a new job id: re-issue before that. */
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      const job = this.currentJob;
+      if (!job) return;
+      this.accept({ ...job.template, cleanJobs: false });
+    }, this.options.refreshIntervalMs);
+    this.refreshTimer.unref();
+  }
+}

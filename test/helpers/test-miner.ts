@@ -1,0 +1,197 @@
+// A Stratum V1 miner for tests: real TCP or WebSocket, real hashing (our WASM engine), and a
+// record of every message, so tests can assert on what the gateway actually said.
+import { connect, type Socket } from 'node:net';
+import WebSocket from 'ws';
+import { openWasmEngine } from '../../cli/wasm-node.js';
+import { hexToBytes, u32ToHex } from '../../protocol/hex.js';
+import { blockHash, serializeHeader, withNonce } from '../../protocol/header.js';
+import { rollVersion, shareMerkleRoot } from '../../protocol/share.js';
+import { parseNotifyParams } from '../../protocol/stratum-job.js';
+import { difficultyToTarget } from '../../protocol/target.js';
+
+export interface RpcMessage {
+  id?: number | string | null;
+  method?: string;
+  params?: unknown[];
+  result?: unknown;
+  error?: [number, string, unknown] | null;
+}
+
+type Transport = { send(text: string): void; close(): void; onMessage(cb: (text: string) => void): void; onClose(cb: () => void): void };
+
+function tcpTransport(port: number, host = '127.0.0.1'): Promise<Transport> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect(port, host, () => {
+      socket.off('error', reject);
+      let buffered = '';
+      const listeners: ((t: string) => void)[] = [];
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        buffered += chunk;
+        let i: number;
+        while ((i = buffered.indexOf('\n')) !== -1) {
+          const line = buffered.slice(0, i);
+          buffered = buffered.slice(i + 1);
+          if (line.trim()) for (const l of listeners) l(line);
+        }
+      });
+      socket.on('error', () => {});
+      resolve({
+        send: (text) => socket.write(text + '\n'),
+        close: () => socket.destroy(),
+        onMessage: (cb) => listeners.push(cb),
+        onClose: (cb) => socket.on('close', cb),
+      });
+    });
+    socket.once('error', reject);
+  });
+}
+
+function wsTransport(url: string): Promise<Transport> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.off('error', reject);
+      ws.on('error', () => {});
+      resolve({
+        send: (text) => ws.send(text),
+        close: () => ws.terminate(),
+        onMessage: (cb) => ws.on('message', (data) => cb(data.toString())),
+        onClose: (cb) => ws.on('close', cb),
+      });
+    });
+  });
+}
+
+export interface FoundShare {
+  params: string[];
+  hash: string;
+}
+
+export class TestMiner {
+  readonly messages: RpcMessage[] = [];
+  closed = false;
+  extranonce1 = '';
+  extranonce2Size = 0;
+  difficulty = 1;
+  versionMask = 0;
+  job: unknown[] | undefined;
+  private nextId = 1;
+  private waiters: { match: (m: RpcMessage) => boolean; resolve: (m: RpcMessage) => void }[] = [];
+
+  private constructor(private readonly transport: Transport) {
+    transport.onMessage((text) => this.receive(text));
+    transport.onClose(() => (this.closed = true));
+  }
+
+  static async tcp(port: number): Promise<TestMiner> {
+    return new TestMiner(await tcpTransport(port));
+  }
+
+  static async ws(httpUrl: string): Promise<TestMiner> {
+    return new TestMiner(await wsTransport(httpUrl.replace(/^http/, 'ws') + 'stratum'));
+  }
+
+  /** Sends raw text (for malformed-input tests). */
+  sendRaw(text: string): void {
+    this.transport.send(text);
+  }
+
+  /** A request; resolves with the response carrying the same id. */
+  request(method: string, params: unknown[], id: number | string | null = this.nextId++): Promise<RpcMessage> {
+    const response = this.waitFor((m) => m.method === undefined && m.id === id);
+    this.transport.send(JSON.stringify({ id, method, params }));
+    return response;
+  }
+
+  waitFor(match: (m: RpcMessage) => boolean, timeoutMs = 10_000): Promise<RpcMessage> {
+    const seen = this.messages.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`)), timeoutMs);
+      this.waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+    });
+  }
+
+  /** Waits for a notify newer than the ones already seen. */
+  nextJob(): Promise<RpcMessage> {
+    const seen = this.messages.filter((m) => m.method === 'mining.notify').length;
+    let count = 0;
+    return this.waitFor((m) => m.method === 'mining.notify' && ++count > seen);
+  }
+
+  /** subscribe + authorize, then waits for the first job. */
+  async login(username: string, options: { versionRolling?: boolean; suggestDifficulty?: number } = {}): Promise<void> {
+    const sub = await this.request('mining.subscribe', ['test-miner/1.0']);
+    const result = sub.result as [unknown, string, number];
+    this.extranonce1 = result[1];
+    this.extranonce2Size = result[2];
+    if (options.versionRolling) {
+      const conf = await this.request('mining.configure', [['version-rolling'], { 'version-rolling.mask': 'ffffffff' }]);
+      this.versionMask = parseInt((conf.result as Record<string, string>)['version-rolling.mask']!, 16);
+    }
+    const firstJob = this.nextJob();
+    const auth = await this.request('mining.authorize', [username, 'x']);
+    if (auth.result !== true) throw new Error(`authorize failed: ${JSON.stringify(auth.error)}`);
+    await firstJob;
+    if (options.suggestDifficulty !== undefined) {
+      const retargeted = this.nextJob();
+      await this.request('mining.suggest_difficulty', [options.suggestDifficulty]);
+      await retargeted;
+    }
+  }
+
+  /** Hashes the current job until a share meets the current difficulty (or `difficulty`). */
+  async findShare(options: { worker: string; extranonce2?: string; difficulty?: number; versionBits?: number; startNonce?: number }): Promise<FoundShare> {
+    if (!this.job) throw new Error('no job yet');
+    const job = parseNotifyParams(this.job);
+    const en2 = options.extranonce2 ?? '00'.repeat(this.extranonce2Size);
+    const root = shareMerkleRoot(job, hexToBytes(this.extranonce1, 'en1'), hexToBytes(en2, 'en2'));
+    const version = rollVersion(job.version, options.versionBits, this.versionMask);
+    const header = serializeHeader({ version, prevhash: job.prevhash, merkleRoot: root, ntime: job.ntime, bits: job.bits, nonce: 0 });
+    const engine = findEngine();
+    const target = difficultyToTarget(options.difficulty ?? this.difficulty);
+    await engine.setJob({ header, target });
+    for (let start = options.startNonce ?? 0; start < 2 ** 32; start += 1 << 20) {
+      const found = (await engine.scan(start, Math.min(1 << 20, 2 ** 32 - start))).nonces[0];
+      if (found !== undefined) {
+        const params = [options.worker, job.jobId, en2, u32ToHex(job.ntime), u32ToHex(found)];
+        if (options.versionBits !== undefined) params.push(u32ToHex(options.versionBits));
+        return { params, hash: blockHash(withNonce(header, found)) };
+      }
+    }
+    throw new Error('no share in the whole nonce space');
+  }
+
+  submit(params: string[], id?: number | string | null): Promise<RpcMessage> {
+    return this.request('mining.submit', params, id);
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  private receive(text: string): void {
+    let message: RpcMessage;
+    try {
+      message = JSON.parse(text) as RpcMessage;
+    } catch {
+      message = { method: '<unparseable>', params: [text] };
+    }
+    if (message.method === 'mining.notify') this.job = message.params;
+    if (message.method === 'mining.set_difficulty') this.difficulty = Number(message.params![0]);
+    this.messages.push(message);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.match(message)) return true;
+      w.resolve(message);
+      return false;
+    });
+  }
+}
+
+let engine: ReturnType<typeof openWasmEngine> | undefined;
+function findEngine() {
+  engine ??= openWasmEngine('simd');
+  return engine;
+}
