@@ -19,9 +19,9 @@ export interface RpcMessage {
 
 type Transport = { send(text: string): void; close(): void; onMessage(cb: (text: string) => void): void; onClose(cb: () => void): void };
 
-function tcpTransport(port: number, host = '127.0.0.1'): Promise<Transport> {
+function tcpTransport(port: number, localAddress?: string): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect(port, host, () => {
+    const socket: Socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () => {
       socket.off('error', reject);
       let buffered = '';
       const listeners: ((t: string) => void)[] = [];
@@ -47,9 +47,9 @@ function tcpTransport(port: number, host = '127.0.0.1'): Promise<Transport> {
   });
 }
 
-function wsTransport(url: string): Promise<Transport> {
+function wsTransport(url: string, localAddress?: string): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, localAddress ? { localAddress } : {});
     ws.once('error', reject);
     ws.once('open', () => {
       ws.off('error', reject);
@@ -85,12 +85,22 @@ export class TestMiner {
     transport.onClose(() => (this.closed = true));
   }
 
-  static async tcp(port: number): Promise<TestMiner> {
-    return new TestMiner(await tcpTransport(port));
+  /** `localAddress` (127.0.0.2, ...) makes the miner a different client address on loopback. */
+  static async tcp(port: number, localAddress?: string): Promise<TestMiner> {
+    return new TestMiner(await tcpTransport(port, localAddress));
   }
 
-  static async ws(httpUrl: string): Promise<TestMiner> {
-    return new TestMiner(await wsTransport(httpUrl.replace(/^http/, 'ws') + 'stratum'));
+  static async ws(httpUrl: string, localAddress?: string): Promise<TestMiner> {
+    return new TestMiner(await wsTransport(httpUrl.replace(/^http/, 'ws') + 'stratum', localAddress));
+  }
+
+  /** Resolves when the gateway has closed the connection. */
+  async waitClosed(timeoutMs = 5_000): Promise<void> {
+    const began = Date.now();
+    while (!this.closed) {
+      if (Date.now() - began > timeoutMs) throw new Error('the connection was not closed');
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Sends raw text (for malformed-input tests). */
@@ -100,13 +110,14 @@ export class TestMiner {
 
   /** A request; resolves with the response carrying the same id. */
   request(method: string, params: unknown[], id: number | string | null = this.nextId++): Promise<RpcMessage> {
-    const response = this.waitFor((m) => m.method === undefined && m.id === id);
+    const response = this.waitFor((m) => m.method === undefined && m.id === id, 10_000, this.messages.length);
     this.transport.send(JSON.stringify({ id, method, params }));
     return response;
   }
 
-  waitFor(match: (m: RpcMessage) => boolean, timeoutMs = 10_000): Promise<RpcMessage> {
-    const seen = this.messages.find(match);
+  /** The first message from index `from` on that matches (already received, or the next to come). */
+  waitFor(match: (m: RpcMessage) => boolean, timeoutMs = 10_000, from = 0): Promise<RpcMessage> {
+    const seen = this.messages.slice(from).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`)), timeoutMs);

@@ -1,0 +1,81 @@
+// The gateway's HTTP side: health, stats, member records, metrics and the web app.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'node:http';
+import { getJson, MEMBER, startTestGateway } from './helpers/gateway.js';
+import { TestMiner } from './helpers/test-miner.js';
+
+describe('HTTP API', () => {
+  let gateway: Awaited<ReturnType<typeof startTestGateway>>;
+  before(async () => {
+    gateway = await startTestGateway();
+    const miner = await TestMiner.ws(gateway.httpUrl);
+    await miner.login(`${MEMBER}.api`);
+    for (let i = 0; i < 3; i++) {
+      const share = await miner.findShare({ worker: `${MEMBER}.api`, extranonce2: `0000000${i}` });
+      assert.equal((await miner.submit(share.params)).result, true);
+    }
+  });
+  after(() => gateway.close());
+
+  test('/healthz says ok and names the practice work source', async () => {
+    const { status, body } = await getJson(`${gateway.httpUrl}healthz`);
+    assert.equal(status, 200);
+    assert.equal(body.status, 'ok');
+    assert.equal(body.workSource.kind, 'practice');
+    assert.match(body.workSource.label, /no real coin/);
+  });
+
+  test('/api/stats reports the pool, the job and the difficulty', async () => {
+    const { status, body } = await getJson(`${gateway.httpUrl}api/stats`);
+    assert.equal(status, 200);
+    assert.equal(body.connections, 1);
+    assert.equal(body.miners, 1);
+    assert.equal(body.totals.shares, 3);
+    assert.ok(body.sharesPerSecond > 0);
+    assert.ok(body.hashesPerSecond > 0);
+    assert.equal(body.difficulty.start, 1e-5);
+    assert.equal(body.currentJob.networkDifficulty, 1);
+    assert.match(body.currentJob.prevhash, /^[0-9a-f]{64}$/);
+    assert.equal(body.workSource.practice, true);
+  });
+
+  test('/api/members/:address returns the member record, and refuses bad addresses', async () => {
+    const { body } = await getJson(`${gateway.httpUrl}api/members/${MEMBER}`);
+    assert.equal(body.member, MEMBER);
+    assert.equal(body.shares, 3);
+    assert.equal(body.recent.length, 3);
+    assert.deepEqual(body.workers, [{ worker: 'api', difficulty: 1e-5 }]);
+    const unknown = await getJson(`${gateway.httpUrl}api/members/0x0000000000000000000000000000000000000001`);
+    assert.equal(unknown.status, 200);
+    assert.equal(unknown.body.shares, 0);
+    for (const bad of ['nope', '0x1234', MEMBER.replace('E7', 'e7')]) {
+      const r = await getJson(`${gateway.httpUrl}api/members/${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.match(r.body.error, /address|checksum/);
+    }
+  });
+
+  test('/metrics is Prometheus text with the share counters', async () => {
+    const res = await fetch(`${gateway.httpUrl}metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /^dao_gateway_shares_accepted_total 3$/m);
+    assert.match(text, /^dao_gateway_connections 1$/m);
+    assert.match(text, /^# TYPE dao_gateway_work_accepted_total counter$/m);
+  });
+
+  test('serves the built web app, and nothing outside it', async () => {
+    const page = await fetch(gateway.httpUrl);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type')!, /text\/html/);
+    assert.match(await page.text(), /Computing Power DAO/);
+    // A raw request path, so that no client normalises the ../ away.
+    const status = await new Promise<number>((resolve) => {
+      request({ host: '127.0.0.1', port: gateway.httpPort, path: '/../../package.json' }, (res) => resolve(res.statusCode!)).end();
+    });
+    assert.equal(status, 404);
+    assert.equal((await fetch(`${gateway.httpUrl}api/nothing`)).status, 404);
+    assert.equal((await fetch(`${gateway.httpUrl}api/stats`, { method: 'POST' })).status, 405);
+  });
+});
