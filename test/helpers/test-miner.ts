@@ -78,11 +78,15 @@ export class TestMiner {
   versionMask = 0;
   job: unknown[] | undefined;
   private nextId = 1;
-  private waiters: { match: (m: RpcMessage) => boolean; resolve: (m: RpcMessage) => void }[] = [];
+  private waiters: { match: (m: RpcMessage) => boolean; resolve: (m: RpcMessage) => void; reject: (e: Error) => void }[] = [];
 
   private constructor(private readonly transport: Transport) {
     transport.onMessage((text) => this.receive(text));
-    transport.onClose(() => (this.closed = true));
+    transport.onClose(() => {
+      this.closed = true;
+      // Nothing more will arrive: fail what is still waiting instead of holding timers open.
+      for (const w of [...this.waiters]) w.reject(new Error('connection closed'));
+    });
   }
 
   /** `localAddress` (127.0.0.2, ...) makes the miner a different client address on loopback. */
@@ -120,8 +124,14 @@ export class TestMiner {
     const seen = this.messages.slice(from).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`)), timeoutMs);
-      this.waiters.push({ match, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      const timer = setTimeout(() => fail(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`)), timeoutMs);
+      const waiter = { match, resolve: (m: RpcMessage) => (clearTimeout(timer), resolve(m)), reject: (e: Error) => fail(e) };
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(e);
+      };
+      this.waiters.push(waiter);
     });
   }
 
@@ -156,23 +166,16 @@ export class TestMiner {
   /** Hashes the current job until a share meets the current difficulty (or `difficulty`). */
   async findShare(options: { worker: string; extranonce2?: string; difficulty?: number; versionBits?: number; startNonce?: number }): Promise<FoundShare> {
     if (!this.job) throw new Error('no job yet');
-    const job = parseNotifyParams(this.job);
-    const en2 = options.extranonce2 ?? '00'.repeat(this.extranonce2Size);
-    const root = shareMerkleRoot(job, hexToBytes(this.extranonce1, 'en1'), hexToBytes(en2, 'en2'));
-    const version = rollVersion(job.version, options.versionBits, this.versionMask);
-    const header = serializeHeader({ version, prevhash: job.prevhash, merkleRoot: root, ntime: job.ntime, bits: job.bits, nonce: 0 });
-    const engine = findEngine();
-    const target = difficultyToTarget(options.difficulty ?? this.difficulty);
-    await engine.setJob({ header, target });
-    for (let start = options.startNonce ?? 0; start < 2 ** 32; start += 1 << 20) {
-      const found = (await engine.scan(start, Math.min(1 << 20, 2 ** 32 - start))).nonces[0];
-      if (found !== undefined) {
-        const params = [options.worker, job.jobId, en2, u32ToHex(job.ntime), u32ToHex(found)];
-        if (options.versionBits !== undefined) params.push(u32ToHex(options.versionBits));
-        return { params, hash: blockHash(withNonce(header, found)) };
-      }
-    }
-    throw new Error('no share in the whole nonce space');
+    return solveShare({
+      notify: this.job,
+      extranonce1: this.extranonce1,
+      extranonce2: options.extranonce2 ?? '00'.repeat(this.extranonce2Size),
+      difficulty: options.difficulty ?? this.difficulty,
+      worker: options.worker,
+      versionMask: this.versionMask,
+      ...(options.versionBits !== undefined ? { versionBits: options.versionBits } : {}),
+      ...(options.startNonce !== undefined ? { startNonce: options.startNonce } : {}),
+    });
   }
 
   submit(params: string[], id?: number | string | null): Promise<RpcMessage> {
@@ -202,7 +205,36 @@ export class TestMiner {
 }
 
 let engine: ReturnType<typeof openWasmEngine> | undefined;
-function findEngine() {
+
+/**
+ * Finds a share for a mining.notify as any miner would: coinbase, merkle root, header, then the
+ * WASM engine over the nonces until the hash meets the difficulty. Returns mining.submit params.
+ */
+export async function solveShare(task: {
+  notify: unknown[];
+  extranonce1: string;
+  extranonce2: string;
+  difficulty: number;
+  worker: string;
+  versionMask?: number;
+  versionBits?: number;
+  startNonce?: number;
+}): Promise<FoundShare> {
+  const job = parseNotifyParams(task.notify);
+  const root = shareMerkleRoot(job, hexToBytes(task.extranonce1, 'en1'), hexToBytes(task.extranonce2, 'en2'));
+  const version = rollVersion(job.version, task.versionBits, task.versionMask ?? 0);
+  const header = serializeHeader({ version, prevhash: job.prevhash, merkleRoot: root, ntime: job.ntime, bits: job.bits, nonce: 0 });
   engine ??= openWasmEngine('simd');
-  return engine;
+  await engine.setJob({ header, target: difficultyToTarget(task.difficulty) });
+  // Scan in steps of about twice the expected work: a scan returns only when its range is done.
+  const step = Math.min(1 << 20, Math.max(4096, Math.ceil(task.difficulty * 2 ** 33)));
+  for (let start = task.startNonce ?? 0; start < 2 ** 32; start += step) {
+    const found = (await engine.scan(start, Math.min(step, 2 ** 32 - start))).nonces[0];
+    if (found !== undefined) {
+      const params = [task.worker, job.jobId, task.extranonce2, u32ToHex(job.ntime), u32ToHex(found)];
+      if (task.versionBits !== undefined) params.push(u32ToHex(task.versionBits));
+      return { params, hash: blockHash(withNonce(header, found)) };
+    }
+  }
+  throw new Error('no share in the whole nonce space');
 }
