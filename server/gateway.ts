@@ -59,6 +59,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   let allocator: ExtranonceAllocator | undefined;
   let slotSize = 0;
   let ledgerError: string | undefined;
+  let versionMask = config.versionRollingMask;
 
   const ctx: SessionContext = {
     jobs,
@@ -138,6 +139,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         if (!session.extranonce) continue;
         if (!session.changeExtranonce(allocator.allocate(), slotSize - allocator.prefixSize)) session.reconnect(1);
       }
+    }
+    const mask = ctx.versionRollingMask;
+    if (mask !== versionMask) {
+      versionMask = mask;
+      for (const session of hub.sessions.values()) session.updateVersionMask();
     }
     jobs.accept(template);
   }

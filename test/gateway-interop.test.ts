@@ -87,6 +87,24 @@ describe('interoperability', () => {
     }
   });
 
+  test('downstream miners roll only the version bits the upstream granted the relay', async () => {
+    const upstream = await startTestGateway({ versionRollingMask: 0x00ffe000 });
+    const relay = await startTestGateway({ source: { kind: 'stratum', url: `stratum+tcp://${MEMBER}.relay:x@127.0.0.1:${upstream.stratumPort}` } });
+    try {
+      const miner = await TestMiner.tcp(relay.stratumPort);
+      await miner.login(`${MEMBER_2}.vr`, { versionRolling: true });
+      assert.equal(miner.versionMask, 0x00ffe000);
+      const inside = await miner.findShare({ worker: `${MEMBER_2}.vr`, versionBits: 0x00002000 });
+      assert.equal((await miner.submit(inside.params)).result, true);
+      const outside = [...inside.params.slice(0, 5), '10000000'];
+      assert.equal((await miner.submit(outside)).error?.[1], 'version_bits: 10000000 sets bits outside the negotiated mask 00ffe000');
+      miner.close();
+    } finally {
+      await relay.close();
+      await upstream.close();
+    }
+  });
+
   test('while the upstream is away the relay keeps its miners on the last job and says it is degraded', async () => {
     const upstream = await startTestGateway();
     const relay = await startTestGateway({ source: { kind: 'stratum', url: `stratum+tcp://${MEMBER}.relay:x@127.0.0.1:${upstream.stratumPort}` } });

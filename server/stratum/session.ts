@@ -29,6 +29,8 @@ export class StratumSession {
   private extranonce2Size = 0;
   private readonly workers = new Map<string, MinerIdentity>();
   private versionMask = 0;
+  /** What the miner asked for in mining.configure; the granted mask is this within the pool's. */
+  private requestedVersionMask = 0;
   private extranonceSubscribed = false;
   private readonly vardiff: Vardiff;
   /** The difficulty in force when each job was sent to this session: shares are judged by it. */
@@ -99,6 +101,15 @@ export class StratumSession {
     return true;
   }
 
+  /** The pool's mask changed (an upstream granted less after reconnecting): BIP310's set_version_mask. */
+  updateVersionMask(): void {
+    if (this.requestedVersionMask === 0) return;
+    const mask = (this.requestedVersionMask & this.ctx.versionRollingMask) >>> 0;
+    if (mask === this.versionMask) return;
+    this.versionMask = mask;
+    this.connection.send(encodeNotification('mining.set_version_mask', [u32ToHex(mask)]));
+  }
+
   get extranonce(): Uint8Array | undefined {
     return this.extranonce1;
   }
@@ -167,8 +178,8 @@ export class StratumSession {
     const result: Record<string, unknown> = {};
     for (const extension of extensions as string[]) {
       if (extension === 'version-rolling') {
-        const requested = opts['version-rolling.mask'] === undefined ? 0xffffffff : hexToU32(opts['version-rolling.mask'], 'version-rolling.mask');
-        this.versionMask = (requested & this.ctx.versionRollingMask) >>> 0;
+        this.requestedVersionMask = opts['version-rolling.mask'] === undefined ? 0xffffffff : hexToU32(opts['version-rolling.mask'], 'version-rolling.mask');
+        this.versionMask = (this.requestedVersionMask & this.ctx.versionRollingMask) >>> 0;
         result['version-rolling'] = this.versionMask !== 0;
         result['version-rolling.mask'] = u32ToHex(this.versionMask);
       } else if (extension === 'minimum-difficulty') {
