@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -21,6 +22,9 @@ import { attachWsTransport } from './stratum/ws-transport.js';
 import { JobManager, type Job } from './work/job-manager.js';
 import { openWorkSource } from './work/open-source.js';
 import type { WorkSource, WorkTemplate } from './work/work-source.js';
+
+/** How long a dropped session's extranonce1 waits for the miner to come back. */
+const RESUME_WINDOW_MS = 5 * 60_000;
 
 export interface Gateway {
   readonly httpPort: number;
@@ -60,6 +64,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   let slotSize = 0;
   let ledgerError: string | undefined;
   let versionMask = config.versionRollingMask;
+  /** Extranonce1s of dropped sessions, by subscription id, kept for a reconnect. */
+  const resumable = new Map<string, { prefix: Uint8Array; timer: NodeJS.Timeout }>();
 
   const ctx: SessionContext = {
     jobs,
@@ -79,9 +85,15 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     },
     ntimeRollSeconds: config.ntimeRollSeconds,
     now: Date.now,
-    allocateExtranonce() {
+    allocateExtranonce(resumeId) {
       if (!allocator) throw new Error('no work yet');
-      return { extranonce1: allocator.allocate(), extranonce2Size: slotSize - allocator.prefixSize };
+      const held = resumeId === undefined ? undefined : resumable.get(resumeId);
+      if (held) {
+        resumable.delete(resumeId!);
+        clearTimeout(held.timer);
+      }
+      const extranonce1 = held && held.prefix.length === allocator.prefixSize ? held.prefix : allocator.allocate();
+      return { extranonce1, extranonce2Size: slotSize - allocator.prefixSize, subscriptionId: randomBytes(8).toString('hex') };
     },
     onAuthorized(session, identity) {
       log.debug({ session: session.connection.id, member: identity.member, worker: identity.worker }, 'worker authorized');
@@ -102,7 +114,15 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     forward: (job, candidate) => forward(job, candidate),
     onSessionClosed(session: StratumSession) {
       const prefix = session.extranonce;
-      if (prefix && allocator && prefix.length === allocator.prefixSize) allocator.release(prefix);
+      if (!prefix || !allocator || prefix.length !== allocator.prefixSize) return;
+      // Held for a while for the miner to resume, then handed out again.
+      const owner = allocator;
+      const timer = setTimeout(() => {
+        resumable.delete(session.subscriptionId);
+        owner.release(prefix);
+      }, RESUME_WINDOW_MS);
+      timer.unref();
+      resumable.set(session.subscriptionId, { prefix, timer });
     },
   };
   const hub = new StratumHub(ctx, guard, { messagesPerSecond: config.messagesPerSecond, burst: config.messageBurst }, log);
@@ -135,6 +155,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       // A new slot size (first template, or the upstream changed its extranonce): new prefixes.
       slotSize = template.extranonceSize;
       allocator = overrides.extranonceAllocator?.(slotSize) ?? ExtranonceAllocator.forSlot(slotSize, config.instanceId);
+      for (const { timer } of resumable.values()) clearTimeout(timer);
+      resumable.clear();
       for (const session of hub.sessions.values()) {
         if (!session.extranonce) continue;
         if (!session.changeExtranonce(allocator.allocate(), slotSize - allocator.prefixSize)) session.reconnect(1);
@@ -206,6 +228,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       closing ??= (async () => {
         hub.close();
         jobs.stop();
+        for (const { timer } of resumable.values()) clearTimeout(timer);
         for (const session of hub.sessions.values()) session.connection.close('gateway shutting down');
         http.closeAllConnections?.();
         await Promise.all([closeServer(http), closeServer(tcp)]);

@@ -36,6 +36,28 @@ for (const transport of ['tcp', 'ws'] as const) {
       miner.close();
     });
 
+    test('a miner that reconnects with its subscription id keeps its extranonce1, and its queued share counts', async () => {
+      const miner = await open();
+      await miner.login(`${MEMBER}.resume`);
+      const subscribed = miner.messages.find((m) => Array.isArray(m.result))!.result as [[string, string][], string, number];
+      const subscriptionId = subscribed[0][0]![1];
+      assert.match(subscriptionId, /^[0-9a-f]{16}$/);
+      const queued = await miner.findShare({ worker: `${MEMBER}.resume`, extranonce2: '0000abcd' });
+      miner.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const again = await open();
+      const resumed = await again.request('mining.subscribe', ['test-miner/1.0', subscriptionId]);
+      assert.equal((resumed.result as unknown[])[1], miner.extranonce1);
+      assert.equal((await again.request('mining.authorize', [`${MEMBER}.resume`, 'x'])).result, true);
+      assert.equal((await again.submit(queued.params)).result, true);
+      // An unknown id just gets a fresh extranonce1.
+      const other = await open();
+      const fresh = await other.request('mining.subscribe', ['test-miner/1.0', 'not-a-session']);
+      assert.notEqual((fresh.result as unknown[])[1], miner.extranonce1);
+      again.close();
+      other.close();
+    });
+
     test('echoes numeric, string and null ids unchanged', async () => {
       const miner = await open();
       for (const id of [7, 'abc', null, 0]) {

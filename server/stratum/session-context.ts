@@ -39,7 +39,11 @@ export interface SessionContext {
   /** How far past the job's ntime a share's ntime may be. */
   readonly ntimeRollSeconds: number;
   now(): number;
-  allocateExtranonce(): { extranonce1: Uint8Array; extranonce2Size: number };
+  /**
+   * A new extranonce1, or the one a dropped session held when `resumeId` (the subscription id it
+   * was given) names it: a miner that reconnects keeps its work, and its queued shares stay valid.
+   */
+  allocateExtranonce(resumeId?: string): { extranonce1: Uint8Array; extranonce2Size: number; subscriptionId: string };
   onAuthorized(session: StratumSession, identity: MinerIdentity): void;
   onShareAccepted(session: StratumSession, share: AcceptedShare): void;
   /** `minerFault` is false when the pool itself failed (the ledger), which must not ban anyone. */

@@ -37,6 +37,8 @@ export class StratumSession {
   private readonly jobDifficulty = new Map<string, Difficulty>();
   private readonly merkleRoots = new Map<string, Uint8Array>();
   private jobsFlowing = false;
+  /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
+  subscriptionId = '';
   readonly connectedAtMs: number;
   userAgent = '';
 
@@ -141,11 +143,12 @@ export class StratumSession {
   private subscribe(params: unknown[]): unknown {
     if (typeof params[0] === 'string') this.userAgent = params[0].slice(0, 128);
     if (!this.extranonce1) {
-      const allocated = this.ctx.allocateExtranonce();
+      const allocated = this.ctx.allocateExtranonce(typeof params[1] === 'string' ? params[1] : undefined);
       this.extranonce1 = allocated.extranonce1;
       this.extranonce2Size = allocated.extranonce2Size;
+      this.subscriptionId = allocated.subscriptionId;
     }
-    const subscriptionId = this.connection.id;
+    const subscriptionId = this.subscriptionId;
     return [
       [
         ['mining.set_difficulty', subscriptionId],
