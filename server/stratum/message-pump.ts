@@ -9,14 +9,13 @@ export interface PumpLimits {
 }
 
 /**
- * Feeds one connection's messages to its session, in order, one at a time: a token bucket
- * limits the rate, and malformed or over-limit messages are answered with an error (the caller
- * disconnects when `onStrike` says so). Shared by the TCP and WebSocket transports.
+ * Feeds one connection's messages to its session in arrival order: a token bucket limits the
+ * rate, the requests in flight are bounded, and malformed or over-limit messages are answered
+ * with an error (the caller disconnects when `onStrike` says so). Shared by both transports.
  */
 export class MessagePump {
   private tokens: number;
   private lastRefillMs: number;
-  private queue: Promise<void> = Promise.resolve();
   private pending = 0;
 
   constructor(
@@ -46,11 +45,10 @@ export class MessagePump {
       this.refuse(parsed.request.id, 'too many requests in flight');
       return;
     }
+    // Not awaited: the session checks each message synchronously in arrival order, and only the
+    // ledger commit is waited for, so a pipelining miner shares one group commit across its shares.
     this.pending++;
-    this.queue = this.queue.then(async () => {
-      await this.session.handle(parsed.request);
-      this.pending--;
-    });
+    void this.session.handle(parsed.request).finally(() => this.pending--);
   }
 
   private refuse(id: string | number | null, reason: string): void {

@@ -17,6 +17,11 @@ export interface Connection {
   close(reason: string): void;
 }
 
+/** What to send right after a request's own response (a first job, a new difficulty). */
+interface After {
+  then?: () => void;
+}
+
 /** Merkle roots kept per session: one per (template, extranonce2) a miner is working on. */
 const MERKLE_CACHE_SIZE = 8;
 
@@ -58,18 +63,21 @@ export class StratumSession {
     return [...this.workers.values()];
   }
 
-  /** Handles one request and sends its response. Never throws. */
+  /**
+   * Handles one request and sends its response. Never throws. Everything up to a share's ledger
+   * write runs synchronously, in arrival order, so a pipelining miner's next message need not
+   * wait for this one's commit (the message pump does not await it).
+   */
   async handle(request: RpcRequest): Promise<void> {
+    const after: After = {};
     try {
-      const result = await this.dispatch(request);
+      const result = await this.dispatch(request, after);
       this.connection.send(encodeResult(request.id, result));
-      this.afterResponse?.();
+      after.then?.();
     } catch (err) {
       const error = err instanceof StratumError ? err : new StratumError(StratumCode.OTHER, err instanceof ProtocolError ? err.message : 'internal error');
       if (!(err instanceof StratumError) && !(err instanceof ProtocolError)) this.ctx.log.error({ err, session: this.connection.id }, 'request failed');
       this.connection.send(encodeError(request.id, error));
-    } finally {
-      this.afterResponse = undefined;
     }
   }
 
@@ -116,25 +124,22 @@ export class StratumSession {
     return this.extranonce1;
   }
 
-  /** Set by a handler that must send something after its own response (the first job). */
-  private afterResponse: (() => void) | undefined;
-
-  private async dispatch(request: RpcRequest): Promise<unknown> {
+  private dispatch(request: RpcRequest, after: After): unknown {
     const p = request.params;
     switch (request.method) {
       case 'mining.subscribe':
         return this.subscribe(p);
       case 'mining.authorize':
-        return this.authorize(p);
+        return this.authorize(p, after);
       case 'mining.configure':
-        return this.configure(p);
+        return this.configure(p, after);
       case 'mining.suggest_difficulty':
-        return this.suggestDifficulty(p);
+        return this.suggestDifficulty(p, after);
       case 'mining.extranonce.subscribe':
         this.extranonceSubscribed = true;
         return true;
       case 'mining.submit':
-        return this.submit(p);
+        return this.submit(p, after);
       default:
         throw new StratumError(StratumCode.OTHER, `unknown method "${request.method.slice(0, 64)}"`);
     }
@@ -159,7 +164,7 @@ export class StratumSession {
     ];
   }
 
-  private authorize(params: unknown[]): boolean {
+  private authorize(params: unknown[], after: After): boolean {
     if (!this.extranonce1) throw new StratumError(StratumCode.NOT_SUBSCRIBED, 'not subscribed');
     const username = params[0];
     const identity = parseUsername(username);
@@ -167,12 +172,12 @@ export class StratumSession {
     this.ctx.onAuthorized(this, identity);
     if (!this.jobsFlowing) {
       this.jobsFlowing = true;
-      this.afterResponse = () => this.sendDifficultyAndJob(false);
+      after.then = () => this.sendDifficultyAndJob(false);
     }
     return true;
   }
 
-  private configure(params: unknown[]): Record<string, unknown> {
+  private configure(params: unknown[], after: After): Record<string, unknown> {
     const [extensions, options] = params;
     if (!Array.isArray(extensions) || extensions.some((e) => typeof e !== 'string')) {
       throw new StratumError(StratumCode.OTHER, 'configure: expected a list of extension names');
@@ -190,7 +195,7 @@ export class StratumSession {
         if (!(value > 0) || !Number.isFinite(value)) throw new StratumError(StratumCode.OTHER, 'minimum-difficulty.value must be a positive number');
         this.vardiff.setMinimum(value, this.ctx.now());
         result['minimum-difficulty'] = true;
-        if (this.jobsFlowing) this.afterResponse = () => this.sendDifficultyAndJob();
+        if (this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
       } else {
         result[extension.slice(0, 64)] = false;
       }
@@ -198,7 +203,7 @@ export class StratumSession {
     return result;
   }
 
-  private suggestDifficulty(params: unknown[]): boolean {
+  private suggestDifficulty(params: unknown[], after: After): boolean {
     const suggested = params[0];
     try {
       parseDifficulty(suggested);
@@ -206,11 +211,11 @@ export class StratumSession {
       throw new StratumError(StratumCode.OTHER, `suggest_difficulty: ${(err as ProtocolError).detail}`);
     }
     this.vardiff.suggest(Number(suggested), this.ctx.now());
-    if (this.jobsFlowing) this.afterResponse = () => this.sendDifficultyAndJob();
+    if (this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
     return true;
   }
 
-  private async submit(params: unknown[]): Promise<boolean> {
+  private async submit(params: unknown[], after: After): Promise<boolean> {
     if (!this.extranonce1) throw new StratumError(StratumCode.NOT_SUBSCRIBED, 'not subscribed');
     let submission: ShareSubmission;
     try {
@@ -276,7 +281,7 @@ export class StratumSession {
       hashValue: share.hashValue,
       member: identity.member,
     });
-    if (this.vardiff.onShare(nowMs) !== undefined) this.afterResponse = () => this.sendDifficultyAndJob();
+    if (this.vardiff.onShare(nowMs) !== undefined) after.then = () => this.sendDifficultyAndJob();
     return true;
   }
 
