@@ -41,19 +41,32 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // Listening for the signals before starting: a supervisor may stop the gateway as soon as its
+  // start line appears, and a SIGTERM before the handler would kill it without closing the ledger.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   let gateway;
   try {
     gateway = await startGateway(config);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    console.error(`dao-gateway: could not start: ${e.code === 'EADDRINUSE' ? `port in use (${e.message})` : e.message}`);
+    console.error(`dao-gateway: could not start: ${startError(err, config)}`);
+    // startGateway closes what it opened; this only makes sure nothing stray keeps us alive.
+    setTimeout(() => process.exit(1), 0).unref();
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   await gateway.close();
   return 0;
+}
+
+/** One line for a failed start; a port in use names the port and its option. */
+function startError(err: unknown, config: { httpPort: number; stratumPort: number }): string {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e.code === 'EADDRINUSE') {
+    const option = e.port === config.httpPort ? ' (--http-port)' : e.port === config.stratumPort ? ' (--stratum-port)' : '';
+    return `port ${e.port ?? '?'} on ${e.address ?? 'this host'} is in use${option}: stop what listens there or choose another port`;
+  }
+  return String(e?.message ?? err).split('\n')[0]!;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseDifficulty } from '../protocol/target.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { difficultyToTarget } from '../protocol/target.js';
 
 /** Where the gateway's work comes from (--source). */
 export type SourceConfig =
@@ -83,8 +84,19 @@ const int = (min: number, max: number) => (text: string) => {
   return n;
 };
 const positive = (text: string) => {
-  parseDifficulty(text);
-  return Number(text);
+  try {
+    // The exact decimal must be positive and leave a target (at most DIFF1_TARGET, about 2.7e67).
+    difficultyToTarget(text);
+  } catch (err) {
+    throw err instanceof ProtocolError ? new Error(err.detail) : err;
+  }
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`"${text}" is out of range`);
+  return n;
+};
+const nonEmpty = (text: string) => {
+  if (text.trim() === '') throw new Error('must not be empty');
+  return text;
 };
 const hex32 = (text: string) => {
   if (!/^[0-9a-fA-F]{8}$/.test(text)) throw new Error(`"${text}" is not 8 hex digits`);
@@ -92,10 +104,10 @@ const hex32 = (text: string) => {
 };
 
 export const SETTINGS: Setting[] = [
-  { key: 'host', flag: 'host', parse: (t) => t, help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'host', flag: 'host', parse: nonEmpty, help: 'address to listen on (default 127.0.0.1)' },
   { key: 'httpPort', flag: 'http-port', parse: int(0, 65535), help: 'HTTP, WebSocket /stratum and API port; 0 picks a free one' },
   { key: 'stratumPort', flag: 'stratum-port', parse: int(0, 65535), help: 'Stratum TCP port; 0 picks a free one' },
-  { key: 'dataDir', flag: 'data-dir', parse: (t) => t, help: 'where the SQLite ledger lives' },
+  { key: 'dataDir', flag: 'data-dir', parse: nonEmpty, help: 'where the SQLite ledger lives' },
   { key: 'source', flag: 'source', parse: parseSource, help: 'practice | stratum+tcp://USER:PASS@HOST:PORT | http://USER:PASS@HOST:PORT' },
   { key: 'startDifficulty', flag: 'start-difficulty', parse: positive, help: 'share difficulty of a new session' },
   { key: 'minDifficulty', flag: 'min-difficulty', parse: positive, help: 'lowest share difficulty vardiff may set' },
@@ -125,24 +137,50 @@ function oneOf(...values: string[]) {
   };
 }
 
+const SOURCE_FORMS = 'practice, stratum+tcp://USER:PASS@HOST:PORT or http://USER:PASS@HOST:PORT';
+
 /** --source: practice, an upstream Stratum pool, or a node's JSON-RPC (getblocktemplate). */
-export function parseSource(text: string): SourceConfig {
+export function parseSource(input: string): SourceConfig {
+  const text = input.trim();
   if (text === 'practice') return { kind: 'practice', networkDifficulty: 1 };
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`"${text}" is not practice or a URL`);
+    // Text that is no URL at all may still hold a password (a typo in the host or the port):
+    // repeat it only when it cannot.
+    if (/[:@/]/.test(text)) throw new Error(`not a valid URL (not repeated here: it may hold a password); expected ${SOURCE_FORMS}`);
+    throw new Error(`"${text}" is not ${SOURCE_FORMS}`);
   }
-  if (!url.hostname || !url.port) throw new Error(`"${redact(text)}" needs a host and a port`);
-  if (url.protocol === 'stratum+tcp:') return { kind: 'stratum', url: text };
-  if (url.protocol === 'http:' || url.protocol === 'https:') return { kind: 'gbt', url: text, payoutScriptHex: '' };
-  throw new Error(`"${redact(text)}": the scheme must be stratum+tcp:// or http://`);
+  const kind = url.protocol === 'stratum+tcp:' ? 'stratum' : url.protocol === 'http:' || url.protocol === 'https:' ? 'gbt' : undefined;
+  if (!kind) throw new Error(`the scheme must be stratum+tcp:// or http://, not ${url.protocol}`);
+  // url.port is empty for a special scheme's default port (http://h:80), so look at the text too.
+  if (!url.hostname || !(url.port || /:\d+$/.test(authorityHost(text)))) throw new Error(`"${redact(text)}" needs a host and a port`);
+  return kind === 'stratum' ? { kind, url: text } : { kind, url: text, payoutScriptHex: '' };
 }
 
-/** A URL with its password replaced, for messages and logs. */
+/** HOST:PORT of a URL's authority, without the user information. */
+function authorityHost(text: string): string {
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#\\]*)/.exec(text)?.[1] ?? '';
+  return authority.slice(authority.lastIndexOf('@') + 1);
+}
+
+/**
+ * A URL with its password replaced, for messages and logs: USER:PASS@ becomes USER:***@. The user
+ * information ends at the last "@" of the authority (as the URL parser reads it), or, in text the
+ * parser refuses, at the last "@" at all.
+ */
 export function redact(text: string): string {
-  return text.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
+  const slashes = text.indexOf('//');
+  const start = slashes < 0 ? 0 : slashes + 2;
+  const rest = text.slice(start);
+  const authorityEnd = rest.search(/[/?#\\]/);
+  let at = (authorityEnd < 0 ? rest : rest.slice(0, authorityEnd)).lastIndexOf('@');
+  if (at < 0 && !URL.canParse(text)) at = rest.lastIndexOf('@');
+  if (at < 0) return text;
+  const colon = rest.slice(0, at).indexOf(':');
+  if (colon < 0) return text;
+  return text.slice(0, start) + rest.slice(0, colon) + ':***' + rest.slice(at);
 }
 
 /** The environment variable of a setting: --http-port is DAO_GATEWAY_HTTP_PORT. */
@@ -158,6 +196,8 @@ export function envName(flag: string): string {
 export function loadConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config: GatewayConfig = { ...DEFAULT_CONFIG };
   const configFile = flags.config ?? env.DAO_GATEWAY_CONFIG;
+  const origin = flags.config !== undefined ? '--config' : 'DAO_GATEWAY_CONFIG';
+  if (configFile !== undefined && configFile.trim() === '') throw new ConfigError(`${origin}: must not be empty`);
   const filePayout = configFile === undefined ? undefined : applyFile(config, configFile);
   for (const setting of SETTINGS) {
     const value = env[envName(setting.flag)];
@@ -167,14 +207,31 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     const value = flags[setting.flag];
     if (value !== undefined) assign(config, setting, value, `--${setting.flag}`);
   }
-  const payout = flags['payout-script'] ?? env.DAO_GATEWAY_PAYOUT_SCRIPT ?? filePayout;
-  if (config.source.kind === 'gbt') {
-    if (payout === undefined || !/^([0-9a-fA-F]{2}){1,10000}$/.test(payout)) {
-      throw new ConfigError('--payout-script: a node source needs the scriptPubKey (hex) that the block reward pays');
-    }
-    config.source = { ...config.source, payoutScriptHex: payout.toLowerCase() };
+  const payout =
+    flags['payout-script'] !== undefined
+      ? { value: flags['payout-script'], origin: '--payout-script' }
+      : env.DAO_GATEWAY_PAYOUT_SCRIPT !== undefined
+        ? { value: env.DAO_GATEWAY_PAYOUT_SCRIPT, origin: 'DAO_GATEWAY_PAYOUT_SCRIPT' }
+        : filePayout;
+  // Checked wherever it came from, though only a node source uses it: a typo should not wait
+  // until the day the source changes.
+  if (payout && !/^([0-9a-fA-F]{2}){1,10000}$/.test(payout.value.trim())) {
+    throw new ConfigError(`${payout.origin}: ${JSON.stringify(payout.value)} is not a scriptPubKey in hex (an even number of hex digits, 1 to 10000 bytes)`);
   }
-  if (config.minDifficulty > config.maxDifficulty) throw new ConfigError('min-difficulty is above max-difficulty');
+  if (config.source.kind === 'gbt') {
+    if (!payout) {
+      throw new ConfigError(
+        '--payout-script is required with a node source (--source http://...): give the scriptPubKey (hex) the block reward pays, as --payout-script HEX, DAO_GATEWAY_PAYOUT_SCRIPT or "payoutScript" in the config file',
+      );
+    }
+    config.source = { ...config.source, payoutScriptHex: payout.value.trim().toLowerCase() };
+  }
+  if (config.httpPort !== 0 && config.httpPort === config.stratumPort) {
+    throw new ConfigError(`http-port and stratum-port are both ${config.httpPort}: the two servers need two ports`);
+  }
+  if (config.minDifficulty > config.maxDifficulty) {
+    throw new ConfigError(`min-difficulty ${config.minDifficulty} is above max-difficulty ${config.maxDifficulty}`);
+  }
   return config;
 }
 
@@ -187,22 +244,50 @@ function assign(config: GatewayConfig, setting: Setting, text: string, origin: s
 }
 
 /** Applies a config file; returns its payout script, which only a node source uses. */
-function applyFile(config: GatewayConfig, file: string): string | undefined {
+function applyFile(config: GatewayConfig, file: string): { value: string; origin: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`config file ${file}: ${code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+    throw new ConfigError(`config file ${file}: not valid JSON (${jsonErrorWhere((err as Error).message, text)})`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: expected a JSON object`);
+  let payout: { value: string; origin: string } | undefined;
   for (const [name, value] of Object.entries(parsed)) {
-    const setting = SETTINGS.find((s) => s.key === name || s.flag === name);
-    if (!setting) {
-      if (name === 'payoutScript' || name === 'payout-script') continue;
-      throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
+    const origin = `config file ${file}: ${name}`;
+    if (name === 'payoutScript' || name === 'payout-script') {
+      if (typeof value !== 'string') throw new ConfigError(`${origin}: expected a hex string, got ${JSON.stringify(value)}`);
+      payout = { value, origin };
+      continue;
     }
-    assign(config, setting, typeof value === 'string' ? value : JSON.stringify(value), `config file ${file}: ${name}`);
+    const setting = SETTINGS.find((s) => s.key === name || s.flag === name);
+    if (!setting) throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      // Not echoed: an object here could be a source with its password.
+      throw new ConfigError(`${origin}: expected a string or a number, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    }
+    assign(config, setting, String(value), origin);
   }
-  const payout = (parsed as Record<string, unknown>).payoutScript ?? (parsed as Record<string, unknown>)['payout-script'];
-  return typeof payout === 'string' ? payout : undefined;
+  return payout;
+}
+
+/**
+ * Where JSON.parse stopped, without the excerpt of the file that V8 puts in some of its messages
+ * (the excerpt could be part of a source URL's password).
+ */
+function jsonErrorWhere(message: string, text: string): string {
+  const position = /at position (\d+)/.exec(message);
+  const what = message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '').replace(/ (in JSON )?at position \d+.*$/s, '');
+  if (!position) return what;
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${what} at line ${line} column ${column}`;
 }

@@ -178,7 +178,15 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       log.error({ err }, 'work source sent an unusable template');
     }
   });
-  await source.start();
+  try {
+    await source.start();
+  } catch (err) {
+    hub.close();
+    jobs.stop();
+    await source.stop().catch(() => {});
+    if (!overrides.ledger) await ledger.close();
+    throw err;
+  }
 
   const webRoot = config.webRoot && existsSync(resolve(config.webRoot)) ? resolve(config.webRoot) : undefined;
   const view: GatewayView = {
@@ -205,8 +213,18 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const http = createServer(createRequestHandler(view));
   attachWsTransport(http, hub, { path: '/stratum', maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: 30_000 });
   const tcp = createTcpTransport(hub, { maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs });
-  await listen(http, config.httpPort, config.host);
-  await listen(tcp, config.stratumPort, config.host);
+  try {
+    await listen(http, config.httpPort, config.host);
+    await listen(tcp, config.stratumPort, config.host);
+  } catch (err) {
+    // A port taken: close everything opened so far, so a failed start leaves nothing running.
+    hub.close();
+    jobs.stop();
+    await Promise.all([closeServer(http), closeServer(tcp)]);
+    await source.stop();
+    if (!overrides.ledger) await ledger.close();
+    throw err;
+  }
   const httpPort = (http.address() as AddressInfo).port;
   const stratumPort = (tcp.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
