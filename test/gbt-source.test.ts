@@ -13,6 +13,7 @@ import { bip34HeightPush, buildCoinbaseParts, encodeVarInt, scriptNumBytes } fro
 import { buildTemplateFromGbt, createGbtSource, type BlockTemplateResult } from '../server/work/gbt-source.js';
 import type { WorkSource, WorkTemplate } from '../server/work/work-source.js';
 import { loadVectors } from './helpers/vectors.js';
+import { collectTemplates } from './helpers/collect-templates.js';
 
 const hex = bytesToHex;
 const vector = loadVectors().stratum_examples[0]!;
@@ -228,24 +229,6 @@ async function startBitcoindStandIn(password = PASSWORD): Promise<StandIn> {
   return standIn;
 }
 
-/** Collects templates; `next()` waits for the next one. */
-function collect(source: WorkSource): { all: WorkTemplate[]; next(timeoutMs?: number): Promise<WorkTemplate> } {
-  const all: WorkTemplate[] = [];
-  let waiter: ((t: WorkTemplate) => void) | undefined;
-  source.onTemplate((t) => {
-    all.push(t);
-    waiter?.(t);
-    waiter = undefined;
-  });
-  return {
-    all,
-    next: (timeoutMs = 3000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no template in time')), timeoutMs);
-        waiter = (t) => (clearTimeout(timer), resolve(t));
-      }),
-  };
-}
 
 describe('getblocktemplate source against a bitcoind stand-in', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -256,7 +239,7 @@ describe('getblocktemplate source against a bitcoind stand-in', () => {
   async function setup(opts: { pollIntervalMs?: number; refreshIntervalMs?: number; minTxUpdateIntervalMs?: number } = {}) {
     const node = await startBitcoindStandIn();
     const source = createGbtSource({ url: node.url, payoutScript: PAYOUT, coinbaseTag: '/dao-test/', pollIntervalMs: 40, refreshIntervalMs: 60_000, ...opts });
-    const templates = collect(source);
+    const templates = collectTemplates(source);
     cleanup.push(() => source.stop(), () => node.close());
     await source.start();
     return { node, source, templates };

@@ -11,6 +11,7 @@ import { backoffDelayMs, connectStratum, StratumConnectionError } from '../serve
 import { createUpstreamSource, type UpstreamSource } from '../server/work/upstream-source.js';
 import type { ForwardedShare, WorkTemplate } from '../server/work/work-source.js';
 import { loadVectors } from './helpers/vectors.js';
+import { collectTemplates } from './helpers/collect-templates.js';
 
 const vector = loadVectors().stratum_examples[0]!;
 const NOTIFY = vector.messages.notify.params as unknown[];
@@ -90,23 +91,6 @@ class FakePool {
   }
 }
 
-function collect(source: UpstreamSource): { all: WorkTemplate[]; next(timeoutMs?: number): Promise<WorkTemplate> } {
-  const all: WorkTemplate[] = [];
-  let waiter: ((t: WorkTemplate) => void) | undefined;
-  source.onTemplate((t) => {
-    all.push(t);
-    waiter?.(t);
-    waiter = undefined;
-  });
-  return {
-    all,
-    next: (timeoutMs = 3000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no template in time')), timeoutMs);
-        waiter = (t) => (clearTimeout(timer), resolve(t));
-      }),
-  };
-}
 
 async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -135,7 +119,7 @@ describe('upstream Stratum V1 source against a pool in the test', () => {
       versionRolling: true,
       reconnect: { initialDelayMs: 40, maxDelayMs: 160 },
     });
-    const templates = collect(source);
+    const templates = collectTemplates(source);
     const p = pool;
     cleanup.push(() => source.stop(), () => p.close());
     return { pool, source, templates };
