@@ -163,7 +163,7 @@ export class LoadRun {
   private readonly miners: Miner[];
   private windowStart = 0;
 
-  constructor(private readonly options: LoadOptions) {
+  constructor(options: LoadOptions) {
     this.miners = Array.from({ length: options.connections }, (_, i) => new Miner(i, options, this.tally));
   }
 

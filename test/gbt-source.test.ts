@@ -11,7 +11,6 @@ import { bitsToTarget, hashValue } from '../protocol/target.js';
 import { BitcoinRpcError } from '../server/work/bitcoin-rpc.js';
 import { bip34HeightPush, buildCoinbaseParts, encodeVarInt, scriptNumBytes } from '../server/work/coinbase.js';
 import { buildTemplateFromGbt, createGbtSource, type BlockTemplateResult } from '../server/work/gbt-source.js';
-import type { WorkSource, WorkTemplate } from '../server/work/work-source.js';
 import { loadVectors } from './helpers/vectors.js';
 import { collectTemplates } from './helpers/collect-templates.js';
 

@@ -8,7 +8,7 @@ import { sha256d } from '../protocol/sha256.js';
 import { prevhashToStratum } from '../protocol/stratum-job.js';
 import { difficultyToTarget } from '../protocol/target.js';
 import { backoffDelayMs, connectStratum, StratumConnectionError } from '../server/work/stratum-client.js';
-import { createUpstreamSource, type UpstreamSource } from '../server/work/upstream-source.js';
+import { createUpstreamSource } from '../server/work/upstream-source.js';
 import type { ForwardedShare, WorkTemplate } from '../server/work/work-source.js';
 import { loadVectors } from './helpers/vectors.js';
 import { collectTemplates } from './helpers/collect-templates.js';
