@@ -1,5 +1,6 @@
 import { benchCommand } from './commands/bench.js';
 import { hashCommand } from './commands/hash.js';
+import { mineCommand } from './commands/mine.js';
 import { scanCommand } from './commands/scan.js';
 import { shareCommand } from './commands/share.js';
 import { UsageError } from './usage-error.js';
@@ -12,13 +13,17 @@ const USAGE = `usage: dao-miner <command> [options]
   share --notify JSON --extranonce1 HEX --submit JSON [--version-mask HEX] [--difficulty D]
                                               verify a share from a mining.notify and a mining.submit
   bench [--engine E] [--threads N] [--seconds S] [--json]
-                                              hash rates of our engines and of peer libraries`;
+                                              hash rates of our engines and of peer libraries
+  mine  --pool ws://HOST:PORT/stratum|stratum+tcp://HOST:PORT --address 0x... [--worker W]
+        [--threads N] [--engine E] [--seconds S]
+                                              contribute to the pool from this machine`;
 
 const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = {
   hash: hashCommand,
   scan: scanCommand,
   share: shareCommand,
   bench: benchCommand,
+  mine: mineCommand,
 };
 
 /** Runs the CLI; returns the exit status. Bad input is one line on stderr and status 2. */

@@ -6,7 +6,7 @@ import { openWasmEngine } from '../../cli/wasm-node.js';
 import { hexToBytes, u32ToHex } from '../../protocol/hex.js';
 import { blockHash, serializeHeader, withNonce } from '../../protocol/header.js';
 import { rollVersion, shareMerkleRoot } from '../../protocol/share.js';
-import { parseNotifyParams } from '../../protocol/stratum-job.js';
+import { parseNotifyParams, type StratumJob } from '../../protocol/stratum-job.js';
 import { difficultyToTarget } from '../../protocol/target.js';
 
 export interface RpcMessage {
@@ -211,7 +211,8 @@ let engine: ReturnType<typeof openWasmEngine> | undefined;
  * WASM engine over the nonces until the hash meets the difficulty. Returns mining.submit params.
  */
 export async function solveShare(task: {
-  notify: unknown[];
+  /** The mining.notify params, or the job already decoded. */
+  notify: unknown[] | StratumJob;
   extranonce1: string;
   extranonce2: string;
   difficulty: number;
@@ -220,7 +221,7 @@ export async function solveShare(task: {
   versionBits?: number;
   startNonce?: number;
 }): Promise<FoundShare> {
-  const job = parseNotifyParams(task.notify);
+  const job = Array.isArray(task.notify) ? parseNotifyParams(task.notify) : task.notify;
   const root = shareMerkleRoot(job, hexToBytes(task.extranonce1, 'en1'), hexToBytes(task.extranonce2, 'en2'));
   const version = rollVersion(job.version, task.versionBits, task.versionMask ?? 0);
   const header = serializeHeader({ version, prevhash: job.prevhash, merkleRoot: root, ntime: job.ntime, bits: job.bits, nonce: 0 });

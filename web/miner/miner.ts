@@ -1,0 +1,180 @@
+import { serializeHeader } from '../../protocol/header.js';
+import { shareMerkleRoot } from '../../protocol/share.js';
+import { NONCE_SPACE, type HashEngine } from './engine.js';
+import type { PoolClient, PoolJob, ShareOutcome } from './pool-client.js';
+
+/** One engine's next piece of work: a disjoint (extranonce2, nonce range) of the current job. */
+interface WorkUnit {
+  job: PoolJob;
+  extranonce2: Uint8Array;
+  header: Uint8Array;
+  nonceStart: number;
+  count: number;
+}
+
+export interface MinerStats {
+  hashes: number;
+  hashesPerSecond: number;
+  sharesFound: number;
+  accepted: number;
+  rejected: number;
+  lastRejectReason?: string;
+}
+
+/** Whether two jobs hash the same headers: everything but the job id and the difficulty. */
+function sameWorkAs(a: PoolJob, b: PoolJob): boolean {
+  const x = a.job;
+  const y = b.job;
+  const same = (p: Uint8Array, q: Uint8Array) => p.length === q.length && p.every((v, i) => v === q[i]);
+  return (
+    same(a.extranonce1, b.extranonce1) &&
+    same(x.prevhash, y.prevhash) &&
+    same(x.coinb1, y.coinb1) &&
+    same(x.coinb2, y.coinb2) &&
+    x.merkleBranch.length === y.merkleBranch.length &&
+    x.merkleBranch.every((h, i) => same(h, y.merkleBranch[i]!)) &&
+    x.version === y.version &&
+    x.bits === y.bits &&
+    x.ntime === y.ntime
+  );
+}
+
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
+/** How long one engine call should last: short enough that a new block stops it within 100 ms. */
+const TARGET_CALL_MS = 50;
+
+/**
+ * Drives engines on the pool's current job. Work is handed out from one cursor, so no
+ * (extranonce2, nonce) is ever scanned twice for a job; a new job moves every engine to it at its
+ * next call, at most one call (about 50 ms) later.
+ */
+export class Miner {
+  private running = false;
+  private job: PoolJob | undefined;
+  private unitIndex = 0;
+  private workSerial = 0;
+  private readonly headers = new Map<string, Uint8Array>();
+  private readonly rates = new Map<HashEngine, number>();
+  private readonly windowHashes: { atMs: number; hashes: number }[] = [];
+  private loops: Promise<void>[] = [];
+  readonly stats: MinerStats = { hashes: 0, hashesPerSecond: 0, sharesFound: 0, accepted: 0, rejected: 0 };
+
+  constructor(
+    private readonly pool: PoolClient,
+    private readonly engines: HashEngine[],
+    private readonly onShare: (outcome: ShareOutcome, job: PoolJob) => void = () => {},
+  ) {
+    pool.onJob((job) => this.setJob(job));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.pool.start();
+    this.loops = this.engines.map((engine) => this.run(engine));
+  }
+
+  /** Stops hashing after the engines' current calls (at most about 50 ms) and the pool. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.pool.stop();
+    await Promise.all(this.loops);
+  }
+
+  /**
+   * A job with new work restarts the cursor. The same work under a new job id (the pool's
+   * re-notify after a difficulty change, or its periodic refresh) continues it: the headers are
+   * the same, so starting over would hash the same nonces again.
+   */
+  private setJob(job: PoolJob): void {
+    const sameWork = this.job !== undefined && sameWorkAs(this.job, job);
+    this.job = job;
+    if (sameWork) return;
+    this.workSerial++;
+    this.unitIndex = 0;
+    this.headers.clear();
+  }
+
+  private async run(engine: HashEngine): Promise<void> {
+    let prepared: Uint8Array | undefined;
+    let preparedTarget: bigint | undefined;
+    while (this.running) {
+      const unit = this.next(engine);
+      if (!unit) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (prepared !== unit.header || preparedTarget !== unit.job.target) {
+        await engine.setJob({ header: unit.header, target: unit.job.target });
+        prepared = unit.header;
+        preparedTarget = unit.job.target;
+      }
+      const began = performance.now();
+      const result = await engine.scan(unit.nonceStart, unit.count);
+      const elapsedMs = Math.max(performance.now() - began, 0.1);
+      this.rates.set(engine, (result.scanned / elapsedMs) * 1000);
+      this.count(result.scanned);
+      for (const nonce of result.nonces) this.submit(unit, nonce);
+      // An engine in this thread (the CLI's single-thread WASM) resolves at once: without a real
+      // yield here, the pool's messages, timers and a stop request would never get a turn.
+      await yieldToEventLoop();
+    }
+  }
+
+  /** The next disjoint unit for `engine`, sized to its measured speed. */
+  private next(engine: HashEngine): WorkUnit | undefined {
+    const job = this.job;
+    if (!job) return undefined;
+    const rate = this.rates.get(engine) ?? 100_000;
+    // Power-of-two sizes tile the nonce space exactly, so units never overlap.
+    const count = 2 ** Math.min(30, Math.max(12, Math.floor(Math.log2((rate * TARGET_CALL_MS) / 1000))));
+    // Units are numbered in the smallest size; a larger one skips ahead to stay aligned.
+    const smallest = 2 ** 12;
+    const step = count / smallest;
+    this.unitIndex = Math.ceil(this.unitIndex / step) * step;
+    const index = this.unitIndex;
+    this.unitIndex += step;
+    const en2Number = Math.floor((index * smallest) / NONCE_SPACE);
+    if (en2Number >= 2 ** (8 * Math.min(job.extranonce2Size, 6))) return undefined;
+    const extranonce2 = new Uint8Array(job.extranonce2Size);
+    for (let i = 0, v = en2Number; i < job.extranonce2Size; i++, v = Math.floor(v / 256)) extranonce2[job.extranonce2Size - 1 - i] = v % 256;
+    const nonceStart = (index * smallest) % NONCE_SPACE;
+    return { job, extranonce2, header: this.header(job, extranonce2, en2Number), nonceStart, count };
+  }
+
+  private header(job: PoolJob, extranonce2: Uint8Array, en2Number: number): Uint8Array {
+    const key = `${this.workSerial}:${en2Number}`;
+    let header = this.headers.get(key);
+    if (!header) {
+      const j = job.job;
+      header = serializeHeader({ version: j.version, prevhash: j.prevhash, merkleRoot: shareMerkleRoot(j, job.extranonce1, extranonce2), ntime: j.ntime, bits: j.bits, nonce: 0 });
+      if (this.headers.size > 64) this.headers.clear();
+      this.headers.set(key, header);
+    }
+    return header;
+  }
+
+  private submit(unit: WorkUnit, nonce: number): void {
+    this.stats.sharesFound++;
+    void this.pool.submit({ job: unit.job, extranonce2: unit.extranonce2, nonce }).then((outcome) => {
+      if (outcome.accepted) this.stats.accepted++;
+      else {
+        this.stats.rejected++;
+        this.stats.lastRejectReason = outcome.reason;
+      }
+      this.onShare(outcome, unit.job);
+    });
+  }
+
+  /** Hashes per second over the last ten seconds. */
+  private count(hashes: number): void {
+    const nowMs = performance.now();
+    this.stats.hashes += hashes;
+    this.windowHashes.push({ atMs: nowMs, hashes });
+    while (this.windowHashes.length > 0 && nowMs - this.windowHashes[0]!.atMs > 10_000) this.windowHashes.shift();
+    const spanMs = Math.max(nowMs - (this.windowHashes[0]?.atMs ?? nowMs), 1000);
+    this.stats.hashesPerSecond = (this.windowHashes.reduce((n, w) => n + w.hashes, 0) / spanMs) * 1000;
+  }
+}
