@@ -21,7 +21,7 @@ describe('engine benchmark page (built app)', () => {
   });
 
   test('starts nothing before the click, then checks and times every engine', async () => {
-    const { page, errors } = await openPage(browser, `${url}?seconds=0.5`);
+    const { page, errors } = await openPage(browser, `${url}bench.html?seconds=0.5`);
     await page.waitForSelector('dao-engine-bench');
     await page.waitForTimeout(300);
     assert.equal(page.workers().length, 0, 'no worker may start before the click');
@@ -50,7 +50,7 @@ describe('engine benchmark page (built app)', () => {
   });
 
   test('Stop ends every worker at once', async () => {
-    const { page } = await openPage(browser, `${url}?seconds=30`);
+    const { page } = await openPage(browser, `${url}bench.html?seconds=30`);
     await page.getByRole('button', { name: 'Run benchmark' }).click();
     await page.locator('tr[data-status="running"]').waitFor();
     await page.waitForFunction(() => document.querySelector('dao-engine-bench')!.shadowRoot!.querySelector('td[data-hashes-per-second]') !== null);

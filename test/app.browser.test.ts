@@ -1,0 +1,129 @@
+// The contributor's page, built, served by a real gateway: nothing runs before "Start contributing";
+// then shares flow to the pool and into IndexedDB, survive a reload, and Stop ends every worker.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { Gateway } from '../server/gateway.js';
+import { launchChromium, openPage } from './helpers/browser.js';
+import { startTestGateway } from './helpers/gateway.js';
+
+/** An attribute of the figure that carries it (CSS locators pierce the app's open shadow roots). */
+async function figure(page: Page, attribute: string): Promise<string | null> {
+  return page.locator(`[${attribute}]`).first().getAttribute(attribute, { timeout: 5000 });
+}
+
+// A string, not a function: tsx's transform would wrap a function's inner helpers in __name(),
+// which does not exist in the page.
+const READ_STORED_SHARES = `new Promise((resolve, reject) => {
+  const open = indexedDB.open('dao-member');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const all = open.result.transaction('shares').objectStore('shares').getAll();
+    all.onsuccess = () => { resolve(all.result); open.result.close(); };
+    all.onerror = () => reject(all.error);
+  };
+})`;
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function untilWorkersGone(page: Page, clicked = Date.now()): Promise<number> {
+  while (page.workers().length > 0 && Date.now() - clicked < 2000) await new Promise((r) => setTimeout(r, 10));
+  return Date.now() - clicked;
+}
+
+describe('contributor app (built, through the gateway)', () => {
+  let gateway: Gateway;
+  let browser: Browser;
+  let url: string;
+
+  before(async () => {
+    // Difficulty 1e-4 (not the helper's 1e-5): a share every few tenths of a second on one worker,
+    // not dozens a second, so the gateway in this process does not slow Playwright's own timing.
+    gateway = await startTestGateway({ startDifficulty: 1e-4 });
+    url = gateway.httpUrl.endsWith('/') ? gateway.httpUrl : `${gateway.httpUrl}/`;
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await gateway?.close();
+  });
+
+  test('starts nothing before the click; shares flow, are kept, and Stop ends every worker', async (t) => {
+    const sockets: string[] = [];
+    const { page, errors } = await openPage(browser, url);
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    await page.getByRole('button', { name: 'Start contributing' }).waitFor();
+    assert.match((await figure(page, 'data-work-source')) ?? '', /^(practice|unknown)$/);
+    await page.getByLabel('Threads').fill('1');
+    await page.getByLabel('Threads').dispatchEvent('change');
+    await page.waitForTimeout(500);
+    assert.equal(page.workers().length, 0, 'no worker before the click');
+    assert.equal(sockets.length, 0, `no pool connection before the click: ${sockets.join(', ')}`);
+    assert.equal(gateway.view.ledger.totals().shares, 0, 'no share before the click');
+
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await waitFor('accepted shares in the gateway', async () => gateway.view.ledger.totals().shares > 0, 30_000);
+    assert.equal(page.workers().length, 1, 'one worker for one thread');
+    assert.ok(sockets.some((u) => u.endsWith('/stratum')), `a Stratum WebSocket opened: ${sockets.join(', ')}`);
+    await waitFor('a share settled in IndexedDB', async () => Number(await figure(page, 'data-local-accepted')) > 0, 10_000);
+    const stored = await page.evaluate<{ status: string; nonce: string }[]>(READ_STORED_SHARES);
+    assert.ok(stored.some((s) => s.status === 'accepted' && /^[0-9a-f]{8}$/.test(s.nonce)), `accepted shares in IndexedDB: ${stored.length}`);
+
+    const clicked = Date.now();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    const elapsedMs = await untilWorkersGone(page, clicked);
+    assert.equal(page.workers().length, 0, 'every worker is gone');
+    t.diagnostic(`workers ended ${elapsedMs} ms after Stop`);
+    assert.ok(elapsedMs < 250, `workers ended ${elapsedMs} ms after Stop`);
+    await page.getByRole('button', { name: 'Start contributing' }).waitFor();
+
+    const localAccepted = Number(await figure(page, 'data-local-accepted'));
+    assert.ok(localAccepted > 0);
+    await page.reload();
+    await page.getByRole('button', { name: 'Start contributing' }).waitFor();
+    await waitFor('the history after a reload', async () => Number(await figure(page, 'data-local-accepted')) >= localAccepted, 5000);
+    await page.waitForTimeout(300);
+    assert.equal(page.workers().length, 0, 'a reload starts nothing by itself');
+    await waitFor('the pool credit', async () => Number(await figure(page, 'data-pool-shares')) > 0, 8000);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('at 50% CPU use each worker is busy 40-60% of the time', async (t) => {
+    const { page, errors } = await openPage(browser, url);
+    await page.getByLabel('Threads').fill('1');
+    await page.getByLabel('Threads').dispatchEvent('change');
+    await page.getByLabel('CPU use').fill('50');
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await waitFor('hashing', async () => Number(await figure(page, 'data-hashes-per-second')) > 0, 15_000);
+    await page.waitForTimeout(5500);
+    const share = Number(await figure(page, 'data-measured-cpu'));
+    t.diagnostic(`measured CPU share at 50%: ${share}`);
+    assert.ok(share >= 0.4 && share <= 0.6, `measured CPU share ${share} at 50%`);
+    // The control acts on a running miner: at 100% the worker is hardly ever idle.
+    await page.getByLabel('CPU use').fill('100');
+    await page.waitForTimeout(5500);
+    const full = Number(await figure(page, 'data-measured-cpu'));
+    t.diagnostic(`measured CPU share at 100%: ${full}`);
+    assert.ok(full >= 0.8, `measured CPU share ${full} at 100%`);
+
+    // pauseWhenHidden (on by default): a hidden tab stops the workers, showing it again resumes.
+    const setHidden = (hidden: boolean) =>
+      page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'))`);
+    await setHidden(true);
+    await untilWorkersGone(page);
+    assert.equal(page.workers().length, 0, 'no worker while the tab is hidden');
+    await setHidden(false);
+    await waitFor('mining to resume when the tab is shown again', async () => page.workers().length === 1, 5000);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await untilWorkersGone(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});

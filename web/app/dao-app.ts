@@ -1,0 +1,222 @@
+import { LitElement, css, html } from 'lit';
+import { openMemberStore, type MemberStore } from '../store/member-store.js';
+import type { Consent, MinerSettings } from '../store/schema.js';
+import { reportedCores } from '../store/settings.js';
+import './consent-panel.js';
+import './hashrate-chart.js';
+import './miner-controls.js';
+import { formatRate, formatWork } from './format.js';
+import { MiningSession, type SessionSnapshot } from './mining-session.js';
+
+interface WorkSource {
+  label: string;
+  practice: boolean;
+  connected: boolean;
+}
+
+interface PoolCredit {
+  shares: number;
+  work: number | string;
+}
+
+/** The page: what this is, the consent gate, the controls and the figures. */
+export class DaoApp extends LitElement {
+  static override properties = {
+    snapshot: { state: true },
+    consent: { state: true },
+    address: { state: true },
+    workSource: { state: true },
+    credit: { state: true },
+    loadError: { state: true },
+  };
+  snapshot: SessionSnapshot | undefined;
+  consent: Consent | undefined;
+  address: string | undefined;
+  workSource: WorkSource | undefined;
+  credit: PoolCredit | undefined;
+  loadError: string | undefined;
+  private store: MemberStore | undefined;
+  private session: MiningSession | undefined;
+  private creditTimer: ReturnType<typeof setInterval> | undefined;
+  /** Mining was stopped because the tab was hidden (the member's pauseWhenHidden setting). */
+  private pausedWhileHidden = false;
+  private readonly onVisibility = (): void => void this.followVisibility();
+
+  static override styles = css`
+    :host { display: block; }
+    section { margin: 1.25rem 0; }
+    h2 { font-size: 1.15rem; margin: 0 0 0.5rem; }
+    dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0; }
+    dt { color: #777; }
+    dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+    .practice { display: inline-block; padding: 0 0.4rem; border-radius: 0.25rem; background: #fd4; color: #000; }
+    .real { display: inline-block; padding: 0 0.4rem; border-radius: 0.25rem; background: #4c4; color: #000; }
+    .error { color: #c22; }
+    @media (max-width: 30rem) { dl { grid-template-columns: 1fr; } dt { margin-top: 0.4rem; } }
+  `;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('visibilitychange', this.onVisibility);
+    void this.load();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    clearInterval(this.creditTimer);
+    void this.session?.stop();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      const store = (this.store = await openMemberStore(undefined, { onVersionChange: () => (this.loadError = 'the local database was upgraded in another tab: reload this page') }));
+      const session = (this.session = new MiningSession(store));
+      session.onChange(() => (this.snapshot = session.snapshot()));
+      await session.load();
+      this.snapshot = session.snapshot();
+      this.consent = await store.getConsent();
+      this.address = (await store.getIdentity())?.address;
+      void this.fetchWorkSource();
+      void this.fetchCredit();
+      this.creditTimer = setInterval(() => void this.fetchCredit(), 5000);
+    } catch (err) {
+      this.loadError = `could not open this device's record (IndexedDB): ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+
+  private async fetchWorkSource(): Promise<void> {
+    try {
+      const res = await fetch('/api/stats');
+      if (res.ok) this.workSource = ((await res.json()) as { workSource: WorkSource }).workSource;
+    } catch {
+      // shown as unknown
+    }
+  }
+
+  private async fetchCredit(): Promise<void> {
+    if (!this.address) return;
+    try {
+      const res = await fetch(`/api/members/${this.address}`);
+      if (res.ok) this.credit = (await res.json()) as PoolCredit;
+    } catch {
+      // keep the last figure
+    }
+  }
+
+  private async start(): Promise<void> {
+    if (!this.store || !this.session) return;
+    if (!this.consent?.granted) this.consent = await this.store.grantConsent(Date.now());
+    const started = this.session.start();
+    this.address = (await this.store.getOrCreateIdentity()).address;
+    await started;
+  }
+
+  /** Pauses while the tab is hidden, if the member chose so, and resumes what was paused. */
+  private async followVisibility(): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    if (document.hidden && session.running && session.currentSettings?.pauseWhenHidden) {
+      this.pausedWhileHidden = true;
+      await session.stop();
+    } else if (!document.hidden && this.pausedWhileHidden) {
+      this.pausedWhileHidden = false;
+      if (this.consent?.granted) await session.start();
+    }
+  }
+
+  private async stop(): Promise<void> {
+    this.pausedWhileHidden = false;
+    await this.session?.stop();
+    void this.fetchCredit();
+  }
+
+  private async withdraw(): Promise<void> {
+    this.pausedWhileHidden = false;
+    await this.session?.stop();
+    this.consent = await this.store?.withdrawConsent(Date.now());
+  }
+
+  private async changeSettings(event: CustomEvent<Partial<MinerSettings>>): Promise<void> {
+    await this.session?.saveSettings(event.detail);
+  }
+
+  override render() {
+    if (this.loadError) return html`<p class="error" role="alert">${this.loadError}</p>`;
+    const s = this.snapshot;
+    if (!s) return html`<p>Loading…</p>`;
+    const reasons = Object.entries(s.rejectReasons);
+    return html`
+      <section aria-labelledby="what">
+        <h2 id="what">What this does</h2>
+        <p>
+          When you start contributing, this tab computes SHA-256d hashes of block headers: the proof-of-work of Bitcoin.
+          The work goes to the Computing Power DAO's mining pool, which checks every share your browser finds and credits it
+          to your member address as work (a share at difficulty <i>d</i> counts as <i>d</i> × 2<sup>32</sup> hashes).
+          Rewards the pool earns are split among members in proportion to their credited work, and work also gives a say in the
+          DAO's votes. Your CPU does the hashing in background workers; you choose how much of it below.
+        </p>
+        <p>
+          Work source:
+          ${this.workSource
+            ? this.workSource.practice
+              ? html`<span class="practice" data-work-source="practice">practice</span> (${this.workSource.label}): no real coin is
+                  mined; the shares are real work, but they earn nothing yet.`
+              : html`<span class="real" data-work-source="real">real</span> (${this.workSource.label})`
+            : html`<span data-work-source="unknown">unknown (the pool did not answer)</span>`}
+        </p>
+      </section>
+
+      <section aria-labelledby="consent">
+        <h2 id="consent">Your consent</h2>
+        <dao-consent-panel .consent=${this.consent} @withdraw=${this.withdraw}></dao-consent-panel>
+      </section>
+
+      <section aria-labelledby="controls">
+        <h2 id="controls">Mining</h2>
+        <dao-miner-controls
+          .state=${s.state}
+          .cpuPercent=${s.cpuPercent}
+          .threads=${s.threads}
+          .maxThreads=${reportedCores()}
+          .measuredCpuShare=${s.measuredCpuShare}
+          @start=${this.start}
+          @stop=${this.stop}
+          @settings-change=${this.changeSettings}
+        ></dao-miner-controls>
+        ${s.error ? html`<p class="error" role="alert">${s.error}</p>` : ''}
+      </section>
+
+      <section aria-labelledby="figures" aria-live="polite">
+        <h2 id="figures">Figures</h2>
+        <dl>
+          <dt>Hash rate</dt>
+          <dd data-hashes-per-second=${s.hashesPerSecond}>${formatRate(s.hashesPerSecond)}</dd>
+          <dt>Last minute</dt>
+          <dd><dao-hashrate-chart .points=${s.history}></dao-hashrate-chart></dd>
+          <dt>Pool connection</dt>
+          <dd data-pool=${s.pool}>${s.pool}${s.poolDetail ? `: ${s.poolDetail}` : ''}</dd>
+          <dt>This session</dt>
+          <dd data-session-accepted=${s.accepted} data-session-rejected=${s.rejected}>
+            ${s.accepted} accepted, ${s.rejected} rejected
+            ${reasons.length ? html`<ul>${reasons.map(([r, n]) => html`<li>${n} × ${r}</li>`)}</ul>` : ''}
+          </dd>
+          <dt>Counted on this device</dt>
+          <dd data-local-accepted=${s.local.accepted} data-local-rejected=${s.local.rejected} data-local-pending=${s.local.pending}>
+            ${s.local.accepted} shares accepted, ${s.local.rejected} rejected${s.local.pending ? `, ${s.local.pending} awaiting an answer` : ''}
+          </dd>
+          <dt>Credited by the pool</dt>
+          <dd data-pool-shares=${this.credit?.shares ?? ''}>
+            ${this.credit ? `${this.credit.shares} shares, ${formatWork(this.credit.work)}` : this.address ? '…' : 'nothing yet'}
+          </dd>
+          <dt>Member address</dt>
+          <dd data-address=${this.address ?? ''}>
+            ${this.address ? html`<code>${this.address}</code><br /><small>a key created in this browser and kept on this device only</small>` : 'created when you start'}
+          </dd>
+        </dl>
+      </section>
+    `;
+  }
+}
+
+customElements.define('dao-app', DaoApp);

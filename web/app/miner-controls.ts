@@ -1,0 +1,88 @@
+import { LitElement, css, html } from 'lit';
+import type { MinerSettings } from '../store/schema.js';
+import type { SessionState } from './mining-session.js';
+
+/** Start / Stop, the mining indicator, the CPU-use duty cycle and the thread count. */
+export class MinerControls extends LitElement {
+  static override properties = {
+    state: {},
+    cpuPercent: { type: Number },
+    threads: { type: Number },
+    maxThreads: { type: Number },
+    measuredCpuShare: { attribute: false },
+  };
+  state: SessionState = 'idle';
+  cpuPercent = 50;
+  threads = 1;
+  maxThreads = 1;
+  measuredCpuShare: number | undefined;
+
+  static override styles = css`
+    :host { display: block; }
+    .row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem; margin: 0.5rem 0; }
+    button { font: inherit; padding: 0.5rem 1.1rem; min-height: 2.5rem; }
+    button.start { font-weight: 600; }
+    .indicator { display: inline-flex; align-items: center; gap: 0.4rem; margin: 0; }
+    .dot { width: 0.75rem; height: 0.75rem; border-radius: 50%; background: #888; }
+    .indicator[data-mining='true'] .dot { background: #2a2; animation: pulse 1s ease-in-out infinite alternate; }
+    @keyframes pulse { to { opacity: 0.35; } }
+    @media (prefers-reduced-motion: reduce) { .indicator[data-mining='true'] .dot { animation: none; } }
+    input[type='range'] { width: min(16rem, 60vw); }
+    input[type='number'] { width: 4rem; font: inherit; }
+    output { font-variant-numeric: tabular-nums; }
+  `;
+
+  override render() {
+    const mining = this.state === 'mining' || this.state === 'starting';
+    const measured = this.measuredCpuShare;
+    return html`
+      <div class="row">
+        <p class="indicator" role="status" data-mining=${String(mining)}>
+          <span class="dot" aria-hidden="true"></span>
+          ${this.state === 'mining'
+            ? `Mining on ${this.threads} ${this.threads === 1 ? 'thread' : 'threads'}`
+            : this.state === 'starting'
+              ? 'Starting…'
+              : this.state === 'stopping'
+                ? 'Stopping…'
+                : 'Not mining'}
+        </p>
+        ${mining
+          ? html`<button type="button" class="stop" @click=${() => this.fire('stop')}>Stop</button>`
+          : html`<button type="button" class="start" ?disabled=${this.state === 'stopping'} @click=${() => this.fire('start')}>Start contributing</button>`}
+      </div>
+      <div class="row">
+        <label for="cpu">CPU use</label>
+        <input id="cpu" type="range" min="10" max="100" step="10" .value=${String(this.cpuPercent)}
+          aria-valuetext=${`${this.cpuPercent}%`} @input=${this.cpuChanged} />
+        <output for="cpu" data-cpu-percent=${this.cpuPercent}>${this.cpuPercent}%</output>
+        <output data-measured-cpu=${measured === undefined ? '' : measured.toFixed(3)} aria-label="Measured CPU share">
+          measured: ${measured === undefined ? '–' : `${Math.round(measured * 100)}%`} per thread
+        </output>
+      </div>
+      <div class="row">
+        <label for="threads">Threads</label>
+        <input id="threads" type="number" min="1" max=${this.maxThreads} .value=${String(this.threads)} ?disabled=${mining}
+          @change=${this.threadsChanged} />
+        <small>of ${this.maxThreads} cores${mining ? ' (stop to change)' : ''}</small>
+      </div>
+    `;
+  }
+
+  private cpuChanged(event: Event): void {
+    const cpuPercent = Number((event.target as HTMLInputElement).value);
+    this.cpuPercent = cpuPercent;
+    this.fire('settings-change', { cpuPercent });
+  }
+
+  private threadsChanged(event: Event): void {
+    const threads = Number((event.target as HTMLInputElement).value);
+    if (Number.isFinite(threads)) this.fire('settings-change', { threads });
+  }
+
+  private fire(name: string, detail?: Partial<MinerSettings>): void {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+}
+
+customElements.define('dao-miner-controls', MinerControls);
