@@ -11,6 +11,19 @@ export default defineConfig({
     outDir: '../build/web',
     emptyOutDir: true,
     target: 'es2022',
+    rollupOptions: {
+      // The app, the engine benchmark page, and the partner widget: its loader, the page it
+      // frames, and a demo partner page.
+      input: {
+        main: fileURLToPath(new URL('./web/index.html', import.meta.url)),
+        bench: fileURLToPath(new URL('./web/bench.html', import.meta.url)),
+        widget: fileURLToPath(new URL('./web/widget/widget.ts', import.meta.url)),
+        'widget-frame': fileURLToPath(new URL('./web/widget/widget.html', import.meta.url)),
+        'widget-demo': fileURLToPath(new URL('./web/widget/demo-partner.html', import.meta.url)),
+      },
+      // Partners hard-code /widget.js in their pages, so the loader keeps an unhashed name.
+      output: { entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js') },
+    },
   },
   worker: { format: 'es' },
   preview: { host: '127.0.0.1', port: 5173, strictPort: false },

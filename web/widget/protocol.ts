@@ -1,0 +1,23 @@
+// What the widget frame tells the partner page. Messages only ever flow frame -> host page; the
+// frame takes no orders back. Types only: the loader (widget.ts) must not import any runtime code,
+// because in the one multi-entry Vite build an import would either become a shared chunk (and
+// /widget.js would start with `import`, which a classic <script> cannot run) or be hoisted to the
+// top level of /widget.js, where its names would become globals of the partner's page.
+
+/** The events the host page sees as CustomEvent('dao-widget', { detail }). */
+export type WidgetEventType = 'ready' | 'started' | 'stopped' | 'hashrate' | 'shares' | 'error';
+
+export interface WidgetEvent {
+  type: WidgetEventType;
+  /** Hashes per second over the last ten seconds (hashrate, stopped). */
+  hashesPerSecond?: number;
+  /** Shares the pool accepted / rejected in this run (shares, hashrate, stopped). */
+  accepted?: number;
+  rejected?: number;
+}
+
+/** What the frame posts: the event plus `mark: 'dao-widget'`, so the loader can tell it from others. */
+export type WidgetMessage = WidgetEvent & { mark: 'dao-widget' };
+
+export type WidgetSize = 'compact' | 'full';
+export type WidgetTheme = 'light' | 'dark';
