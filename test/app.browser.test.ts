@@ -2,7 +2,8 @@
 // then shares flow to the pool and into IndexedDB, survive a reload, and Stop ends every worker.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { SigningKey, computeAddress } from 'ethers';
+import { devices, type Browser, type Page } from 'playwright-core';
 import type { Gateway } from '../server/gateway.js';
 import { launchChromium, openPage } from './helpers/browser.js';
 import { startTestGateway } from './helpers/gateway.js';
@@ -30,6 +31,12 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Threads to 1: one worker, so that the tests do not compete with each other for the cores. */
+async function oneThread(page: Page): Promise<void> {
+  await page.getByLabel('Threads').fill('1');
+  await page.getByLabel('Threads').dispatchEvent('change');
 }
 
 async function untilWorkersGone(page: Page, clicked = Date.now()): Promise<number> {
@@ -123,6 +130,102 @@ describe('contributor app (built, through the gateway)', () => {
     await waitFor('mining to resume when the tab is shown again', async () => page.workers().length === 1, 5000);
     await page.getByRole('button', { name: 'Stop' }).click();
     await untilWorkersGone(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('with "Use GPU" on, the WebGPU engine (SwiftShader here) finds shares the gateway accepts', async (t) => {
+    const { page, errors } = await openPage(browser, url);
+    await oneThread(page);
+    await page.getByLabel('Use GPU').check();
+    // SwiftShader hashes on the CPU, slowly: a full duty cycle finds the first share sooner.
+    await page.getByLabel('CPU use').fill('100');
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await waitFor('shares found by the webgpu engine accepted', async () => {
+      const found = page.locator('[data-engine-accepted="webgpu"]');
+      return (await found.count()) > 0 && Number(await found.getAttribute('data-accepted')) > 0;
+    }, 45_000);
+    const adapter = (await figure(page, 'data-gpu')) ?? '';
+    t.diagnostic(`GPU adapter shown: ${adapter}`);
+    assert.ok(adapter.length > 0, 'the adapter is shown');
+    assert.equal(page.workers().length, 1, 'the GPU engine runs on the page, beside the one CPU worker');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await untilWorkersGone(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('pauses on a low battery not charging and under Save-Data, with the reason, and resumes', async () => {
+    // Headless Chromium reports a full, charging battery and no Save-Data; these stand-ins, set
+    // before the app loads, are what a phone on 15% or with Data Saver on would report.
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    await page.addInitScript(`(() => {
+      const battery = new EventTarget();
+      battery.level = 0.15;
+      battery.charging = false;
+      const connection = new EventTarget();
+      connection.saveData = false;
+      Object.defineProperty(navigator, 'getBattery', { configurable: true, value: () => Promise.resolve(battery) });
+      Object.defineProperty(navigator, 'connection', { configurable: true, get: () => connection });
+      window.fakeBattery = battery;
+      window.fakeConnection = connection;
+    })()`);
+    await page.goto(url);
+    await oneThread(page);
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await waitFor('the battery pause', async () => /battery is low \(15%\)/.test((await figure(page, 'data-paused')) ?? ''), 5000);
+    await page.waitForTimeout(300);
+    assert.equal(page.workers().length, 0, 'no worker on a low battery');
+    await page.evaluate(`fakeBattery.charging = true; fakeBattery.dispatchEvent(new Event('chargingchange'))`);
+    await waitFor('mining once the battery charges', async () => page.workers().length === 1, 5000);
+    await page.evaluate(`fakeConnection.saveData = true; fakeConnection.dispatchEvent(new Event('change'))`);
+    await waitFor('the Save-Data pause', async () => (await figure(page, 'data-paused')) === 'Data Saver is on', 5000);
+    await untilWorkersGone(page);
+    assert.equal(page.workers().length, 0, 'no worker under Save-Data');
+    await page.evaluate(`fakeConnection.saveData = false; fakeConnection.dispatchEvent(new Event('change'))`);
+    await waitFor('mining once Save-Data is off', async () => page.workers().length === 1, 5000);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await untilWorkersGone(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('on a phone, Start waits for its own opt-in', async () => {
+    const context = await browser.newContext({ ...devices['Pixel 7'] });
+    const page = await context.newPage();
+    await page.goto(url);
+    const start = page.getByRole('button', { name: 'Start contributing' });
+    await start.waitFor();
+    assert.equal(await start.isDisabled(), true, 'Start is disabled before the phone opt-in');
+    await page.getByLabel('I understand this runs on my phone').check();
+    assert.equal(await start.isEnabled(), true, 'Start is enabled once it is ticked');
+    await context.close();
+  });
+
+  test('shows the address, exports its key after a warning, and refuses a garbage import', async () => {
+    const { page, errors } = await openPage(browser, url);
+    await oneThread(page);
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await waitFor('the member address', async () => /^0x[0-9a-fA-F]{40}$/.test((await figure(page, 'data-address')) ?? ''), 5000);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByRole('button', { name: 'Start contributing' }).waitFor();
+    const address = (await figure(page, 'data-address')) ?? '';
+
+    await page.getByRole('button', { name: 'Export key' }).click();
+    await page.getByText('Anyone who sees this key').waitFor();
+    await page.getByRole('button', { name: 'Show my key' }).click();
+    const key = (await figure(page, 'data-exported-key')) ?? '';
+    assert.match(key, /^0x[0-9a-f]{64}$/);
+    assert.equal(computeAddress(new SigningKey(key)), address, 'the exported key is the address shown');
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    await page.getByLabel('Import a key').fill('not a key at all');
+    await page.getByRole('button', { name: 'Import key' }).click();
+    const error = await page.locator('[data-identity-error]').textContent({ timeout: 5000 });
+    assert.match(error ?? '', /not a private key/);
+    assert.equal(await figure(page, 'data-address'), address, 'the address is kept');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -103,7 +103,7 @@ describe('member store in Chromium (IndexedDB)', () => {
 
   test('settings: defaults, clamping, validation', async () => {
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-    const defaults: MinerSettings = { cpuPercent: 50, threads: Math.max(1, Math.floor(cores / 2)), useGpu: false, pauseWhenHidden: true, pauseOnBattery: true };
+    const defaults: MinerSettings = { cpuPercent: 50, threads: Math.max(1, cores - 1), useGpu: false, pauseWhenHidden: true, pauseOnBattery: true };
     assert.deepEqual(await call('settings', 'getSettings'), defaults);
 
     const saved = await call<MinerSettings>('settings', 'saveSettings', { cpuPercent: 33.6, useGpu: true });

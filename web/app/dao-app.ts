@@ -3,6 +3,8 @@ import { openMemberStore, type MemberStore } from '../store/member-store.js';
 import type { Consent, MinerSettings } from '../store/schema.js';
 import { reportedCores } from '../store/settings.js';
 import './consent-panel.js';
+import { DeviceWatcher, isMobileDevice, pauseReason } from './device-conditions.js';
+import './identity-panel.js';
 import './hashrate-chart.js';
 import './miner-controls.js';
 import { formatRate, formatWork } from './format.js';
@@ -28,6 +30,8 @@ export class DaoApp extends LitElement {
     workSource: { state: true },
     credit: { state: true },
     loadError: { state: true },
+    paused: { state: true },
+    mobileOptIn: { state: true },
   };
   snapshot: SessionSnapshot | undefined;
   consent: Consent | undefined;
@@ -35,12 +39,20 @@ export class DaoApp extends LitElement {
   workSource: WorkSource | undefined;
   credit: PoolCredit | undefined;
   loadError: string | undefined;
+  /** Why mining, which the member started, is paused by itself now. */
+  paused: string | undefined;
+  /** The phone opt-in checkbox, ticked (stored in the consent at the next Start). */
+  mobileOptIn = false;
+  private readonly mobile = isMobileDevice();
   private store: MemberStore | undefined;
   private session: MiningSession | undefined;
   private creditTimer: ReturnType<typeof setInterval> | undefined;
-  /** Mining was stopped because the tab was hidden (the member's pauseWhenHidden setting). */
-  private pausedWhileHidden = false;
-  private readonly onVisibility = (): void => void this.followVisibility();
+  /** The member started mining and has not stopped it: it runs unless a pause rule holds. */
+  private wantMining = false;
+  /** follow() calls, one after another, so that a start and a stop never overlap. */
+  private following: Promise<void> = Promise.resolve();
+  private readonly watcher = new DeviceWatcher(() => void this.follow());
+  private readonly onVisibility = (): void => void this.follow();
 
   static override styles = css`
     :host { display: block; }
@@ -64,6 +76,7 @@ export class DaoApp extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     document.removeEventListener('visibilitychange', this.onVisibility);
+    this.watcher.stop();
     clearInterval(this.creditTimer);
     void this.session?.stop();
   }
@@ -76,6 +89,8 @@ export class DaoApp extends LitElement {
       await session.load();
       this.snapshot = session.snapshot();
       this.consent = await store.getConsent();
+      this.mobileOptIn = this.consent?.granted === true && this.consent.mobileOptIn;
+      await this.watcher.start();
       this.address = (await store.getIdentity())?.address;
       void this.fetchWorkSource();
       void this.fetchCredit();
@@ -106,39 +121,64 @@ export class DaoApp extends LitElement {
 
   private async start(): Promise<void> {
     if (!this.store || !this.session) return;
-    if (!this.consent?.granted) this.consent = await this.store.grantConsent(Date.now());
-    const started = this.session.start();
+    // On a phone, Start stays disabled until the phone's own opt-in is ticked; it is kept with the consent.
+    if (this.mobile && !this.mobileOptIn) return;
+    if (!this.consent?.granted || (this.mobile && !this.consent.mobileOptIn)) {
+      this.consent = await this.store.grantConsent(Date.now(), { mobileOptIn: this.mobile && this.mobileOptIn });
+    }
     this.address = (await this.store.getOrCreateIdentity()).address;
-    await started;
+    this.wantMining = true;
+    await this.follow();
   }
 
-  /** Pauses while the tab is hidden, if the member chose so, and resumes what was paused. */
-  private async followVisibility(): Promise<void> {
-    const session = this.session;
-    if (!session) return;
-    if (document.hidden && session.running && session.currentSettings?.pauseWhenHidden) {
-      this.pausedWhileHidden = true;
-      await session.stop();
-    } else if (!document.hidden && this.pausedWhileHidden) {
-      this.pausedWhileHidden = false;
-      if (this.consent?.granted) await session.start();
-    }
+  /**
+   * Runs the miner while the member wants it and no pause rule holds (hidden tab if so chosen, low
+   * battery not charging, Data Saver), stops it while one does, and resumes when it clears.
+   */
+  private follow(): Promise<void> {
+    this.following = this.following.then(async () => {
+      const session = this.session;
+      if (!session) return;
+      const settings = session.currentSettings;
+      const reason = this.wantMining && settings ? pauseReason(this.watcher.conditions(), settings) : undefined;
+      this.paused = reason;
+      if (!this.wantMining || reason !== undefined) {
+        if (session.running) await session.stop();
+        return;
+      }
+      if (!session.running && this.consent?.granted) {
+        await session.start();
+        // A start that failed is shown, and not retried at every later event.
+        if (!session.running) this.wantMining = false;
+      }
+    });
+    return this.following;
   }
 
   private async stop(): Promise<void> {
-    this.pausedWhileHidden = false;
+    this.wantMining = false;
+    this.paused = undefined;
     await this.session?.stop();
     void this.fetchCredit();
   }
 
   private async withdraw(): Promise<void> {
-    this.pausedWhileHidden = false;
+    this.wantMining = false;
+    this.paused = undefined;
     await this.session?.stop();
     this.consent = await this.store?.withdrawConsent(Date.now());
   }
 
   private async changeSettings(event: CustomEvent<Partial<MinerSettings>>): Promise<void> {
     await this.session?.saveSettings(event.detail);
+    // A changed pause setting (pauseWhenHidden, pauseOnBattery) applies at once.
+    void this.follow();
+  }
+
+  private identityChanged(event: CustomEvent<string>): void {
+    this.address = event.detail;
+    this.credit = undefined;
+    void this.fetchCredit();
   }
 
   override render() {
@@ -160,8 +200,8 @@ export class DaoApp extends LitElement {
           Work source:
           ${this.workSource
             ? this.workSource.practice
-              ? html`<span class="practice" data-work-source="practice">practice</span> (${this.workSource.label}): no real coin is
-                  mined; the shares are real work, but they earn nothing yet.`
+              ? html`<span class="practice" data-work-source="practice">practice</span>: a made-up chain, so no real coin is mined;
+                  the shares are real work, but they earn nothing yet.`
               : html`<span class="real" data-work-source="real">real</span> (${this.workSource.label})`
             : html`<span data-work-source="unknown">unknown (the pool did not answer)</span>`}
         </p>
@@ -180,6 +220,13 @@ export class DaoApp extends LitElement {
           .threads=${s.threads}
           .maxThreads=${reportedCores()}
           .measuredCpuShare=${s.measuredCpuShare}
+          .useGpu=${s.useGpu}
+          .gpu=${s.gpu}
+          .gpuNote=${s.gpuNote}
+          .paused=${this.paused}
+          .mobile=${this.mobile}
+          .mobileOptIn=${this.mobileOptIn}
+          @mobile-opt-in=${(e: CustomEvent<{ checked: boolean }>) => (this.mobileOptIn = e.detail.checked)}
           @start=${this.start}
           @stop=${this.stop}
           @settings-change=${this.changeSettings}
@@ -209,11 +256,19 @@ export class DaoApp extends LitElement {
           <dd data-pool-shares=${this.credit?.shares ?? ''}>
             ${this.credit ? `${this.credit.shares} shares, ${formatWork(this.credit.work)}` : this.address ? '…' : 'nothing yet'}
           </dd>
-          <dt>Member address</dt>
-          <dd data-address=${this.address ?? ''}>
-            ${this.address ? html`<code>${this.address}</code><br /><small>a key created in this browser and kept on this device only</small>` : 'created when you start'}
+          <dt>Shares by engine</dt>
+          <dd>
+            ${Object.entries(s.byEngine).map(
+              ([name, n]) => html`<span data-engine-accepted=${name} data-accepted=${n.accepted}>${name}: ${n.accepted} accepted, ${n.rejected} rejected</span><br />`,
+            )}
           </dd>
         </dl>
+      </section>
+
+      <section aria-labelledby="identity">
+        <h2 id="identity">Your member address</h2>
+        <dao-identity-panel .store=${this.store} .address=${this.address} .busy=${s.state !== 'idle'}
+          @identity-change=${this.identityChanged}></dao-identity-panel>
       </section>
     `;
   }

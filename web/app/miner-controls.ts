@@ -2,7 +2,10 @@ import { LitElement, css, html } from 'lit';
 import type { MinerSettings } from '../store/schema.js';
 import type { SessionState } from './mining-session.js';
 
-/** Start / Stop, the mining indicator, the CPU-use duty cycle and the thread count. */
+/**
+ * Start / Stop, the mining indicator, the CPU-use duty cycle, the thread count, the GPU switch and,
+ * on a phone, the phone's own opt-in.
+ */
 export class MinerControls extends LitElement {
   static override properties = {
     state: {},
@@ -10,12 +13,26 @@ export class MinerControls extends LitElement {
     threads: { type: Number },
     maxThreads: { type: Number },
     measuredCpuShare: { attribute: false },
+    useGpu: { type: Boolean },
+    gpu: {},
+    gpuNote: {},
+    paused: {},
+    mobile: { type: Boolean },
+    mobileOptIn: { type: Boolean },
   };
   state: SessionState = 'idle';
   cpuPercent = 50;
   threads = 1;
   maxThreads = 1;
   measuredCpuShare: number | undefined;
+  useGpu = false;
+  /** The adapter mining now (engine.hardware). */
+  gpu: string | undefined;
+  gpuNote: string | undefined;
+  /** Why mining is paused by itself (battery, Data Saver, hidden tab); it resumes when that clears. */
+  paused: string | undefined;
+  mobile = false;
+  mobileOptIn = false;
 
   static override styles = css`
     :host { display: block; }
@@ -33,14 +50,18 @@ export class MinerControls extends LitElement {
   `;
 
   override render() {
-    const mining = this.state === 'mining' || this.state === 'starting';
+    const paused = this.paused !== undefined && !(this.state === 'mining' || this.state === 'starting');
+    const mining = this.state === 'mining' || this.state === 'starting' || paused;
     const measured = this.measuredCpuShare;
+    const needsOptIn = this.mobile && !this.mobileOptIn;
     return html`
       <div class="row">
         <p class="indicator" role="status" data-mining=${String(mining)}>
           <span class="dot" aria-hidden="true"></span>
-          ${this.state === 'mining'
-            ? `Mining on ${this.threads} ${this.threads === 1 ? 'thread' : 'threads'}`
+          ${paused
+            ? html`<span data-paused=${this.paused ?? ''}>Paused: ${this.paused}. Mining resumes by itself when that changes.</span>`
+            : this.state === 'mining'
+            ? `Mining on ${this.threads} ${this.threads === 1 ? 'thread' : 'threads'}${this.gpu ? ' and the GPU' : ''}`
             : this.state === 'starting'
               ? 'Starting…'
               : this.state === 'stopping'
@@ -49,8 +70,15 @@ export class MinerControls extends LitElement {
         </p>
         ${mining
           ? html`<button type="button" class="stop" @click=${() => this.fire('stop')}>Stop</button>`
-          : html`<button type="button" class="start" ?disabled=${this.state === 'stopping'} @click=${() => this.fire('start')}>Start contributing</button>`}
+          : html`<button type="button" class="start" ?disabled=${this.state === 'stopping' || needsOptIn} @click=${() => this.fire('start')}>Start contributing</button>`}
       </div>
+      ${this.mobile
+        ? html`<div class="row">
+            <label><input id="mobile-opt-in" type="checkbox" .checked=${this.mobileOptIn} ?disabled=${mining} @change=${this.mobileOptInChanged} />
+              I understand this runs on my phone</label>
+            <small>(it warms the phone and uses its battery)</small>
+          </div>`
+        : ''}
       <div class="row">
         <label for="cpu">CPU use</label>
         <input id="cpu" type="range" min="10" max="100" step="10" .value=${String(this.cpuPercent)}
@@ -66,6 +94,14 @@ export class MinerControls extends LitElement {
           @change=${this.threadsChanged} />
         <small>of ${this.maxThreads} cores${mining ? ' (stop to change)' : ''}</small>
       </div>
+      <div class="row">
+        <label><input id="gpu" type="checkbox" .checked=${this.useGpu} ?disabled=${mining} @change=${this.gpuChanged} /> Use GPU</label>
+        <small data-gpu=${this.gpu ?? ''}>${this.gpu
+          ? `mining on ${this.gpu} (WebGPU)`
+          : this.gpuNote
+            ? this.gpuNote
+            : 'WebGPU, in short dispatches at the CPU-use duty cycle'}</small>
+      </div>
     `;
   }
 
@@ -80,7 +116,16 @@ export class MinerControls extends LitElement {
     if (Number.isFinite(threads)) this.fire('settings-change', { threads });
   }
 
-  private fire(name: string, detail?: Partial<MinerSettings>): void {
+  private gpuChanged(event: Event): void {
+    this.fire('settings-change', { useGpu: (event.target as HTMLInputElement).checked });
+  }
+
+  private mobileOptInChanged(event: Event): void {
+    this.mobileOptIn = (event.target as HTMLInputElement).checked;
+    this.fire('mobile-opt-in', { checked: this.mobileOptIn });
+  }
+
+  private fire(name: string, detail?: Partial<MinerSettings> | { checked: boolean }): void {
     this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
   }
 }

@@ -1,6 +1,9 @@
 // The controller between the page and the miner: it owns the pool client, the Miner, the worker
 // engines and the member store, and gives the UI start(), stop() and a plain snapshot. No Lit here.
 import { bytesToHex, u32ToHex } from '../../protocol/hex.js';
+import wgslSource from '../../shaders/sha256d-scan.wgsl?raw';
+import type { HashEngine } from '../miner/engine.js';
+import { createWebGpuEngine } from '../miner/engines/webgpu.js';
 import { browserTransport, sameOriginStratumUrl } from '../miner/browser-transport.js';
 import { Miner } from '../miner/miner.js';
 import { PoolClient, type FoundShare, type PoolClientOptions, type PoolState, type ShareOutcome } from '../miner/pool-client.js';
@@ -23,6 +26,14 @@ export interface SessionSnapshot {
   poolDetail?: string;
   threads: number;
   cpuPercent: number;
+  /** The member's "Use GPU" setting. */
+  useGpu: boolean;
+  /** The WebGPU adapter mining now (engine.hardware); undefined when the GPU is not in use. */
+  gpu?: string;
+  /** Why the GPU is not in use although the member asked for it. */
+  gpuNote?: string;
+  /** This session's answered shares by the engine that found them (wasm, wasm-simd, webgpu). */
+  byEngine: Record<string, { accepted: number; rejected: number }>;
   /** Mean busy share of the workers over the last 5 s, 0..1; undefined while not mining. */
   measuredCpuShare?: number;
   hashesPerSecond: number;
@@ -36,6 +47,40 @@ export interface SessionSnapshot {
   /** Hash rate once a second over the last minute. */
   history: RatePoint[];
   error?: string;
+}
+
+/**
+ * Nonces per WebGPU dispatch in the app: 2^16 keeps each dispatch to a few milliseconds even on a
+ * slow GPU (DESIGN.md: the page must stay smooth), at some cost in hash rate against 2^20 or more.
+ */
+export const APP_GPU_BATCH_SIZE = 1 << 16;
+
+/**
+ * A WebGPU engine on this page's main thread (a dispatch is queued work, not JavaScript, so the
+ * thread only waits for it). Rejects with the reason where the browser has no WebGPU or no adapter.
+ */
+export async function openGpuEngine(): Promise<HashEngine> {
+  const gpu = 'gpu' in navigator ? navigator.gpu : undefined;
+  if (!gpu) throw new Error('this browser has no WebGPU');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  try {
+    const engine = createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: APP_GPU_BATCH_SIZE });
+    return {
+      name: engine.name,
+      hardware: engine.hardware,
+      setJob: (job) => engine.setJob(job),
+      scan: (start, count) => engine.scan(start, count),
+      dispose() {
+        engine.dispose();
+        device.destroy();
+      },
+    };
+  } catch (err) {
+    device.destroy();
+    throw err;
+  }
 }
 
 /** A PoolClient that records every share it sends in the member store, then its outcome. */
@@ -64,7 +109,11 @@ export class MiningSession {
   private state: SessionState = 'idle';
   private pool: PoolClient | undefined;
   private miner: Miner | undefined;
+  /** The CPU workers' engines (measured CPU share) and the GPU's, if any. */
   private engines: ThrottledEngine[] = [];
+  private gpuEngine: ThrottledEngine | undefined;
+  private gpuNote: string | undefined;
+  private byEngine: Record<string, { accepted: number; rejected: number }> = {};
   private poolState: PoolState | 'not connected' = 'not connected';
   private poolDetail: string | undefined;
   private settings: MinerSettings | undefined;
@@ -120,6 +169,8 @@ export class MiningSession {
     this.accepted = 0;
     this.rejected = 0;
     this.rejectReasons = {};
+    this.byEngine = {};
+    this.gpuNote = undefined;
     this.history = [];
     this.emit();
     try {
@@ -127,15 +178,23 @@ export class MiningSession {
       const identity = await this.store.getOrCreateIdentity();
       const build = this.options.build ?? (wasmSimdSupported() ? 'simd' : 'scalar');
       // One worker engine per thread: each gets its own Miner loop and its own duty cycle.
+      const gpuOpening = settings.useGpu ? openGpuEngine() : undefined;
       const opened = await Promise.allSettled(Array.from({ length: settings.threads }, () => openWorkerEngine(build)));
       const engines = opened.flatMap((r) => (r.status === 'fulfilled' ? [throttleEngine(r.value, () => this.cpuPercent)] : []));
+      // A GPU that cannot be opened is reported, and the CPU workers mine without it.
+      const gpu = await gpuOpening?.then(
+        (engine) => throttleEngine(engine, () => this.cpuPercent),
+        (err: unknown) => void (this.gpuNote = `GPU not used: ${err instanceof Error ? err.message : String(err)}`),
+      );
       const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed || (this.state as SessionState) !== 'starting') {
         for (const engine of engines) engine.dispose();
+        gpu?.dispose();
         if (failed) throw failed.reason;
         return;
       }
       this.engines = engines;
+      this.gpuEngine = gpu ?? undefined;
       const pool = new RecordingPoolClient(
         { url: this.poolUrl, username: identity.address, userAgent: 'dao-web-miner', connect: browserTransport },
         (share, outcome) => this.recordShare(share, outcome),
@@ -146,7 +205,11 @@ export class MiningSession {
         this.emit();
       });
       this.pool = pool;
-      this.miner = new Miner(pool, engines);
+      this.miner = new Miner(pool, gpu ? [...engines, gpu] : engines, (outcome, _job, engine) => {
+        const counts = (this.byEngine[engine.name] ??= { accepted: 0, rejected: 0 });
+        if (outcome.accepted) counts.accepted++;
+        else counts.rejected++;
+      });
       this.miner.start();
       this.state = 'mining';
       this.sampler = setInterval(() => this.sample(), 1000);
@@ -171,7 +234,9 @@ export class MiningSession {
     clearInterval(this.sampler);
     const stopped = this.miner?.stop();
     for (const engine of this.engines) engine.dispose();
+    this.gpuEngine?.dispose();
     this.engines = [];
+    this.gpuEngine = undefined;
     this.emit();
     await stopped;
     this.miner = undefined;
@@ -191,6 +256,10 @@ export class MiningSession {
       ...(this.poolDetail ? { poolDetail: this.poolDetail } : {}),
       threads: this.settings?.threads ?? 1,
       cpuPercent: this.cpuPercent,
+      useGpu: this.settings?.useGpu ?? false,
+      ...(this.gpuEngine ? { gpu: this.gpuEngine.hardware ?? 'unknown adapter' } : {}),
+      ...(this.gpuNote ? { gpuNote: this.gpuNote } : {}),
+      byEngine: Object.fromEntries(Object.entries(this.byEngine).map(([name, counts]) => [name, { ...counts }])),
       ...(shares.length > 0 ? { measuredCpuShare: shares.reduce((a, b) => a + b, 0) / shares.length } : {}),
       hashesPerSecond: this.state === 'mining' ? (stats?.hashesPerSecond ?? 0) : 0,
       hashes: stats?.hashes ?? 0,

@@ -64,7 +64,8 @@ export class Miner {
   constructor(
     private readonly pool: PoolClient,
     private readonly engines: HashEngine[],
-    private readonly onShare: (outcome: ShareOutcome, job: PoolJob) => void = () => {},
+    /** Called with each share's answer, the job it was for and the engine that found it. */
+    private readonly onShare: (outcome: ShareOutcome, job: PoolJob, engine: HashEngine) => void = () => {},
   ) {
     pool.onJob((job) => this.setJob(job));
   }
@@ -116,7 +117,7 @@ export class Miner {
       const elapsedMs = Math.max(performance.now() - began, 0.1);
       this.rates.set(engine, (result.scanned / elapsedMs) * 1000);
       this.count(result.scanned);
-      for (const nonce of result.nonces) this.submit(unit, nonce);
+      for (const nonce of result.nonces) this.submit(unit, nonce, engine);
       // An engine in this thread (the CLI's single-thread WASM) resolves at once: without a real
       // yield here, the pool's messages, timers and a stop request would never get a turn.
       await yieldToEventLoop();
@@ -156,7 +157,7 @@ export class Miner {
     return header;
   }
 
-  private submit(unit: WorkUnit, nonce: number): void {
+  private submit(unit: WorkUnit, nonce: number, engine: HashEngine): void {
     this.stats.sharesFound++;
     void this.pool.submit({ job: unit.job, extranonce2: unit.extranonce2, nonce }).then((outcome) => {
       if (outcome.accepted) this.stats.accepted++;
@@ -164,7 +165,7 @@ export class Miner {
         this.stats.rejected++;
         this.stats.lastRejectReason = outcome.reason;
       }
-      this.onShare(outcome, unit.job);
+      this.onShare(outcome, unit.job, engine);
     });
   }
 

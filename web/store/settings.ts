@@ -13,13 +13,14 @@ export function reportedCores(): number {
 
 /**
  * Settings before the member chose any: modest on purpose (DESIGN.md, "Respect for the
- * contributor's device"). Half the CPU duty cycle on half the cores, no GPU until asked for, and
- * pausing whenever the tab is hidden or the device runs on battery.
+ * contributor's device"). Half the CPU duty cycle on all cores but one (so the page and the rest of
+ * the device keep a core), no GPU until asked for, and pausing whenever the tab is hidden or the
+ * battery runs low while not charging.
  */
 export function defaultMinerSettings(cores = reportedCores()): MinerSettings {
   return {
     cpuPercent: 50,
-    threads: Math.max(1, Math.floor(cores / 2)),
+    threads: Math.max(1, Math.floor(cores) - 1),
     useGpu: false,
     pauseWhenHidden: true,
     pauseOnBattery: true,
