@@ -9,6 +9,7 @@ import './hashrate-chart.js';
 import './miner-controls.js';
 import { formatRate, formatWork } from './format.js';
 import { MiningSession, type SessionSnapshot } from './mining-session.js';
+import { warmUpKeyDerivation } from '../store/identity.js';
 
 interface WorkSource {
   label: string;
@@ -92,6 +93,7 @@ export class DaoApp extends LitElement {
       this.mobileOptIn = this.consent?.granted === true && this.consent.mobileOptIn;
       await this.watcher.start();
       this.address = (await store.getIdentity())?.address;
+      if (!this.address) afterIdle(warmUpKeyDerivation);
       void this.fetchWorkSource();
       void this.fetchCredit();
       this.creditTimer = setInterval(() => void this.fetchCredit(), 5000);
@@ -275,3 +277,9 @@ export class DaoApp extends LitElement {
 }
 
 customElements.define('dao-app', DaoApp);
+
+/** Runs `task` when the browser is idle (or soon, where it cannot tell). */
+function afterIdle(task: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(() => task());
+  else setTimeout(task, 200);
+}

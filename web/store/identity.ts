@@ -67,3 +67,12 @@ export function injectedIdentity(address: unknown, nowMs: number): IdentityRecor
   }
   return { address: getAddress(address.trim()), source: 'injected', createdAtMs: nowMs };
 }
+
+/**
+ * Derives one throwaway public key, so that secp256k1's precomputed tables (tens of milliseconds
+ * the first time) are built while the page is idle rather than on the click that creates the
+ * member's key. Stores nothing.
+ */
+export function warmUpKeyDerivation(): void {
+  void new SigningKey('0x' + '00'.repeat(31) + '01').publicKey;
+}
