@@ -135,7 +135,11 @@ describe('contributor app (built, through the gateway)', () => {
   });
 
   test('with "Use GPU" on, the WebGPU engine (SwiftShader here) finds shares the gateway accepts', async (t) => {
-    const { page, errors } = await openPage(browser, url);
+    // Its own gateway with the difficulty pinned: the CPU worker's many shares would otherwise
+    // make vardiff raise it until the slow software GPU rarely finds one.
+    const pinned = await startTestGateway({ startDifficulty: 1e-4, maxDifficulty: 1e-4 });
+    t.after(() => pinned.close());
+    const { page, errors } = await openPage(browser, pinned.httpUrl);
     await oneThread(page);
     await page.getByLabel('Use GPU').check();
     // SwiftShader hashes on the CPU, slowly: a full duty cycle finds the first share sooner.
