@@ -13,17 +13,7 @@ export async function openEngine(name: EngineName, threads: number, options: { b
     const { openNodeGpuDevice, loadWgslSource } = await import('./webgpu-node.js');
     const { createWebGpuEngine } = await import('../web/miner/engines/webgpu.js');
     const device = await openNodeGpuDevice();
-    const engine = createWebGpuEngine(device, { shaderSource: loadWgslSource(), ...options });
-    return {
-      name: engine.name,
-      hardware: engine.hardware,
-      setJob: (job) => engine.setJob(job),
-      scan: (start, count) => engine.scan(start, count),
-      dispose() {
-        engine.dispose();
-        device.destroy();
-      },
-    };
+    return createWebGpuEngine(device, { shaderSource: loadWgslSource(), ...options, ownsDevice: true });
   }
   const build = name === 'wasm-simd' ? 'simd' : 'scalar';
   return threads === 1 ? openWasmEngine(build) : createThreadPoolEngine(build, threads);

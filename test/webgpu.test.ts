@@ -101,6 +101,17 @@ describe('webgpu engine: against node:crypto', () => {
     assert.deepEqual((await e.scan(start, 20000)).nonces, expected);
   });
 
+  test('adaptive batches (a target dispatch time) change size between scans and lose nothing', async () => {
+    const e = await engine({ batchSize: 1 << 16, targetDispatchMs: 2 });
+    const header = testHeader('adaptive');
+    const target = looseTarget(512);
+    await e.setJob({ header, target });
+    for (const start of [0, 40_000, 2 ** 32 - 30_000]) {
+      const expected = referenceScan(header, target, start, 60_000);
+      assert.deepEqual((await e.scan(start, 60_000)).nonces, expected);
+    }
+  });
+
   test('the default batch size with a count below one batch', async () => {
     const e = await engine();
     const header = testHeader('default');

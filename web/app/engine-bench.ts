@@ -108,8 +108,7 @@ async function openGpuEngine(): Promise<HashEngine> {
   if (!adapter) throw new Unavailable('no WebGPU adapter');
   const device = await adapter.requestDevice();
   // Small batches keep each dispatch short, so the page stays smooth while the GPU works.
-  const engine = createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: 1 << 16 });
-  return { name: engine.name, hardware: engine.hardware, setJob: (j) => engine.setJob(j), scan: (s, c) => engine.scan(s, c), dispose: () => (engine.dispose(), device.destroy()) };
+  return createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: 1 << 16, ownsDevice: true });
 }
 
 function formatRate(row: Row): string {

@@ -50,10 +50,11 @@ export interface SessionSnapshot {
 }
 
 /**
- * Nonces per WebGPU dispatch in the app: 2^16 keeps each dispatch to a few milliseconds even on a
- * slow GPU (DESIGN.md: the page must stay smooth), at some cost in hash rate against 2^20 or more.
+ * WebGPU dispatches in the app adapt to about 8 ms each (DESIGN.md: the page must stay smooth),
+ * from 1024 nonces on a software adapter up to 2^24 on a fast GPU.
  */
-export const APP_GPU_BATCH_SIZE = 1 << 16;
+export const APP_GPU_BATCH_SIZE = 1 << 24;
+const GPU_DISPATCH_MS = 8;
 
 /**
  * A WebGPU engine on this page's main thread (a dispatch is queued work, not JavaScript, so the
@@ -66,17 +67,7 @@ export async function openGpuEngine(): Promise<HashEngine> {
   if (!adapter) throw new Error('no WebGPU adapter');
   const device = await adapter.requestDevice();
   try {
-    const engine = createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: APP_GPU_BATCH_SIZE });
-    return {
-      name: engine.name,
-      hardware: engine.hardware,
-      setJob: (job) => engine.setJob(job),
-      scan: (start, count) => engine.scan(start, count),
-      dispose() {
-        engine.dispose();
-        device.destroy();
-      },
-    };
+    return createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: APP_GPU_BATCH_SIZE, targetDispatchMs: GPU_DISPATCH_MS, ownsDevice: true });
   } catch (err) {
     device.destroy();
     throw err;

@@ -19,6 +19,8 @@ export interface MinerStats {
   accepted: number;
   rejected: number;
   lastRejectReason?: string;
+  /** The last error an engine threw while mining (it is retried after a second). */
+  engineError?: string;
 }
 
 /** Whether two jobs hash the same headers: everything but the job id and the difficulty. */
@@ -107,13 +109,22 @@ export class Miner {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
-      if (prepared !== unit.header || preparedTarget !== unit.job.target) {
-        await engine.setJob({ header: unit.header, target: unit.job.target });
-        prepared = unit.header;
-        preparedTarget = unit.job.target;
-      }
+      let result;
       const began = performance.now();
-      const result = await engine.scan(unit.nonceStart, unit.count);
+      try {
+        if (prepared !== unit.header || preparedTarget !== unit.job.target) {
+          await engine.setJob({ header: unit.header, target: unit.job.target });
+          prepared = unit.header;
+          preparedTarget = unit.job.target;
+        }
+        result = await engine.scan(unit.nonceStart, unit.count);
+      } catch (err) {
+        // Stop disposes the engines under their last call: that call's failure is expected.
+        if (!this.running) return;
+        this.stats.engineError = err instanceof Error ? err.message : String(err);
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
       const elapsedMs = Math.max(performance.now() - began, 0.1);
       this.rates.set(engine, (result.scanned / elapsedMs) * 1000);
       this.count(result.scanned);

@@ -13,6 +13,16 @@ export interface WebGpuEngineOptions {
    * 5.0 GH/s at 2^20, 6.3 at 2^24, 6.6 at 2^26.
    */
   batchSize?: number;
+  /**
+   * When set, the batch adapts so that one dispatch lasts about this long (8 ms keeps a page
+   * smooth whatever the GPU), between 1024 nonces and batchSize.
+   */
+  targetDispatchMs?: number;
+  /**
+   * The engine owns the device: dispose() destroys it too, once the scan in flight has read its
+   * batches back (destroying a device under a pending mapAsync fails that scan).
+   */
+  ownsDevice?: boolean;
   /** Threads per workgroup (the kernel's WORKGROUP_SIZE override). */
   workgroupSize?: number;
   /** Found-nonce slots per dispatch. A dispatch that finds more is rescanned in smaller pieces. */
@@ -22,6 +32,7 @@ export interface WebGpuEngineOptions {
 export const DEFAULT_BATCH_SIZE = 1 << 20;
 export const DEFAULT_WORKGROUP_SIZE = 64;
 export const DEFAULT_RESULT_CAPACITY = 1024;
+const MIN_ADAPTIVE_BATCH = 1024;
 /** Largest batch: the dispatch's nonce count and thread index are u32 in the kernel. */
 export const MAX_BATCH_SIZE = 2 ** 31;
 /**
@@ -61,7 +72,10 @@ export function createWebGpuEngine(device: GPUDevice, options: WebGpuEngineOptio
 class WebGpuEngine implements HashEngine {
   readonly name = 'webgpu' as const;
   readonly hardware: string;
-  private readonly batchSize: number;
+  private batchSize: number;
+  private readonly maxBatchSize: number;
+  private readonly targetDispatchMs: number | undefined;
+  private readonly ownsDevice: boolean;
   private readonly workgroupSize: number;
   private readonly capacity: number;
   private readonly jobBuffer: GPUBuffer;
@@ -85,7 +99,11 @@ class WebGpuEngine implements HashEngine {
     const info = device.adapterInfo as GPUAdapterInfo | undefined;
     this.hardware = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : 'unknown adapter';
     const limits = device.limits;
-    this.batchSize = checkIntegerOption('batchSize', options.batchSize ?? DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE);
+    this.maxBatchSize = checkIntegerOption('batchSize', options.batchSize ?? DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE);
+    this.targetDispatchMs = options.targetDispatchMs;
+    this.ownsDevice = options.ownsDevice ?? false;
+    // Adaptive batches start small and grow to the target; fixed ones are the size given.
+    this.batchSize = this.targetDispatchMs === undefined ? this.maxBatchSize : Math.min(this.maxBatchSize, MIN_ADAPTIVE_BATCH);
     const maxGroup = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
     this.workgroupSize = checkIntegerOption('workgroupSize', options.workgroupSize ?? DEFAULT_WORKGROUP_SIZE, 1, maxGroup);
     const maxCapacity = Math.floor(limits.maxStorageBufferBindingSize / 4) - 1;
@@ -127,30 +145,49 @@ class WebGpuEngine implements HashEngine {
       const pending: Batch[] = [];
       let offset = 0;
       let next = 0;
-      while (offset < count || pending.length > 0) {
-        while (offset < count && pending.length < this.slots.length) {
+      // After dispose no new batch is submitted; the ones in flight are read back before the
+      // buffers go, so a Stop mid-scan ends cleanly with what was hashed.
+      while ((offset < count && !this.disposed) || pending.length > 0) {
+        while (offset < count && !this.disposed && pending.length < this.slots.length) {
           const size = Math.min(this.batchSize, count - offset);
           pending.push(this.submit(this.slots[next]!, (nonceStart + offset) % NONCE_SPACE, size));
           next = (next + 1) % this.slots.length;
           offset += size;
         }
         const batch = pending.shift()!;
+        const before = performance.now();
         await this.collect(batch, reported);
+        this.adapt(batch.count, performance.now() - before);
       }
-      return { nonces: verify(job, nonceStart, count, reported), scanned: count };
+      return { nonces: verify(job, nonceStart, offset, reported), scanned: offset };
     });
+  }
+
+  /**
+   * With two dispatches in flight, the wait for one is about the GPU time of one: resize the next
+   * batches (powers of two) so that it nears targetDispatchMs.
+   */
+  private adapt(size: number, waitedMs: number): void {
+    if (this.targetDispatchMs === undefined || size < this.batchSize) return;
+    const ideal = (size * this.targetDispatchMs) / Math.max(waitedMs, 0.05);
+    const next = 2 ** Math.floor(Math.log2(Math.max(ideal, 1)));
+    this.batchSize = Math.min(this.maxBatchSize, Math.max(MIN_ADAPTIVE_BATCH, Math.min(next, this.batchSize * 4)));
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    // A scan in flight fails on its next readback; the device itself belongs to the caller.
-    this.jobBuffer.destroy();
-    for (const slot of this.slots) {
-      slot.span.destroy();
-      slot.found.destroy();
-      slot.readback.destroy();
-    }
+    // Destroyed once the scan in flight (if any) has read its batches back: destroying a buffer
+    // under a pending mapAsync would fail that scan. The device goes too when the engine owns it.
+    void this.queue.then(() => {
+      this.jobBuffer.destroy();
+      for (const slot of this.slots) {
+        slot.span.destroy();
+        slot.found.destroy();
+        slot.readback.destroy();
+      }
+      if (this.ownsDevice) this.device.destroy();
+    });
   }
 
   private serialize<T>(op: () => Promise<T>): Promise<T> {
