@@ -4,7 +4,7 @@ import { headerHash, serializeHeader } from './header.js';
 import { merkleRootFromBranch } from './merkle.js';
 import { sha256d } from './sha256.js';
 import type { ShareSubmission, StratumJob } from './stratum-job.js';
-import { bitsToTarget, difficultyToTarget, hashValue, targetToDifficulty, type Difficulty } from './target.js';
+import { bitsToTarget, difficultyToTarget, hashValue, targetToDifficulty, type Difficulty, type Target } from './target.js';
 
 /** coinb1 || extranonce1 || extranonce2 || coinb2: the coinbase's non-witness serialisation. */
 export function buildCoinbase(job: StratumJob, extranonce1: Uint8Array, extranonce2: Uint8Array): Uint8Array {
@@ -29,6 +29,8 @@ export interface ShareContext {
   versionMask?: number;
   /** The share difficulty in force when the job was sent. */
   difficulty: Difficulty | string;
+  /** difficultyToTarget(difficulty), when the caller keeps it per job: it is the same for every share. */
+  shareTarget?: Target;
   /**
    * The merkle root for this extranonce, when the caller already has it: a miner submits many
    * shares per extranonce2, and the coinbase and branch hashing is most of a share's cost.
@@ -82,7 +84,7 @@ export function verifyShare(ctx: ShareContext, submission: ShareSubmission): Ver
     hash: bytesToHex(reverseBytes(raw)),
     hashValue: value,
     shareDifficulty: targetToDifficulty(value),
-    meetsDifficulty: value <= difficultyToTarget(ctx.difficulty),
+    meetsDifficulty: value <= (ctx.shareTarget ?? difficultyToTarget(ctx.difficulty)),
     meetsNetworkTarget: value <= bitsToTarget(ctx.job.bits),
   };
 }

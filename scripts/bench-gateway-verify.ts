@@ -20,6 +20,8 @@ export interface RateRow {
 
 /** The difficulty the gateway benchmark pins: about one nonce in four is a share. */
 export const BENCH_DIFFICULTY = 1e-9;
+/** The share target the gateway keeps per job (sessions compute it once, not per share). */
+const shareTarget = difficultyToTarget(BENCH_DIFFICULTY);
 
 const EXTRANONCE2_COUNT = 64;
 const SHARES_PER_EXTRANONCE2 = 64;
@@ -61,7 +63,7 @@ function subjects(): Subject[] {
     {
       row: { key: 'verifyCached', name: 'verifyShare, merkle root cached per (job, extranonce2): the gateway path', target: 50_000 },
       // The context object is built per share, as StratumSession.submit does.
-      check: (i) => verifyShare({ job, extranonce1, versionMask: 0, difficulty: BENCH_DIFFICULTY, merkleRoot: roots[en2Of(i)]! }, submissions[i & mask]!).meetsDifficulty,
+      check: (i) => verifyShare({ job, extranonce1, versionMask: 0, difficulty: BENCH_DIFFICULTY, shareTarget, merkleRoot: roots[en2Of(i)]! }, submissions[i & mask]!).meetsDifficulty,
     },
     {
       row: { key: 'verifyUncached', name: 'verifyShare, merkle root rebuilt for every share (coinbase + 12 branch hashes)' },

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { bitsToTarget, difficultyToWork } from '../protocol/target.js';
+import { difficultyToWork } from '../protocol/target.js';
 import { redact, type GatewayConfig } from './config.js';
 import type { GatewayView } from './gateway-view.js';
 import { createRequestHandler } from './http/api.js';
@@ -129,7 +129,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
 
   function forward(job: Job, c: Parameters<SessionContext['forward']>[1]): void {
     const template = job.template;
-    const isBlock = c.hashValue <= bitsToTarget(template.bits);
+    const isBlock = c.isBlock;
     if (!isBlock && !(template.forwardTarget !== undefined && c.hashValue <= template.forwardTarget)) return;
     const version = new DataView(c.header.buffer, c.header.byteOffset, 80).getUint32(0, true);
     if (isBlock) log.info({ hash: c.hash, height: template.height, member: c.member }, 'share meets the network target: submitting block');

@@ -24,6 +24,8 @@ export interface ForwardCandidate {
   header: Uint8Array;
   hash: string;
   hashValue: bigint;
+  /** It meets the network target of its job: a block. */
+  isBlock: boolean;
   member: string;
 }
 

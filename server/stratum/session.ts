@@ -2,7 +2,7 @@ import { ProtocolError } from '../../protocol/errors.js';
 import { bytesToHex, concatBytes, hexToU32, u32ToHex } from '../../protocol/hex.js';
 import { shareMerkleRoot, verifyShare } from '../../protocol/share.js';
 import { parseSubmitParams, type ShareSubmission } from '../../protocol/stratum-job.js';
-import { difficultyToWork, parseDifficulty, type Difficulty } from '../../protocol/target.js';
+import { difficultyToTarget, difficultyToWork, parseDifficulty, type Difficulty, type Target } from '../../protocol/target.js';
 import type { Job } from '../work/job-manager.js';
 import { encodeError, encodeNotification, encodeResult, StratumCode, StratumError, type RpcRequest } from './jsonrpc.js';
 import type { SessionContext } from './session-context.js';
@@ -39,7 +39,7 @@ export class StratumSession {
   private extranonceSubscribed = false;
   private readonly vardiff: Vardiff;
   /** The difficulty in force when each job was sent to this session: shares are judged by it. */
-  private readonly jobDifficulty = new Map<string, Difficulty>();
+  private readonly jobDifficulty = new Map<string, { difficulty: Difficulty; target: Target }>();
   private readonly merkleRoots = new Map<string, Uint8Array>();
   private jobsFlowing = false;
   /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
@@ -84,7 +84,8 @@ export class StratumSession {
   /** A new job from the job manager, for every session that is mining. */
   sendJob(job: Job): void {
     if (!this.jobsFlowing) return;
-    this.jobDifficulty.set(job.id, this.vardiff.difficulty);
+    // The target too: parsing a difficulty into a 256-bit target per share would be wasted work.
+    this.jobDifficulty.set(job.id, { difficulty: this.vardiff.difficulty, target: difficultyToTarget(this.vardiff.difficulty) });
     // Forget difficulties of jobs the manager has dropped.
     for (const id of this.jobDifficulty.keys()) if (!this.ctx.jobs.get(id)) this.jobDifficulty.delete(id);
     this.connection.send(encodeNotification('mining.notify', job.notifyParams));
@@ -235,11 +236,12 @@ export class StratumSession {
     if (submission.ntime < ntimeMin || submission.ntime > ntimeMin + this.ctx.ntimeRollSeconds) return this.reject(StratumCode.OTHER, 'ntime out of range');
     if (submission.versionBits !== undefined && this.versionMask === 0) return this.reject(StratumCode.OTHER, 'version rolling was not negotiated');
 
-    const difficulty = this.jobDifficulty.get(job.id) ?? this.vardiff.difficulty;
+    const sent = this.jobDifficulty.get(job.id);
+    const difficulty = sent?.difficulty ?? this.vardiff.difficulty;
     let share;
     try {
       share = verifyShare(
-        { job: job.stratum, extranonce1: this.extranonce1, versionMask: this.versionMask, difficulty, merkleRoot: this.merkleRoot(job, submission.extranonce2) },
+        { job: job.stratum, extranonce1: this.extranonce1, versionMask: this.versionMask, difficulty, shareTarget: sent?.target, merkleRoot: this.merkleRoot(job, submission.extranonce2) },
         submission,
       );
     } catch (err) {
@@ -279,6 +281,7 @@ export class StratumSession {
       header: share.header,
       hash: share.hash,
       hashValue: share.hashValue,
+      isBlock: share.meetsNetworkTarget,
       member: identity.member,
     });
     if (this.vardiff.onShare(nowMs) !== undefined) after.then = () => this.sendDifficultyAndJob();

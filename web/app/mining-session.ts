@@ -98,7 +98,6 @@ export interface MiningSessionOptions {
 
 export class MiningSession {
   private state: SessionState = 'idle';
-  private pool: PoolClient | undefined;
   private miner: Miner | undefined;
   /** The CPU workers' engines (measured CPU share) and the GPU's, if any. */
   private engines: ThrottledEngine[] = [];
@@ -195,7 +194,6 @@ export class MiningSession {
         this.poolDetail = detail;
         this.emit();
       });
-      this.pool = pool;
       this.miner = new Miner(pool, gpu ? [...engines, gpu] : engines, (outcome, _job, engine) => {
         const counts = (this.byEngine[engine.name] ??= { accepted: 0, rejected: 0 });
         if (outcome.accepted) counts.accepted++;
@@ -231,7 +229,6 @@ export class MiningSession {
     this.emit();
     await stopped;
     this.miner = undefined;
-    this.pool = undefined;
     this.poolState = 'stopped';
     this.state = 'idle';
     await this.refreshCounts();
