@@ -4,6 +4,7 @@ import { GENESIS_HEADER, measureHashRate, verifyWithGenesis } from '../../web/mi
 import { engineOption, integerOption, parseOptions } from '../args.js';
 import { PEERS } from '../bench/peers.js';
 import { openEngine } from '../open-engine.js';
+import { formatRate } from '../../web/miner/format-rate.js';
 
 export interface BenchRow {
   name: string;
@@ -154,9 +155,9 @@ function checkTargets(rows: BenchRow[]): TargetCheck[] {
   return checks;
 }
 
-function formatRate(hashesPerSecond: number | null): string {
-  if (hashesPerSecond === null) return 'n/a';
-  return hashesPerSecond >= 1e6 ? `${(hashesPerSecond / 1e6).toFixed(2)} MH/s` : `${(hashesPerSecond / 1e3).toFixed(1)} kH/s`;
+/** A rate, or n/a where the subject could not run. */
+function rateOrNa(hashesPerSecond: number | null): string {
+  return hashesPerSecond === null ? 'n/a' : formatRate(hashesPerSecond);
 }
 
 function printTable(report: { cpu: string; threadsAvailable: number; seconds: number; rounds: number; rows: BenchRow[]; targets: TargetCheck[] }): void {
@@ -166,7 +167,7 @@ function printTable(report: { cpu: string; threadsAvailable: number; seconds: nu
   console.log(`${'engine / peer'.padEnd(16)}${'threads'.padStart(8)}${'rate'.padStart(14)}${'vs hash-wasm'.padStart(14)}`);
   for (const row of report.rows) {
     const ratio = row.hashesPerSecond && hashWasm ? `${(row.hashesPerSecond / hashWasm).toFixed(1)}x` : '';
-    console.log(`${row.name.padEnd(16)}${String(row.threads).padStart(8)}${formatRate(row.hashesPerSecond).padStart(14)}${ratio.padStart(14)}${row.note ? `  ${row.note}` : ''}`);
+    console.log(`${row.name.padEnd(16)}${String(row.threads).padStart(8)}${rateOrNa(row.hashesPerSecond).padStart(14)}${ratio.padStart(14)}${row.note ? `  ${row.note}` : ''}`);
   }
   console.log('');
   for (const t of report.targets) console.log(`${t.met === null ? 'n/a ' : t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.measured}`);

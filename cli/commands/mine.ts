@@ -6,6 +6,7 @@ import { engineOption, integerOption, parseOptions, required } from '../args.js'
 import { openEngine } from '../open-engine.js';
 import { connectPool } from '../pool-transports.js';
 import { UsageError } from '../usage-error.js';
+import { formatRate } from '../../web/miner/format-rate.js';
 
 const PROGRESS_MS = 5_000;
 
@@ -71,8 +72,4 @@ export async function mineCommand(argv: string[]): Promise<void> {
   const s = miner.stats;
   console.log(`stopped: ${s.hashes} hashes, ${s.sharesFound} shares found, ${s.accepted} accepted, ${s.rejected} rejected`);
   if (fatal) throw new Error(fatal);
-}
-
-function formatRate(hashesPerSecond: number): string {
-  return hashesPerSecond >= 1e6 ? `${(hashesPerSecond / 1e6).toFixed(2)} MH/s` : `${(hashesPerSecond / 1e3).toFixed(1)} kH/s`;
 }

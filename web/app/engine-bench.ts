@@ -5,6 +5,7 @@ import { createWebGpuEngine } from '../miner/engines/webgpu.js';
 import { measureHashRate, verifyWithGenesis } from '../miner/measure-rate.js';
 import { wasmSimdSupported } from '../miner/wasm-support.js';
 import { openWorkerPool } from '../miner/worker-engine.js';
+import { formatRate } from '../miner/format-rate.js';
 
 interface Row {
   engine: string;
@@ -47,7 +48,7 @@ export class EngineBench extends LitElement {
             (r) => html`<tr data-engine=${r.engine} data-workers=${r.workers} data-status=${r.status}>
               <td>${r.engine}${r.note && r.status !== 'failed' && r.status !== 'unavailable' ? html`<br /><small>${r.note}</small>` : ''}</td><td>${r.workers}</td>
               <td>${r.verified === undefined ? '' : r.verified ? 'finds the genesis nonce' : 'WRONG RESULT'}</td>
-              <td class="rate" data-hashes-per-second=${r.hashesPerSecond ?? ''}>${formatRate(r)}</td>
+              <td class="rate" data-hashes-per-second=${r.hashesPerSecond ?? ''}>${rateCell(r)}</td>
             </tr>`,
           )}
         </tbody>
@@ -111,11 +112,10 @@ async function openGpuEngine(): Promise<HashEngine> {
   return createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: 1 << 16, ownsDevice: true });
 }
 
-function formatRate(row: Row): string {
+function rateCell(row: Row): string {
   if (row.status === 'unavailable' || row.status === 'failed') return `${row.status}: ${row.note}`;
   if (row.hashesPerSecond === undefined) return row.status;
-  const rate = row.hashesPerSecond;
-  return rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} MH/s` : `${(rate / 1e3).toFixed(1)} kH/s`;
+  return formatRate(row.hashesPerSecond);
 }
 
 customElements.define('dao-engine-bench', EngineBench);

@@ -1,10 +1,4 @@
-/** Hashes per second as the page shows them. */
-export function formatRate(hashesPerSecond: number): string {
-  if (hashesPerSecond >= 1e9) return `${(hashesPerSecond / 1e9).toFixed(2)} GH/s`;
-  if (hashesPerSecond >= 1e6) return `${(hashesPerSecond / 1e6).toFixed(2)} MH/s`;
-  if (hashesPerSecond >= 1e3) return `${(hashesPerSecond / 1e3).toFixed(1)} kH/s`;
-  return `${Math.round(hashesPerSecond)} H/s`;
-}
+export { formatRate } from '../miner/format-rate.js';
 
 /** Work in expected hashes, with an SI prefix. */
 export function formatWork(work: number | string): string {

@@ -18,6 +18,7 @@ import { openWorkerEngine } from '../miner/worker-engine.js';
 import { openMemberStore } from '../store/member-store.js';
 import { readFrameParams } from './frame-params.js';
 import type { WidgetEvent, WidgetMessage } from './protocol.js';
+import { formatRate } from '../miner/format-rate.js';
 
 type FrameState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
 
@@ -56,12 +57,6 @@ function setState(next: FrameState, text: string): void {
   startButton.disabled = next === 'starting';
   stopButton.hidden = !startButton.hidden;
   stopButton.disabled = next === 'stopping';
-}
-
-function formatRate(hashesPerSecond: number): string {
-  if (hashesPerSecond >= 1e6) return `${(hashesPerSecond / 1e6).toFixed(2)} MH/s`;
-  if (hashesPerSecond >= 1e3) return `${(hashesPerSecond / 1e3).toFixed(1)} kH/s`;
-  return `${Math.round(hashesPerSecond)} H/s`;
 }
 
 function describe(miner: Miner, pool: PoolState | undefined): string {
