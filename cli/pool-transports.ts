@@ -1,6 +1,7 @@
 import { connect as connectTcp } from 'node:net';
 import WebSocket from 'ws';
 import type { PoolTransport } from '../web/miner/pool-client.js';
+import { LineFramer } from '../protocol/line-framer.js';
 
 /** Longest line accepted from a pool over TCP: a notify is a few kB. */
 const MAX_LINE_CHARS = 1 << 20;
@@ -43,7 +44,7 @@ function tcpTransport(host: string, port: number): PoolTransport {
   const socket = connectTcp({ host, port });
   socket.setEncoding('utf8');
   socket.setNoDelay(true);
-  let buffered = '';
+  const framer = new LineFramer(MAX_LINE_CHARS);
   let closed = false;
   const messageListeners: ((text: string) => void)[] = [];
   const closeListeners: ((reason: string) => void)[] = [];
@@ -53,14 +54,9 @@ function tcpTransport(host: string, port: number): PoolTransport {
     for (const l of closeListeners) l(reason);
   };
   socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    let i: number;
-    while ((i = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, i).trim();
-      buffered = buffered.slice(i + 1);
-      if (line) for (const l of messageListeners) l(line);
-    }
-    if (buffered.length > MAX_LINE_CHARS) socket.destroy(new Error('the pool sent an over-long line'));
+    const { lines, tooLong } = framer.push(chunk);
+    for (const line of lines) for (const l of messageListeners) l(line);
+    if (tooLong) socket.destroy(new Error('the pool sent an over-long line'));
   });
   socket.on('close', () => fire('closed'));
   socket.on('error', (err) => fire(err.message));

@@ -21,6 +21,7 @@ import {
   targetToDifficulty,
   targetToWords,
 } from '../protocol/index.js';
+import { LineFramer } from '../protocol/line-framer.js';
 
 const throwsField = (fn: () => unknown, field: string, pattern: RegExp) =>
   assert.throws(fn, (err: unknown) => err instanceof ProtocolError && err.field === field && pattern.test(err.detail));
@@ -136,4 +137,18 @@ describe('merkle branches', () => {
       assert.deepEqual(merkleRootFromBranch(txids[0]!, branch), fullRoot(txids));
     });
   }
+});
+
+describe('line framing (Stratum over TCP)', () => {
+  test('joins lines split across chunks and skips blank ones', () => {
+    const framer = new LineFramer(100);
+    assert.deepEqual(framer.push('{"id":1}\n{"id"'), { lines: ['{"id":1}'], tooLong: false });
+    assert.deepEqual(framer.push(':2}\r\n\n  \n{"id":3}\n'), { lines: ['{"id":2}', '{"id":3}'], tooLong: false });
+  });
+  test('reports a line over the limit, complete or still arriving, after the lines before it', () => {
+    assert.deepEqual(new LineFramer(10).push('short\n' + 'x'.repeat(11) + '\nlater\n'), { lines: ['short'], tooLong: true });
+    const pending = new LineFramer(10);
+    assert.deepEqual(pending.push('ok\n' + 'x'.repeat(8)), { lines: ['ok'], tooLong: false });
+    assert.deepEqual(pending.push('xxx'), { lines: [], tooLong: true });
+  });
 });

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Connection } from './session.js';
 import type { StratumHub } from './hub.js';
+import { LineFramer } from '../../protocol/line-framer.js';
 
 export interface TcpTransportOptions {
   maxMessageBytes: number;
@@ -32,17 +33,11 @@ export function createTcpTransport(hub: StratumHub, options: TcpTransportOptions
     socket.on('error', () => socket.destroy());
     if (!deliver) return;
     socket.setTimeout(options.idleTimeoutMs, () => connection.close('idle timeout'));
-    let buffered = '';
+    const framer = new LineFramer(options.maxMessageBytes);
     socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line.length > options.maxMessageBytes) return connection.close(`message over ${options.maxMessageBytes} bytes`);
-        if (line.length > 0) deliver(line);
-      }
-      if (buffered.length > options.maxMessageBytes) connection.close(`message over ${options.maxMessageBytes} bytes`);
+      const { lines, tooLong } = framer.push(chunk);
+      for (const line of lines) deliver(line);
+      if (tooLong) connection.close(`message over ${options.maxMessageBytes} bytes`);
     });
   });
   return server;

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { hexToBytes, hexToU32, u32ToHex } from '../../protocol/hex.js';
+import { LineFramer } from '../../protocol/line-framer.js';
 
 /**
  * A small Stratum V1 client transport: newline-delimited JSON-RPC over TCP, requests correlated
@@ -79,7 +80,7 @@ export function connectStratum(options: StratumClientOptions): Promise<StratumCl
     const notificationHandlers: NotificationHandler[] = [];
     const closeHandlers: ((reason: string) => void)[] = [];
     let nextId = 1;
-    let buffer = '';
+    const framer = new LineFramer(maxLineBytes);
     let closed = false;
     let connected = false;
 
@@ -153,15 +154,12 @@ export function connectStratum(options: StratumClientOptions): Promise<StratumCl
     });
     socket.on('timeout', () => finish(`no data from upstream for ${options.idleTimeoutMs} ms`));
     socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0 && !closed) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
-        if (line.length > maxLineBytes) return finish(`upstream line longer than ${maxLineBytes} bytes`);
-        if (line) handleLine(line);
+      const { lines, tooLong } = framer.push(chunk);
+      for (const line of lines) {
+        if (closed) return;
+        handleLine(line);
       }
-      if (buffer.length > maxLineBytes) finish(`upstream line longer than ${maxLineBytes} bytes`);
+      if (tooLong) finish(`upstream line longer than ${maxLineBytes} bytes`);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
     socket.on('close', () => finish('closed by upstream'));

@@ -8,6 +8,7 @@ import { blockHash, serializeHeader, withNonce } from '../../protocol/header.js'
 import { rollVersion, shareMerkleRoot } from '../../protocol/share.js';
 import { parseNotifyParams, type StratumJob } from '../../protocol/stratum-job.js';
 import { difficultyToTarget } from '../../protocol/target.js';
+import { LineFramer } from '../../protocol/line-framer.js';
 
 export interface RpcMessage {
   id?: number | string | null;
@@ -23,17 +24,11 @@ function tcpTransport(port: number, localAddress?: string): Promise<Transport> {
   return new Promise((resolve, reject) => {
     const socket: Socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () => {
       socket.off('error', reject);
-      let buffered = '';
+      const framer = new LineFramer(1 << 20);
       const listeners: ((t: string) => void)[] = [];
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => {
-        buffered += chunk;
-        let i: number;
-        while ((i = buffered.indexOf('\n')) !== -1) {
-          const line = buffered.slice(0, i);
-          buffered = buffered.slice(i + 1);
-          if (line.trim()) for (const l of listeners) l(line);
-        }
+        for (const line of framer.push(chunk).lines) for (const l of listeners) l(line);
       });
       socket.on('error', () => {});
       resolve({
