@@ -1,7 +1,6 @@
 import { LitElement, css, html } from 'lit';
-import wgslSource from '../../shaders/sha256d-scan.wgsl?raw';
 import type { HashEngine } from '../miner/engine.js';
-import { createWebGpuEngine } from '../miner/engines/webgpu.js';
+import { GpuUnavailable, openBrowserGpuEngine } from '../miner/browser-gpu.js';
 import { measureHashRate, verifyWithGenesis } from '../miner/measure-rate.js';
 import { wasmSimdSupported } from '../miner/wasm-support.js';
 import { openWorkerPool } from '../miner/worker-engine.js';
@@ -72,14 +71,14 @@ export class EngineBench extends LitElement {
       }
       this.setRow(row, { status: 'running' });
       try {
-        this.engine = row.engine === 'webgpu' ? await openGpuEngine() : await openWorkerPool(row.engine === 'wasm-simd' ? 'simd' : 'scalar', row.workers);
+        this.engine = row.engine === 'webgpu' ? await openBrowserGpuEngine({ batchSize: 1 << 16 }) : await openWorkerPool(row.engine === 'wasm-simd' ? 'simd' : 'scalar', row.workers);
         const verified = await verifyWithGenesis(this.engine);
         this.setRow(row, { verified, ...(this.engine.hardware ? { note: this.engine.hardware } : {}) });
         const chunk = row.engine === 'webgpu' ? 1 << 16 : (1 << 16) * row.workers;
         const hashesPerSecond = await measureHashRate(this.engine, SECONDS_PER_ROW, chunk, () => this.stopRequested);
         this.setRow(row, { status: this.stopRequested ? 'stopped' : 'done', hashesPerSecond });
       } catch (err) {
-        const unavailable = err instanceof Unavailable;
+        const unavailable = err instanceof GpuUnavailable;
         this.setRow(row, { status: unavailable ? 'unavailable' : 'failed', note: (err as Error).message });
       } finally {
         this.engine?.dispose();
@@ -99,17 +98,6 @@ export class EngineBench extends LitElement {
     Object.assign(row, change);
     this.rows = [...this.rows];
   }
-}
-
-class Unavailable extends Error {}
-
-async function openGpuEngine(): Promise<HashEngine> {
-  if (!('gpu' in navigator)) throw new Unavailable('this browser has no WebGPU');
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) throw new Unavailable('no WebGPU adapter');
-  const device = await adapter.requestDevice();
-  // Small batches keep each dispatch short, so the page stays smooth while the GPU works.
-  return createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: 1 << 16, ownsDevice: true });
 }
 
 function rateCell(row: Row): string {

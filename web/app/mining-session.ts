@@ -1,9 +1,8 @@
 // The controller between the page and the miner: it owns the pool client, the Miner, the worker
 // engines and the member store, and gives the UI start(), stop() and a plain snapshot. No Lit here.
 import { bytesToHex, u32ToHex } from '../../protocol/hex.js';
-import wgslSource from '../../shaders/sha256d-scan.wgsl?raw';
 import type { HashEngine } from '../miner/engine.js';
-import { createWebGpuEngine } from '../miner/engines/webgpu.js';
+import { openBrowserGpuEngine } from '../miner/browser-gpu.js';
 import { browserTransport, sameOriginStratumUrl } from '../miner/browser-transport.js';
 import { Miner } from '../miner/miner.js';
 import { PoolClient, type FoundShare, type PoolClientOptions, type PoolState, type ShareOutcome } from '../miner/pool-client.js';
@@ -60,18 +59,8 @@ const GPU_DISPATCH_MS = 8;
  * A WebGPU engine on this page's main thread (a dispatch is queued work, not JavaScript, so the
  * thread only waits for it). Rejects with the reason where the browser has no WebGPU or no adapter.
  */
-export async function openGpuEngine(): Promise<HashEngine> {
-  const gpu = 'gpu' in navigator ? navigator.gpu : undefined;
-  if (!gpu) throw new Error('this browser has no WebGPU');
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter');
-  const device = await adapter.requestDevice();
-  try {
-    return createWebGpuEngine(device, { shaderSource: wgslSource, batchSize: APP_GPU_BATCH_SIZE, targetDispatchMs: GPU_DISPATCH_MS, ownsDevice: true });
-  } catch (err) {
-    device.destroy();
-    throw err;
-  }
+export function openGpuEngine(): Promise<HashEngine> {
+  return openBrowserGpuEngine({ batchSize: APP_GPU_BATCH_SIZE, targetDispatchMs: GPU_DISPATCH_MS });
 }
 
 /** A PoolClient that records every share it sends in the member store, then its outcome. */
