@@ -1,6 +1,7 @@
 // The gateway's Stratum sessions over real TCP and WebSocket connections, with real hashing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { difficultyToTarget } from '../protocol/target.js';
 import { StratumCode } from '../server/stratum/jsonrpc.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
@@ -83,9 +84,12 @@ for (const transport of ['tcp', 'ws'] as const) {
       assert.equal(await code([worker, jobId, en2, ntime, nonce, '00002000']), StratumCode.OTHER); // no version rolling negotiated
       assert.equal(await code([worker, jobId, en2, ntime, 'zz']), StratumCode.OTHER);
       // A nonce that does not meet the difficulty (the good one's neighbour almost surely does not).
-      const weak = await miner.findShare({ worker, difficulty: 1e-9, startNonce: parseInt(nonce, 16) + 1 });
-      const weakResponse = await miner.submit(weak.params);
-      if (weakResponse.result !== true) assert.equal(weakResponse.error?.[0], StratumCode.LOW_DIFFICULTY);
+      // A share that meets 1e-9 but not the session's difficulty: refused as low difficulty.
+      let weak = await miner.findShare({ worker, difficulty: 1e-9, startNonce: parseInt(nonce, 16) + 1 });
+      while (BigInt('0x' + weak.hash) <= difficultyToTarget(miner.difficulty)) {
+        weak = await miner.findShare({ worker, difficulty: 1e-9, startNonce: parseInt(weak.params[4]!, 16) + 1 });
+      }
+      assert.equal((await miner.submit(weak.params)).error?.[0], StratumCode.LOW_DIFFICULTY);
       assert.equal((await miner.submit(good.params)).result, true);
       assert.equal(await code(good.params), StratumCode.DUPLICATE);
       const unknown = await miner.request('mining.frobnicate', []);
