@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IWorkRoots} from "./IWorkRoots.sol";
+
+/**
+ * @title RewardDistributor
+ * @notice Cumulative Merkle reward distribution. Each epoch the publisher posts one immutable root
+ * over leaves `(account, cumulativeWork, cumulativeReward)`: totals since the DAO began, not the
+ * epoch's increment. A claim pays `cumulativeReward - claimed[account]`, so a member who skips
+ * epochs loses nothing and any newer root settles everything owed so far.
+ *
+ * Leaves are hashed as OpenZeppelin's StandardMerkleTree does
+ * (`keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeWork, cumulativeReward))))`),
+ * so the off-chain tree is built with OpenZeppelin's merkle-tree package and the double hash keeps a leaf
+ * from ever being read as an inner node.
+ *
+ * Anyone may submit a claim for any account (a relayer pays the gas); the tokens always go to the
+ * account in the leaf.
+ */
+contract RewardDistributor is AccessControl, IWorkRoots {
+    using SafeERC20 for IERC20;
+
+    /// @notice May publish epoch roots. A multisig in production; the gateway's key locally.
+    bytes32 public constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
+
+    struct Epoch {
+        bytes32 root;
+        /// Sum of cumulativeWork over all leaves: the most weight a vote pinned to this epoch can carry.
+        uint256 totalWork;
+        /// Reward for members added by this epoch (funded by the publisher when the root is posted).
+        uint256 reward;
+        /// The DAO's reinvested share of this epoch's reward, paid to the treasury.
+        uint256 reinvested;
+        uint64 publishedAt;
+    }
+
+    /// @notice A claim as submitted in a batch.
+    struct Claim {
+        address account;
+        uint64 epoch;
+        uint256 cumulativeWork;
+        uint256 cumulativeReward;
+        bytes32[] proof;
+    }
+
+    IERC20 public immutable rewardToken;
+    /// @notice Receives the reinvested share of every epoch's reward (hardware, operations).
+    address public immutable treasury;
+
+    /// @notice The highest epoch published so far (0 before the first).
+    uint64 public latestEpoch;
+    mapping(uint64 epoch => Epoch) private _epochs;
+    /// @notice Cumulative reward already paid to each account.
+    mapping(address account => uint256) public claimed;
+
+    event RootPublished(
+        uint64 indexed epoch,
+        bytes32 root,
+        uint256 totalWork,
+        uint256 reward,
+        uint256 reinvested
+    );
+    event Claimed(
+        address indexed account,
+        uint64 indexed epoch,
+        uint256 amount,
+        uint256 cumulativeReward,
+        address indexed submitter
+    );
+
+    error ZeroAddress();
+    error EmptyRoot();
+    error EpochAlreadyPublished(uint64 epoch);
+    error EpochOutOfOrder(uint64 epoch, uint64 latestEpoch);
+    error UnknownEpoch(uint64 epoch);
+    error InvalidProof(address account, uint64 epoch);
+    error NothingToClaim(address account, uint256 cumulativeReward, uint256 alreadyClaimed);
+
+    constructor(IERC20 token, address admin, address publisher, address treasury_) {
+        if (address(token) == address(0) || admin == address(0) || publisher == address(0) || treasury_ == address(0)) {
+            revert ZeroAddress();
+        }
+        rewardToken = token;
+        treasury = treasury_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PUBLISHER_ROLE, publisher);
+    }
+
+    /**
+     * @notice Posts the root of `epoch` and pulls its funding from the publisher: `reward` stays
+     * here for claims, `reinvested` goes to the treasury. Epochs only move forward (gaps allowed,
+     * for epochs without new work) and a root is never replaced, so a publisher that retries after
+     * a crash cannot create a second root for an epoch.
+     */
+    function publishRoot(uint64 epoch, bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested)
+        external
+        onlyRole(PUBLISHER_ROLE)
+    {
+        if (root == bytes32(0)) revert EmptyRoot();
+        if (_epochs[epoch].root != bytes32(0)) revert EpochAlreadyPublished(epoch);
+        if (epoch <= latestEpoch) revert EpochOutOfOrder(epoch, latestEpoch);
+
+        _epochs[epoch] = Epoch(root, totalWork, reward, reinvested, uint64(block.timestamp));
+        latestEpoch = epoch;
+        emit RootPublished(epoch, root, totalWork, reward, reinvested);
+
+        if (reward != 0) rewardToken.safeTransferFrom(msg.sender, address(this), reward);
+        if (reinvested != 0) rewardToken.safeTransferFrom(msg.sender, treasury, reinvested);
+    }
+
+    /// @notice Pays `account` what its leaf in `epoch` owes beyond what it has already claimed.
+    function claim(
+        address account,
+        uint64 epoch,
+        uint256 cumulativeWork,
+        uint256 cumulativeReward,
+        bytes32[] calldata proof
+    ) external {
+        _claim(account, epoch, cumulativeWork, cumulativeReward, proof);
+    }
+
+    /// @notice Several claims in one transaction (a relayer's batch). Reverts as a whole if one fails.
+    function claimMany(Claim[] calldata claims) external {
+        for (uint256 i = 0; i < claims.length; ++i) {
+            Claim calldata c = claims[i];
+            _claim(c.account, c.epoch, c.cumulativeWork, c.cumulativeReward, c.proof);
+        }
+    }
+
+    /// @notice The record of `epoch` (all zero when it was never published).
+    function epochs(uint64 epoch) external view returns (Epoch memory) {
+        return _epochs[epoch];
+    }
+
+    /// @inheritdoc IWorkRoots
+    function verifyLeaf(
+        uint64 epoch,
+        address account,
+        uint256 cumulativeWork,
+        uint256 cumulativeReward,
+        bytes32[] calldata proof
+    ) public view returns (bool) {
+        bytes32 root = _epochs[epoch].root;
+        if (root == bytes32(0)) return false;
+        return MerkleProof.verifyCalldata(proof, root, _leaf(account, cumulativeWork, cumulativeReward));
+    }
+
+    /// @inheritdoc IWorkRoots
+    function totalWorkOf(uint64 epoch) external view returns (uint256) {
+        return _epochs[epoch].totalWork;
+    }
+
+    function _claim(
+        address account,
+        uint64 epoch,
+        uint256 cumulativeWork,
+        uint256 cumulativeReward,
+        bytes32[] calldata proof
+    ) private {
+        if (_epochs[epoch].root == bytes32(0)) revert UnknownEpoch(epoch);
+        if (!verifyLeaf(epoch, account, cumulativeWork, cumulativeReward, proof)) revert InvalidProof(account, epoch);
+        uint256 already = claimed[account];
+        if (cumulativeReward <= already) revert NothingToClaim(account, cumulativeReward, already);
+
+        uint256 amount = cumulativeReward - already;
+        claimed[account] = cumulativeReward;
+        emit Claimed(account, epoch, amount, cumulativeReward, msg.sender);
+        rewardToken.safeTransfer(account, amount);
+    }
+
+    function _leaf(address account, uint256 cumulativeWork, uint256 cumulativeReward) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeWork, cumulativeReward))));
+    }
+}
