@@ -34,6 +34,22 @@ export interface GatewayConfig {
   webRoot: string;
   logLevel: string;
   instanceId: number;
+  /** JSON-RPC URL of the chain the DAO settles on; empty: no settlement, no relayer. */
+  chainRpcUrl: string;
+  /** The RPC URL browsers use to read the chain themselves (default: chainRpcUrl). */
+  chainPublicRpcUrl: string;
+  /** JSON file with the deployed addresses (written by the deploy step; see server/chain/deploy.ts). */
+  chainDeploymentFile: string;
+  /** Private key (0x + 64 hex) holding PUBLISHER_ROLE and the reward funds. A secret: never logged. */
+  publisherKey: string;
+  /** Private key that pays the gas of relayed votes and claims (default: publisherKey). A secret. */
+  relayerKey: string;
+  /** Length of a settlement epoch. */
+  epochSeconds: number;
+  /** Reward per epoch, in whole tokens as a decimal (e.g. "100" or "12.5"). */
+  epochReward: string;
+  /** How often the relayer submits what it has queued. */
+  relayIntervalMs: number;
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -63,6 +79,14 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   webRoot: 'build/web',
   logLevel: 'info',
   instanceId: 0,
+  chainRpcUrl: '',
+  chainPublicRpcUrl: '',
+  chainDeploymentFile: '',
+  publisherKey: '',
+  relayerKey: '',
+  epochSeconds: 3600,
+  epochReward: '100',
+  relayIntervalMs: 3000,
 };
 
 /** A setting's name on each surface, and how its text becomes a value. */
@@ -128,7 +152,35 @@ export const SETTINGS: Setting[] = [
   { key: 'webRoot', flag: 'web-root', parse: (t) => t, help: 'built web app to serve (default build/web)' },
   { key: 'logLevel', flag: 'log-level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), help: 'pino log level' },
   { key: 'instanceId', flag: 'instance-id', parse: int(0, 255), help: 'this gateway among several sharing one upstream' },
+  { key: 'chainRpcUrl', flag: 'chain-rpc', parse: httpUrl, help: 'JSON-RPC URL of the settlement chain (empty: no settlement)' },
+  { key: 'chainPublicRpcUrl', flag: 'chain-public-rpc', parse: httpUrl, help: 'RPC URL the web app reads the chain from (default --chain-rpc)' },
+  { key: 'chainDeploymentFile', flag: 'chain-deployment', parse: nonEmpty, help: 'JSON file with the deployed DAO contract addresses' },
+  { key: 'publisherKey', flag: 'publisher-key', parse: privateKey, help: 'key with PUBLISHER_ROLE that posts epoch roots (secret)' },
+  { key: 'relayerKey', flag: 'relayer-key', parse: privateKey, help: 'key paying gas for relayed votes and claims (default --publisher-key)' },
+  { key: 'epochSeconds', flag: 'epoch-seconds', parse: int(10, 30 * 86_400), help: 'length of a settlement epoch' },
+  { key: 'epochReward', flag: 'epoch-reward', parse: tokenAmount, help: 'reward per epoch in whole tokens (decimal)' },
+  { key: 'relayIntervalMs', flag: 'relay-interval-ms', parse: int(100, 3_600_000), help: 'how often queued votes and claims are submitted' },
 ];
+
+function httpUrl(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === '') return '';
+  if (!URL.canParse(trimmed) || !/^https?:$/.test(new URL(trimmed).protocol)) throw new Error(`"${redact(trimmed)}" is not an http:// or https:// URL`);
+  return trimmed;
+}
+
+function privateKey(text: string): string {
+  const trimmed = text.trim();
+  // Never echoed: it is a secret even when mistyped.
+  if (!/^0x[0-9a-fA-F]{64}$/.test(trimmed)) throw new Error(`not a private key: expected 0x and 64 hex digits (${trimmed.length} characters given; not repeated here)`);
+  return trimmed.toLowerCase();
+}
+
+function tokenAmount(text: string): string {
+  const trimmed = text.trim();
+  if (!/^\d{1,30}(\.\d{1,18})?$/.test(trimmed)) throw new Error(`"${trimmed.slice(0, 40)}" is not a token amount: a decimal such as 100 or 12.5`);
+  return trimmed;
+}
 
 function oneOf(...values: string[]) {
   return (text: string) => {
@@ -228,6 +280,10 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
   }
   if (config.httpPort !== 0 && config.httpPort === config.stratumPort) {
     throw new ConfigError(`http-port and stratum-port are both ${config.httpPort}: the two servers need two ports`);
+  }
+  if (config.chainRpcUrl) {
+    if (!config.chainDeploymentFile) throw new ConfigError('chain-rpc is set but chain-deployment is not: settlement needs the deployed contract addresses');
+    if (!config.publisherKey) throw new ConfigError('chain-rpc is set but publisher-key is not: settlement needs the key that posts epoch roots');
   }
   if (config.minDifficulty > config.maxDifficulty) {
     throw new ConfigError(`min-difficulty ${config.minDifficulty} is above max-difficulty ${config.maxDifficulty}`);

@@ -9,7 +9,10 @@ import { redact, type GatewayConfig } from './config.js';
 import type { GatewayView } from './gateway-view.js';
 import { createRequestHandler } from './http/api.js';
 import type { Ledger } from './ledger/ledger.js';
-import { openSqliteLedger } from './ledger/sqlite-ledger.js';
+import { openSqliteLedger, SqliteLedger } from './ledger/sqlite-ledger.js';
+import { openDaoChain, type DaoChain } from './chain/open-chain.js';
+import { startRelayer, type Relayer } from './relayer/relayer.js';
+import { startSettlement, type Settlement, type SettlementHooks } from './settlement/settlement.js';
 import { createMetrics } from './metrics.js';
 import { PoolStats } from './pool-stats.js';
 import { ExtranonceAllocator } from './stratum/extranonce.js';
@@ -43,6 +46,8 @@ export interface GatewayOverrides {
   ledger?: Ledger;
   /** How extranonce1 prefixes are handed out for a slot size (tests pin the known-answer ones). */
   extranonceAllocator?: (slotSize: number) => ExtranonceAllocator;
+  /** Fault injection for the settlement crash tests (e.g. die right after a root transaction is sent). */
+  settlementHooks?: SettlementHooks;
 }
 
 /** Starts the pool gateway: work source, job manager, both Stratum transports, HTTP API. */
@@ -188,8 +193,35 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     throw err;
   }
 
+  let chain: DaoChain | undefined;
+  let settlement: Settlement | undefined;
+  let relayer: Relayer | undefined;
+  const stopChain = async () => {
+    await relayer?.stop();
+    await settlement?.stop();
+    chain?.close();
+  };
+  if (config.chainRpcUrl) {
+    try {
+      if (!(ledger instanceof SqliteLedger)) throw new Error('settlement needs the SQLite ledger');
+      chain = await openDaoChain(config, log);
+      settlement = await startSettlement({ chain, db: ledger.db, log, config, hooks: overrides.settlementHooks });
+      relayer = await startRelayer({ chain, db: ledger.db, log, config, settlement });
+    } catch (err) {
+      await stopChain();
+      hub.close();
+      jobs.stop();
+      await source.stop().catch(() => {});
+      if (!overrides.ledger) await ledger.close();
+      throw err;
+    }
+  }
+
   const webRoot = config.webRoot && existsSync(resolve(config.webRoot)) ? resolve(config.webRoot) : undefined;
   const view: GatewayView = {
+    chain,
+    settlement,
+    relayer,
     config,
     source,
     jobs,
@@ -221,6 +253,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     hub.close();
     jobs.stop();
     await Promise.all([closeServer(http), closeServer(tcp)]);
+    await stopChain();
     await source.stop();
     if (!overrides.ledger) await ledger.close();
     throw err;
@@ -250,6 +283,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         for (const session of hub.sessions.values()) session.connection.close('gateway shutting down');
         http.closeAllConnections?.();
         await Promise.all([closeServer(http), closeServer(tcp)]);
+        await stopChain();
         await source.stop();
         await ledger.close();
       })();

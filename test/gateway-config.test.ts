@@ -126,6 +126,14 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'ledger-synchronous': ['full', '"full" is not one of FULL, NORMAL'],
     'log-level': ['loud', '"loud" is not one of fatal, error, warn, info, debug, trace, silent'],
     'instance-id': ['256', '256 is outside 0..255'],
+    'chain-rpc': ['ftp://node:8545', '"ftp://node:8545" is not an http:// or https:// URL'],
+    'chain-public-rpc': ['localhost:8545', '"localhost:8545" is not an http:// or https:// URL'],
+    'chain-deployment': [' ', 'must not be empty'],
+    'publisher-key': ['0x1234', 'not a private key: expected 0x and 64 hex digits (6 characters given; not repeated here)'],
+    'relayer-key': ['ab'.repeat(32), 'not a private key: expected 0x and 64 hex digits (64 characters given; not repeated here)'],
+    'epoch-seconds': ['9', '9 is outside 10..2592000'],
+    'epoch-reward': ['ten', '"ten" is not a token amount: a decimal such as 100 or 12.5'],
+    'relay-interval-ms': ['99', '99 is outside 100..3600000'],
   };
   test('the table covers every setting except the free-form web root', () => {
     assert.deepEqual(SETTINGS.map((s) => s.flag).filter((f) => !(f in BAD)), ['web-root']);
@@ -138,6 +146,19 @@ describe('every kind of value is validated, naming the setting and its origin', 
       refuses({ config: file }, {}, `config file ${file}: ${flag}: ${detail}`);
     });
   }
+  test('settlement needs its deployment file and publisher key, and the key is never echoed', () => {
+    refuses({ 'chain-rpc': 'http://127.0.0.1:8545' }, {}, 'chain-rpc is set but chain-deployment is not: settlement needs the deployed contract addresses');
+    refuses(
+      { 'chain-rpc': 'http://127.0.0.1:8545', 'chain-deployment': 'd.json' },
+      {},
+      'chain-rpc is set but publisher-key is not: settlement needs the key that posts epoch roots',
+    );
+    const secret = '0x' + '7'.repeat(63) + 'g';
+    assert.throws(() => loadConfig({ 'publisher-key': secret }, {}), (err: Error) => !err.message.includes(secret.slice(2, 20)));
+    const config = loadConfig({ 'chain-rpc': 'http://127.0.0.1:8545', 'chain-deployment': 'd.json', 'publisher-key': '0x' + 'AB'.repeat(32), 'epoch-reward': '12.5' }, {});
+    assert.equal(config.publisherKey, '0x' + 'ab'.repeat(32));
+    assert.equal(config.epochReward, '12.5');
+  });
   test('the examples of the brief, word for word', () => {
     refuses({ 'http-port': 'x' }, {}, '--http-port: "x" is not a whole number');
     refuses({}, { DAO_GATEWAY_STRATUM_PORT: '70000' }, 'DAO_GATEWAY_STRATUM_PORT: 70000 is outside 0..65535');

@@ -3,15 +3,23 @@ import { getAddress, isHexString } from 'ethers';
 import { bytesToHex, reverseBytes } from '../../protocol/hex.js';
 import { bitsToTarget, targetToDifficulty } from '../../protocol/target.js';
 import type { GatewayView } from '../gateway-view.js';
+import { handleDaoApi } from './dao-api.js';
+import { HttpError, send } from './respond.js';
 import { serveStatic } from './static-files.js';
 
-/** The HTTP side of the gateway: health, stats, member records, metrics, and the web app. */
+/** The HTTP side of the gateway: health, stats, member records, metrics, the DAO API, and the web app. */
 export function createRequestHandler(view: GatewayView) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const url = new URL(req.url ?? '/', 'http://gateway');
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: `${req.method} is not allowed` }, { allow: 'GET, HEAD' });
       const path = url.pathname;
+      if (req.method === 'OPTIONS' && path.startsWith('/api/')) {
+        // CORS preflight for the JSON POSTs (signed votes and claims).
+        res.writeHead(204, { 'access-control-allow-origin': '*', 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' });
+        return void res.end();
+      }
+      if (await handleDaoApi(view, req, res, url)) return;
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: `${req.method} is not allowed` }, { allow: 'GET, HEAD' });
       if (path === '/healthz') return health(view, res);
       if (path === '/api/stats') return send(res, 200, stats(view));
       if (path.startsWith('/api/members/')) return member(view, res, decodeURIComponent(path.slice('/api/members/'.length)));
@@ -24,6 +32,10 @@ export function createRequestHandler(view: GatewayView) {
       if (view.webRoot && serveStatic(view.webRoot, req, res, path)) return;
       send(res, 404, { error: 'not found' });
     } catch (err) {
+      if (err instanceof HttpError) {
+        if (!res.headersSent) send(res, err.status, { error: err.message });
+        return;
+      }
       view.log.error({ err }, 'HTTP request failed');
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
@@ -31,23 +43,13 @@ export function createRequestHandler(view: GatewayView) {
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    // Public read-only data: partner pages and the widget may read it from their own origins.
-    'access-control-allow-origin': '*',
-    ...headers,
-  });
-  res.end(text);
-}
-
 function health(view: GatewayView, res: ServerResponse): void {
   const problems: string[] = [];
   if (!view.source.connected) problems.push('work source disconnected');
   if (!view.jobs.current) problems.push('no job yet');
   if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
+  if (view.settlement?.problem) problems.push(`settlement: ${view.settlement.problem}`);
+  else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
   send(res, problems.length ? 503 : 200, { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view) });
 }
 

@@ -98,6 +98,67 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX upstream_results_time ON upstream_results (at_ms);
     `,
   },
+  {
+    description: 'settlement epochs with their Merkle leaves, and the relayer queue',
+    sql: `
+      -- One row per closed epoch. An epoch covers the share rows with id in
+      -- (first_share_id, last_share_id]: row ids are handed out in commit order by the one writer,
+      -- so every committed share falls in exactly one epoch however late in a batch it was
+      -- acknowledged. Amounts are decimal TEXT: they are uint256 on-chain and exceed 2^53.
+      CREATE TABLE epochs (
+        epoch             INTEGER PRIMARY KEY CHECK (epoch >= 1),
+        start_ms          INTEGER NOT NULL,
+        end_ms            INTEGER NOT NULL CHECK (end_ms >= start_ms),
+        first_share_id    INTEGER NOT NULL,
+        last_share_id     INTEGER NOT NULL CHECK (last_share_id > first_share_id),
+        epoch_work        TEXT    NOT NULL,
+        total_work        TEXT    NOT NULL,
+        reward            TEXT    NOT NULL,
+        reinvested        TEXT    NOT NULL,
+        reinvestment_bps  INTEGER NOT NULL CHECK (reinvestment_bps BETWEEN 0 AND 10000),
+        root              TEXT    NOT NULL,
+        -- built: stored, not yet seen on-chain; sent: a transaction was sent (tx_hash);
+        -- published: the chain holds this root for this epoch.
+        status            TEXT    NOT NULL CHECK (status IN ('built', 'sent', 'published')),
+        tx_hash           TEXT,
+        block_number      INTEGER,
+        created_at_ms     INTEGER NOT NULL,
+        published_at_ms   INTEGER
+      );
+
+      -- Every member's cumulative leaf in every epoch, with its proof (JSON array of hex).
+      CREATE TABLE epoch_leaves (
+        epoch              INTEGER NOT NULL REFERENCES epochs (epoch),
+        member             TEXT    NOT NULL,
+        epoch_work         TEXT    NOT NULL,
+        epoch_reward       TEXT    NOT NULL,
+        cumulative_work    TEXT    NOT NULL,
+        cumulative_reward  TEXT    NOT NULL,
+        proof              TEXT    NOT NULL,
+        PRIMARY KEY (epoch, member)
+      ) WITHOUT ROWID;
+      CREATE INDEX epoch_leaves_member ON epoch_leaves (member, epoch);
+
+      -- Signed requests the relayer submits on-chain (votes, claims, proposals). request_key makes
+      -- a request idempotent (a vote: proposal and voter; a claim: account and epoch).
+      CREATE TABLE relay_requests (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT    NOT NULL CHECK (kind IN ('vote', 'claim', 'proposal')),
+        request_key     TEXT    NOT NULL UNIQUE,
+        account         TEXT    NOT NULL,
+        payload         TEXT    NOT NULL,
+        -- queued: waiting for the next batch; sent: in a transaction (tx_hash); confirmed: mined
+        -- and effective; failed: refused by the chain (error says why).
+        status          TEXT    NOT NULL CHECK (status IN ('queued', 'sent', 'confirmed', 'failed')),
+        tx_hash         TEXT,
+        error           TEXT,
+        created_at_ms   INTEGER NOT NULL,
+        updated_at_ms   INTEGER NOT NULL
+      );
+      CREATE INDEX relay_requests_status ON relay_requests (status, id);
+      CREATE INDEX relay_requests_account ON relay_requests (account, id);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,135 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import Database from 'better-sqlite3';
+import { JsonRpcProvider, Wallet } from 'ethers';
+import { startAnvil, type Anvil } from '../server/chain/anvil.js';
+import { deployDao, readDeployment, writeDeployment, type DaoDeployment } from '../server/chain/deploy.js';
+import { ConfigError, envName, loadConfig, SETTINGS } from '../server/config.js';
+import { startGateway, type Gateway } from '../server/gateway.js';
+import { parseOptions } from './args.js';
+import { UsageError } from './usage-error.js';
+
+const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+};
+
+/** The local demo's pace: an epoch closes every two minutes and a vote lasts ten. */
+const LOCAL_EPOCH_SECONDS = '120';
+const LOCAL_VOTING_PERIOD_SECONDS = 600;
+
+const USAGE = `usage: npm start [-- options]   (node bin/dao-local.mjs [options])
+
+Runs the whole DAO on this machine: a local chain (anvil, kept in DATA_DIR/chain), the DAO
+contracts and a test reward token deployed on it, and the pool gateway with the practice work
+source, settlement every ${LOCAL_EPOCH_SECONDS} s and the relayer, serving the web app.
+
+Takes every dao-gateway option (see dao-gateway --help); the chain options are filled in.
+The chain keys are anvil's public development keys: never use them for anything real.`;
+
+/** Runs the local DAO until SIGINT or SIGTERM; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let flags: Record<string, string | undefined> & { help?: boolean };
+  try {
+    flags = parseOptions(argv, OPTIONS) as typeof flags;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`dao-local: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+
+  const dataDir = flags['data-dir'] ?? process.env[envName('data-dir')] ?? '.data';
+  const chainDir = join(dataDir, 'chain');
+  mkdirSync(chainDir, { recursive: true });
+  let anvil: Anvil | undefined;
+  let gateway: Gateway | undefined;
+  try {
+    anvil = await startAnvil({ stateFile: join(chainDir, 'anvil-state.json'), stateIntervalSeconds: 5 });
+    const deploymentFile = join(chainDir, 'deployment.json');
+    const deployment = await ensureDeployment(anvil, deploymentFile, join(dataDir, 'ledger.sqlite'));
+    const { help: _help, ...settings } = flags;
+    const config = loadConfig({
+      ...settings,
+      'data-dir': dataDir,
+      'chain-rpc': anvil.rpcUrl,
+      'chain-deployment': deploymentFile,
+      'publisher-key': anvil.accounts[0]!.privateKey,
+      'epoch-seconds': flags['epoch-seconds'] ?? process.env[envName('epoch-seconds')] ?? LOCAL_EPOCH_SECONDS,
+    });
+    gateway = await startGateway(config);
+    console.log(
+      [
+        '',
+        `  The Computing Power DAO runs locally. Open ${gateway.httpUrl}`,
+        `  chain ${deployment.chainId} at ${anvil.rpcUrl}: distributor ${deployment.distributor}, governor ${deployment.governor}`,
+        `  an epoch closes every ${config.epochSeconds} s; stop with Ctrl-C`,
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    // ethers errors carry the whole transaction in `message`; `shortMessage` is the readable part.
+    const message = (err as { shortMessage?: string }).shortMessage ?? (err instanceof ConfigError || err instanceof Error ? err.message : String(err));
+    console.error(`dao-local: could not start: ${message.split('\n')[0]}`);
+    await gateway?.close();
+    await anvil?.stop();
+    return 1;
+  }
+  await stopped;
+  await gateway.close();
+  await anvil.stop();
+  return 0;
+}
+
+/**
+ * Reuses the deployment recorded in the data folder when the chain still holds it; deploys afresh
+ * otherwise. A fresh deployment beside a ledger that already settled epochs would leave those
+ * epochs pointing at a chain that is gone, so that case stops with instructions instead.
+ */
+async function ensureDeployment(anvil: Anvil, deploymentFile: string, ledgerFile: string): Promise<DaoDeployment> {
+  const provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 });
+  try {
+    if (existsSync(deploymentFile)) {
+      const recorded = readDeployment(deploymentFile);
+      if (recorded.chainId === anvil.chainId && (await provider.getCode(recorded.governor)) !== '0x') return recorded;
+      if (settledEpochs(ledgerFile) > 0) {
+        throw new Error(
+          `the local chain lost the DAO contracts recorded in ${deploymentFile}, but ${ledgerFile} holds epochs settled on them: ` +
+            'start with another --data-dir, or delete the data folder to begin again',
+        );
+      }
+    }
+    const deployer = new Wallet(anvil.accounts[0]!.privateKey, provider);
+    const deployment = await deployDao(deployer, {
+      treasury: anvil.accounts[9]!.address,
+      votingPeriodSeconds: LOCAL_VOTING_PERIOD_SECONDS,
+    });
+    writeDeployment(deploymentFile, deployment);
+    return deployment;
+  } finally {
+    provider.destroy();
+  }
+}
+
+/** Epochs the ledger has settled (0 for a ledger from before settlement, or none at all). */
+function settledEpochs(ledgerFile: string): number {
+  if (!existsSync(ledgerFile)) return 0;
+  const db = new Database(ledgerFile, { readonly: true });
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'epochs'").get();
+    return table ? (db.prepare('SELECT count(*) AS n FROM epochs').get() as { n: number }).n : 0;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,66 @@
+// What the relayer's batch loop needs to know about one kind of request (votes, claims, proposals).
+import type Database from 'better-sqlite3';
+import type { ContractTransactionResponse, Interface, TransactionReceipt } from 'ethers';
+import type { DaoChain } from '../chain/open-chain.js';
+import { HttpError } from '../http/respond.js';
+import type { FreshReads } from './fresh-reads.js';
+import type { Payload, RelayKind, RelayRecord, RelayStore } from './request-store.js';
+
+/** What the accept side of each kind reads and writes. */
+export interface RelayContext {
+  readonly chain: DaoChain;
+  readonly db: Database.Database;
+  readonly store: RelayStore;
+  /** Uncached reads and static calls; transactions go through chain.relayer. */
+  readonly reads: FreshReads;
+}
+
+/** Transaction fields the relayer sets itself. */
+export interface SendOverrides {
+  nonce: number;
+}
+
+export interface Lane {
+  readonly kind: RelayKind;
+  /** Most requests in one transaction: keeps a batch well inside the block gas limit. */
+  readonly maxBatch: number;
+  /** The contract whose custom errors a refusal is decoded with. */
+  readonly iface: Interface;
+  /** Runs the request alone as a static call, as the batch would run it; throws the chain's refusal. */
+  check(record: RelayRecord): Promise<void>;
+  /** Sends `records` in one transaction (the caller serializes it through the relayer's TxSender). */
+  send(records: readonly RelayRecord[], overrides: SendOverrides): Promise<ContractTransactionResponse>;
+  /** Whether the request took effect on-chain: reconciles one whose transaction vanished. */
+  tookEffect(record: RelayRecord): Promise<boolean>;
+  /** What a successful receipt adds to each request's payload (a created proposal's id). */
+  results?(receipt: TransactionReceipt, records: readonly RelayRecord[]): Map<number, Payload>;
+}
+
+/** Queues a checked request; 409 when one with the same key is already queued, sent or confirmed. */
+export function enqueueOrConflict(ctx: RelayContext, kind: RelayKind, key: string, account: string, payload: Payload, what: string): number {
+  const result = ctx.store.enqueue(kind, key, account, payload);
+  if ('conflict' in result) {
+    const c = result.conflict;
+    throw new HttpError(409, `${what} is already ${c.status} (request ${c.id}${c.txHash ? `, transaction ${c.txHash}` : ''})`);
+  }
+  return result.id;
+}
+
+/** Payload bigints are decimal strings; this reads one back. */
+export function big(payload: Payload, name: string): bigint {
+  const value = payload[name];
+  if (typeof value !== 'string' && typeof value !== 'number') throw new Error(`relay payload has no "${name}"`);
+  return BigInt(value);
+}
+
+export function text(payload: Payload, name: string): string {
+  const value = payload[name];
+  if (typeof value !== 'string') throw new Error(`relay payload has no "${name}"`);
+  return value;
+}
+
+export function proofOf(payload: Payload): string[] {
+  const proof = payload['proof'];
+  if (!Array.isArray(proof)) throw new Error('relay payload has no proof');
+  return proof as string[];
+}

@@ -1,0 +1,133 @@
+// Signed proposal requests, relayed one per transaction (proposeBySig). The signature binds the
+// proposer's current governor nonce, so a member has one request on its way at a time.
+import { ZeroHash, keccak256, toUtf8Bytes } from 'ethers';
+import { HttpError } from '../http/respond.js';
+import { PROPOSAL_REQUEST_TYPES, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
+import { chainRead } from './chain-errors.js';
+import { addressField, choiceField, decimalField, hexField, integerField, onlyFields, stringField, type Body } from './input.js';
+import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
+import { leafFor } from './leaves.js';
+import type { Payload, RelayRecord } from './request-store.js';
+import { checkTypedSignature } from './signature.js';
+
+export const MAX_DESCRIPTION_CHARS = 2000;
+
+export interface AcceptedProposal {
+  id: number;
+  status: 'queued';
+  /** The governor nonce the request was signed with. */
+  nonce: bigint;
+}
+
+export function proposalKey(proposer: string, nonce: bigint): string {
+  return `proposal:${proposer.toLowerCase()}:${nonce}`;
+}
+
+const KINDS = [ProposalKind.Signal, ProposalKind.ParameterChange] as const;
+
+/**
+ * Checks a signed `{ proposer, kind, epoch, parameter, value, description, signature }` against the
+ * governor's rules and queues it: 400 for a malformed body or a signature that is not the
+ * proposer's (over the current nonce), 422 for what the governor would refuse, 409 while an
+ * earlier proposal of the proposer is still on its way.
+ */
+export async function acceptProposal(ctx: RelayContext, body: Body): Promise<AcceptedProposal> {
+  onlyFields(body, ['proposer', 'kind', 'epoch', 'parameter', 'value', 'description', 'signature']);
+  const proposer = addressField(body, 'proposer');
+  const kind = choiceField(body, 'kind', KINDS);
+  const epoch = integerField(body, 'epoch');
+  const parameter = hexField(body, 'parameter', 32);
+  const value = decimalField(body, 'value');
+  const description = stringField(body, 'description', MAX_DESCRIPTION_CHARS);
+  const signature = hexField(body, 'signature', 65);
+  const { chain } = ctx;
+  const governor = ctx.reads.governor;
+
+  // Before the signature: a second request signed while the first is queued carries the same nonce
+  // and would otherwise be answered with a confusing "wrong signer".
+  const pending = ctx.store.pendingFor('proposal', proposer)[0];
+  if (pending) {
+    throw new HttpError(409, `a proposal by ${proposer} is already ${pending.status} (request ${pending.id}); sign the next one once it is on-chain`);
+  }
+  const nonce = (await chainRead('nonces', () => governor.getFunction('nonces')(proposer))) as bigint;
+  const descriptionHash = keccak256(toUtf8Bytes(description));
+  checkTypedSignature(
+    governorDomain(chain.chainId, chain.deployment.governor),
+    PROPOSAL_REQUEST_TYPES,
+    { proposer, kind, epoch, parameter, value, descriptionHash, nonce },
+    signature,
+    proposer,
+    `proposal request (nonce ${nonce})`,
+  );
+
+  const totalWork = (await chainRead('totalWorkOf', () => ctx.reads.distributor.getFunction('totalWorkOf')(epoch))) as bigint;
+  if (totalWork === 0n) throw new HttpError(422, `epoch ${epoch} is not published on-chain; a proposal must be pinned to a published epoch`);
+  if (kind === ProposalKind.ParameterChange) {
+    const max = (await chainRead('parameterMax', () => governor.getFunction('parameterMax')(parameter))) as bigint;
+    if (max === 0n) throw new HttpError(422, `unknown parameter ${parameter}: the governor governs no such parameter`);
+    if (value > max) throw new HttpError(422, `value ${value} is over the maximum ${max} of parameter ${parameter}`);
+  } else if (parameter !== ZeroHash || value !== 0n) {
+    throw new HttpError(422, `a signal proposal carries no parameter: parameter must be ${ZeroHash} and value "0"`);
+  }
+  const leaf = leafFor(ctx.db, epoch, proposer);
+  if (!leaf || leaf.cumulativeWork === 0n) throw new HttpError(422, `${proposer} is not a member in epoch ${epoch} (no work in that epoch's root)`);
+
+  const id = enqueueOrConflict(
+    ctx,
+    'proposal',
+    proposalKey(proposer, nonce),
+    proposer,
+    {
+      proposer,
+      kind,
+      epoch: epoch.toString(),
+      parameter,
+      value: value.toString(),
+      description,
+      signature,
+      nonce: nonce.toString(),
+      cumulativeWork: leaf.cumulativeWork.toString(),
+      cumulativeReward: leaf.cumulativeReward.toString(),
+      proof: leaf.proof,
+    },
+    `a proposal by ${proposer} with nonce ${nonce}`,
+  );
+  return { id, status: 'queued', nonce };
+}
+
+function argsOf(record: RelayRecord) {
+  const p = record.payload;
+  const request = { kind: Number(p['kind']), epoch: big(p, 'epoch'), parameter: text(p, 'parameter'), value: big(p, 'value'), description: text(p, 'description') };
+  const leaf = { cumulativeWork: big(p, 'cumulativeWork'), cumulativeReward: big(p, 'cumulativeReward'), proof: proofOf(p) };
+  return [text(p, 'proposer'), request, leaf, text(p, 'signature')] as const;
+}
+
+export function proposalLane(ctx: RelayContext): Lane {
+  const governor = ctx.reads.governor;
+  return {
+    kind: 'proposal',
+    // proposeBySig takes one request; each is its own transaction.
+    maxBatch: 1,
+    iface: governor.interface,
+    async check(record) {
+      await governor.getFunction('proposeBySig').staticCall(...argsOf(record));
+    },
+    send(records, overrides) {
+      return ctx.chain.relayer.governor.getFunction('proposeBySig')(...argsOf(records[0]!), overrides);
+    },
+    async tookEffect(record) {
+      // The nonce is spent only by a proposal that was created.
+      return ((await governor.getFunction('nonces')(text(record.payload, 'proposer'))) as bigint) > big(record.payload, 'nonce');
+    },
+    results(receipt, records) {
+      const out = new Map<number, Payload>();
+      const governorAddress = String(governor.target).toLowerCase();
+      for (const log of receipt.logs) {
+        if (log.address.toLowerCase() !== governorAddress) continue;
+        const parsed = governor.interface.parseLog(log);
+        if (parsed?.name === 'ProposalCreated' && records[0]) out.set(records[0].id, { proposalId: (parsed.args[0] as bigint).toString() });
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,250 @@
+// The gateway's relayer: members sign votes, claims and proposals; the gateway checks them, keeps
+// them in the ledger (relay_requests) and pays the gas to put them on-chain in batches.
+import type Database from 'better-sqlite3';
+import { isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
+import type { Logger } from 'pino';
+import type { DaoChain } from '../chain/open-chain.js';
+import type { GatewayConfig } from '../config.js';
+import { pendingNonce, revertReason, shortError } from './chain-errors.js';
+import { freshReads } from './fresh-reads.js';
+import { acceptClaim, claimLane, type AcceptedClaim } from './claims.js';
+import type { Body } from './input.js';
+import type { Lane, RelayContext } from './lane.js';
+import { ProposalCatalog, type ProposalSummary } from './proposal-list.js';
+import { acceptProposal, proposalLane, type AcceptedProposal } from './proposals.js';
+import { RelayStore, type RelayKind, type RelayRecord } from './request-store.js';
+import { acceptVote, voteLane, type AcceptedVote } from './votes.js';
+
+/** How long a batch waits for its receipt before leaving it to the next round's reconciliation. */
+const RECEIPT_TIMEOUT_MS = 120_000;
+/** Most requests GET /api/{votes,claims}/:address lists. */
+const MAX_LISTED_REQUESTS = 200;
+
+export interface RelayerOptions {
+  chain: DaoChain;
+  db: Database.Database;
+  log: Logger;
+  config: GatewayConfig;
+  /** The settlement, when the gateway runs one; the relayer reads leaves from the ledger itself. */
+  settlement?: unknown;
+}
+
+export class Relayer {
+  readonly store: RelayStore;
+  readonly proposals: ProposalCatalog;
+  private readonly ctx: RelayContext;
+  private readonly lanes: Lane[];
+  private readonly byKind: Map<RelayKind, Lane>;
+  private readonly log: Logger;
+  private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  /** Rounds run one after another: the timer's and flush()'s never overlap. */
+  private tail: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly options: RelayerOptions) {
+    const { chain, db, log, config } = options;
+    this.store = new RelayStore(db);
+    this.ctx = { chain, db, store: this.store, reads: freshReads(chain.provider, chain.relayer) };
+    this.log = log.child({ component: 'relayer' });
+    this.intervalMs = config.relayIntervalMs;
+    this.lanes = [voteLane(this.ctx), claimLane(this.ctx), proposalLane(this.ctx)];
+    this.byKind = new Map(this.lanes.map((lane) => [lane.kind, lane]));
+    this.proposals = new ProposalCatalog(this.ctx.reads.governor, chain.provider, chain.deployment.deployBlock);
+  }
+
+  /** The address that pays the gas. */
+  get address(): string {
+    return this.options.chain.relayer.address;
+  }
+
+  submitVote(body: Body): Promise<AcceptedVote> {
+    return acceptVote(this.ctx, body);
+  }
+
+  submitClaim(body: Body): Promise<AcceptedClaim> {
+    return acceptClaim(this.ctx, body);
+  }
+
+  submitProposal(body: Body): Promise<AcceptedProposal> {
+    return acceptProposal(this.ctx, body);
+  }
+
+  listProposals(): Promise<ProposalSummary[]> {
+    return this.proposals.list();
+  }
+
+  /** `account`'s relayed requests of `kind`, newest first. */
+  requests(kind: RelayKind, account: string): RelayRecord[] {
+    return this.store.forAccount(kind, account, MAX_LISTED_REQUESTS);
+  }
+
+  /** Reconciles what a crash left 'sent', then submits everything queued now. Never rejects. */
+  flush(): Promise<void> {
+    const run = this.tail.then(() => this.round()).catch((err: unknown) => this.log.error({ err }, 'relayer round failed'));
+    this.tail = run;
+    return run;
+  }
+
+  /** Stops the timer and waits for the round in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.tail;
+  }
+
+  /**
+   * @internal startRelayer's part: settles what a previous run left 'sent', then arms the timer.
+   * The first batch waits for the timer, so a slow chain never holds up the gateway's start.
+   */
+  async start(): Promise<void> {
+    const run = this.tail.then(() => this.reconcile()).catch((err: unknown) => {
+      this.log.warn({ err: shortError(err) }, 'relayer could not check its sent transactions at start; retrying each round');
+    });
+    this.tail = run;
+    await run;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.flush().then(() => this.schedule());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async round(): Promise<void> {
+    try {
+      await this.reconcile();
+    } catch (err) {
+      this.log.warn({ err: shortError(err) }, 'relayer could not check its sent transactions; retrying next round');
+      return;
+    }
+    for (const lane of this.lanes) {
+      try {
+        await this.drain(lane);
+      } catch (err) {
+        this.log.warn({ kind: lane.kind, err: shortError(err) }, 'relaying stopped for this round; the requests stay queued for the next');
+      }
+    }
+  }
+
+  /** Submits every queued request of the lane, a batch at a time; throws (leaving them queued) on an RPC failure. */
+  private async drain(lane: Lane): Promise<void> {
+    for (;;) {
+      const records = this.store.queued(lane.kind, lane.maxBatch);
+      if (records.length === 0) return;
+      const valid: RelayRecord[] = [];
+      for (const record of records) {
+        try {
+          await lane.check(record);
+          valid.push(record);
+        } catch (err) {
+          const reason = revertReason(err, lane.iface);
+          if (reason === undefined) throw err;
+          this.store.markFailed([record.id], reason);
+          this.log.info({ kind: lane.kind, id: record.id, account: record.account, reason }, 'the chain refuses a relay request');
+        }
+      }
+      if (valid.length > 0) await this.submit(lane, valid);
+    }
+  }
+
+  private async submit(lane: Lane, records: RelayRecord[]): Promise<void> {
+    const chain = this.options.chain;
+    let tx: ContractTransactionResponse;
+    try {
+      tx = await chain.relayer.sender.send(async () => lane.send(records, { nonce: await pendingNonce(chain.provider, chain.relayer.address) }));
+    } catch (err) {
+      const reason = revertReason(err, lane.iface);
+      if (reason === undefined) throw err;
+      if (records.length === 1) {
+        this.store.markFailed([records[0]!.id], reason);
+        this.log.info({ kind: lane.kind, id: records[0]!.id, reason }, 'the chain refuses a relay request');
+        return;
+      }
+      // Each passed alone but the batch reverts (the chain moved, or they clash): one at a time,
+      // so only the one at fault fails and the round always makes progress.
+      this.log.warn({ kind: lane.kind, items: records.length, reason }, 'relay batch refused as a whole; sending its requests one by one');
+      for (const record of records) await this.submit(lane, [record]);
+      return;
+    }
+    this.store.markSent(
+      records.map((r) => r.id),
+      tx.hash,
+    );
+    let receipt: TransactionReceipt | null;
+    try {
+      // tx.wait returns at once when the receipt is there (provider.waitForTransaction waits for
+      // the next block poll), and throws for a reverted one, carrying its receipt.
+      receipt = await tx.wait(1, RECEIPT_TIMEOUT_MS);
+    } catch (err) {
+      if (!isCallException(err) || !err.receipt) throw err;
+      receipt = err.receipt;
+    }
+    if (!receipt) throw new Error(`no receipt for ${tx.hash}`);
+    this.record(lane, records, receipt);
+  }
+
+  private record(lane: Lane, records: readonly RelayRecord[], receipt: TransactionReceipt): void {
+    const ids = records.map((r) => r.id);
+    if (receipt.status !== 1) {
+      this.store.markFailed(ids, `transaction ${receipt.hash} reverted`);
+      this.log.warn({ kind: lane.kind, items: ids.length, txHash: receipt.hash, gasUsed: receipt.gasUsed.toString() }, 'relayed batch reverted');
+      return;
+    }
+    const results = lane.results?.(receipt, records);
+    for (const id of ids) this.store.markConfirmed([id], results?.get(id));
+    this.log.info(
+      {
+        kind: lane.kind,
+        items: ids.length,
+        txHash: receipt.hash,
+        block: receipt.blockNumber,
+        gasUsed: receipt.gasUsed.toString(),
+        gasPerItem: (receipt.gasUsed / BigInt(ids.length)).toString(),
+      },
+      `relayed ${ids.length} ${lane.kind}${ids.length === 1 ? '' : 's'} in one transaction`,
+    );
+  }
+
+  /**
+   * Settles requests left 'sent' (a crash, or a receipt that took too long): by the receipt when
+   * the transaction was mined; when the node no longer knows it, by whether the request took
+   * effect (confirmed) or not (queued again). A transaction still pending is left for later.
+   */
+  private async reconcile(): Promise<void> {
+    // A transaction carries one kind of request; grouping by kind too keeps a corrupt row from
+    // being judged by another kind's rules.
+    const byTx = new Map<string, RelayRecord[]>();
+    for (const record of this.store.sent()) {
+      const key = `${record.kind} ${record.txHash ?? ''}`;
+      byTx.set(key, [...(byTx.get(key) ?? []), record]);
+    }
+    const provider = this.options.chain.provider;
+    for (const records of byTx.values()) {
+      const hash = records[0]!.txHash ?? '';
+      const lane = this.byKind.get(records[0]!.kind)!;
+      const receipt = hash ? await provider.getTransactionReceipt(hash) : null;
+      if (receipt) {
+        this.record(lane, records, receipt);
+        continue;
+      }
+      if (hash && (await provider.getTransaction(hash))) continue;
+      for (const record of records) {
+        const effective = await lane.tookEffect(record);
+        if (effective) this.store.markConfirmed([record.id]);
+        else this.store.requeue([record.id]);
+        this.log.info({ kind: record.kind, id: record.id, txHash: hash, status: effective ? 'confirmed' : 'queued' }, 'reconciled a relay request whose transaction is gone');
+      }
+    }
+  }
+}
+
+/** Starts the relayer: reconciles what a previous run left 'sent', then submits what is queued every relayIntervalMs. */
+export async function startRelayer(options: RelayerOptions): Promise<Relayer> {
+  const relayer = new Relayer(options);
+  await relayer.start();
+  return relayer;
+}

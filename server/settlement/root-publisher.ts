@@ -1,0 +1,199 @@
+// Posts built epoch roots on-chain, in epoch order, exactly once each. Every attempt first asks the
+// chain what it already holds, so a gateway that crashed after sending (or while a transaction was
+// in flight) records the root it finds rather than sending a second one; the contract refuses a
+// second root for an epoch in any case.
+import { ZeroHash, isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
+import type { Logger } from 'pino';
+import type { DaoChain } from '../chain/open-chain.js';
+import type { EpochRecord, SettlementStore } from './settlement-store.js';
+
+export interface SettlementHooks {
+  /** Called once the root transaction of `epoch` is sent (its hash known), before it is recorded. */
+  afterRootSent?(epoch: number, txHash: string): void | Promise<void>;
+}
+
+export interface RetryPolicy {
+  /** Wait after the first failure; doubled after each further one. */
+  initialMs: number;
+  maxMs: number;
+}
+
+/** How long to wait for a transaction this gateway sent earlier and the node still holds. */
+const PENDING_TX_WAIT_MS = 120_000;
+
+export class RootPublisher {
+  /** A disagreement with the chain that needs an operator; publishing has stopped. */
+  problem: string | undefined;
+  /** Why the last attempt failed (cleared by a success); attempts go on with backoff. */
+  lastError: string | undefined;
+  private stopped = false;
+  private kicked = false;
+  private running: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  /** Resolved when the loop goes idle or an attempt fails: what start() waits for. */
+  private settledWaiters: (() => void)[] = [];
+  private signalStop!: () => void;
+  /** Resolves (with undefined) when stop() is called: what in-flight waits race against. */
+  private readonly stopSignal = new Promise<undefined>((resolve) => (this.signalStop = () => resolve(undefined)));
+
+  constructor(
+    private readonly chain: DaoChain,
+    private readonly store: SettlementStore,
+    private readonly log: Logger,
+    private readonly hooks: SettlementHooks,
+    private readonly retry: RetryPolicy,
+  ) {}
+
+  /** Publishes whatever is unpublished, now (cutting short a backoff wait). */
+  kick(): void {
+    if (this.stopped || this.problem) return;
+    this.kicked = true;
+    this.wake?.();
+    if (this.running) return;
+    const run = this.loop().catch((err: unknown) => this.log.error({ err }, 'settlement: the publish loop failed'));
+    this.running = run;
+    void run.finally(() => {
+      if (this.running === run) this.running = undefined;
+      this.settle();
+      // A kick that came after the loop's last look at the store.
+      if (this.kicked) this.kick();
+    });
+  }
+
+  /** Resolves once every unpublished epoch is published, or the first attempt fails (retries go on). */
+  settled(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.signalStop();
+    this.wake?.();
+    await this.running;
+    this.settle();
+  }
+
+  private settle(): void {
+    for (const resolve of this.settledWaiters.splice(0)) resolve();
+  }
+
+  private async loop(): Promise<void> {
+    let delayMs = this.retry.initialMs;
+    while (!this.stopped && !this.problem) {
+      this.kicked = false;
+      const next = this.store.unpublished()[0];
+      if (!next) return;
+      try {
+        await this.publish(next);
+        delayMs = this.retry.initialMs;
+        this.lastError = undefined;
+      } catch (err) {
+        if (this.stopped) return;
+        this.lastError = `epoch ${next.epoch}: ${describeChainError(err, this.chain)}`;
+        this.log.warn({ epoch: next.epoch, retryInMs: delayMs }, `settlement: publishing failed, retrying: ${this.lastError}`);
+        this.settle();
+        await this.sleep(delayMs);
+        delayMs = Math.min(delayMs * 2, this.retry.maxMs);
+      }
+    }
+  }
+
+  /** Waits `ms`, or less when kicked or stopped. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  /** One attempt for `epoch`: reconcile with the chain, then send only when the chain lacks the root. */
+  private async publish(epoch: EpochRecord): Promise<void> {
+    const n = epoch.epoch;
+    const distributor = this.chain.publisher.distributor;
+    const onChain = (await distributor.getFunction('epochs')(n)) as { root: string; publishedAt: bigint };
+    if (onChain.root === epoch.root) return this.recordFromChain(epoch, Number(onChain.publishedAt) * 1000);
+    if (onChain.root !== ZeroHash) {
+      return this.fail(`epoch ${n}: the chain holds root ${onChain.root} but this ledger built ${epoch.root}; a root is never replaced, so publishing has stopped (an operator must reconcile the ledger with the chain)`);
+    }
+    const latest = (await distributor.getFunction('latestEpoch')()) as bigint;
+    if (latest >= BigInt(n)) {
+      return this.fail(`epoch ${n} has no root on-chain, but the chain is already at epoch ${latest}: the contract can never take epoch ${n}, so publishing has stopped (another publisher is posting roots?)`);
+    }
+    if (epoch.status === 'sent' && epoch.txHash) {
+      const earlier = await this.chain.provider.getTransaction(epoch.txHash);
+      if (earlier && earlier.blockNumber === null) {
+        // Still in the node's pool: wait for it instead of sending a second one; the next attempt
+        // finds its root (or, if it reverted or was dropped, sends anew).
+        this.log.info({ epoch: n, txHash: epoch.txHash }, 'settlement: waiting for the root transaction sent before');
+        await this.untilStopped(this.chain.provider.waitForTransaction(epoch.txHash, 1, PENDING_TX_WAIT_MS));
+        return;
+      }
+      this.log.warn({ epoch: n, txHash: epoch.txHash, mined: earlier !== null }, 'settlement: the root transaction sent before did not publish the root; sending again');
+    }
+
+    const tx = await this.chain.publisher.sender.send(
+      () => distributor.getFunction('publishRoot')(n, epoch.root, epoch.totalWork, epoch.reward, epoch.reinvested) as Promise<ContractTransactionResponse>,
+    );
+    this.log.info({ epoch: n, txHash: tx.hash, root: epoch.root }, 'settlement: root transaction sent');
+    await this.hooks.afterRootSent?.(n, tx.hash);
+    this.store.markSent(n, tx.hash);
+    const receipt = await this.untilStopped(tx.wait(1));
+    if (!receipt) return;
+    await this.recordReceipt(n, receipt);
+  }
+
+  /** Resolves with `promise`, or with undefined as soon as the publisher is stopped. */
+  private untilStopped<T>(promise: Promise<T>): Promise<T | undefined> {
+    // Errors after a stop are no longer anyone's concern; without this they would be unhandled.
+    promise.catch(() => {});
+    return Promise.race([promise, this.stopSignal]);
+  }
+
+  private async recordReceipt(n: number, receipt: TransactionReceipt): Promise<void> {
+    const block = await this.chain.provider.getBlock(receipt.blockNumber);
+    const atMs = block ? block.timestamp * 1000 : Date.now();
+    this.store.markPublished(n, receipt.hash, receipt.blockNumber, atMs);
+    this.log.info({ epoch: n, txHash: receipt.hash, block: receipt.blockNumber }, 'settlement: root published');
+  }
+
+  /** The chain holds our root already (sent before a crash, or by a send whose receipt we missed). */
+  private async recordFromChain(epoch: EpochRecord, publishedAtMs: number): Promise<void> {
+    const distributor = this.chain.publisher.distributor;
+    const filter = distributor.filters['RootPublished']!(epoch.epoch);
+    const events = await distributor.queryFilter(filter, this.chain.deployment.deployBlock);
+    const event = events[0];
+    if (!event) throw new Error(`epoch ${epoch.epoch} has our root on-chain but no RootPublished event was found from block ${this.chain.deployment.deployBlock}`);
+    this.store.markPublished(epoch.epoch, event.transactionHash, event.blockNumber, publishedAtMs);
+    this.log.info({ epoch: epoch.epoch, txHash: event.transactionHash, block: event.blockNumber }, 'settlement: root found on-chain, recorded as published');
+  }
+
+  private fail(problem: string): void {
+    this.problem = problem;
+    this.log.error(`settlement: ${problem}`);
+  }
+}
+
+/** A readable reason, with custom errors decoded (the distributor's own, or the token's bubbling up). */
+export function describeChainError(err: unknown, chain: DaoChain): string {
+  if (isCallException(err)) {
+    if (err.revert) return `reverted: ${err.revert.name}(${Array.from(err.revert.args, String).join(', ')})`;
+    if (err.data) {
+      for (const contract of [chain.publisher.distributor, chain.publisher.token, chain.publisher.governor]) {
+        const parsed = contract.interface.parseError(err.data);
+        if (parsed) return `reverted: ${parsed.name}(${parsed.args.toArray().map(String).join(', ')})`;
+      }
+    }
+    return `reverted: ${err.shortMessage}`;
+  }
+  if (err instanceof Error) return (err as Error & { shortMessage?: string }).shortMessage ?? err.message;
+  return String(err);
+}
