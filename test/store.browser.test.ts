@@ -12,7 +12,7 @@ import { Wallet } from 'ethers';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { StoreMethod, StoreTestApi } from './browser/store-page.js';
 import { CHROMIUM_PATH, WEBGPU_CHROMIUM_ARGS, startDevServer, type DevServer } from './helpers/browser.js';
-import type { AccrualSnapshot, Consent, MinerSettings, NewShare, ShareRow } from '../web/store/schema.js';
+import { MEMBER_DB_VERSION, type AccrualSnapshot, type Consent, type MinerSettings, type NewShare, type ShareRow } from '../web/store/schema.js';
 import type { Identity, ShareCounts } from '../web/store/member-store.js';
 
 // The textbook key pair: private key 1 and its address (a public vector, never to hold value).
@@ -207,7 +207,7 @@ describe('member store in Chromium (IndexedDB)', () => {
 
   test('a newer database version elsewhere closes this connection instead of blocking it', async () => {
     const result = await page.evaluate(() => (window as unknown as { storeTest: StoreTestApi }).storeTest.versionChange('upgrade'));
-    assert.deepEqual(result, { notified: true, openedVersion: 2, laterCallError: 'InvalidStateError' });
+    assert.deepEqual(result, { notified: true, openedVersion: MEMBER_DB_VERSION + 1, laterCallError: 'InvalidStateError' });
   });
 
   test('everything survives a page reload and a browser restart', async () => {

@@ -2,6 +2,7 @@ import { LitElement, css, html } from 'lit';
 import { openMemberStore, type MemberStore } from '../store/member-store.js';
 import type { Consent, MinerSettings } from '../store/schema.js';
 import { reportedCores } from '../store/settings.js';
+import './chain-section.js';
 import './consent-panel.js';
 import { DeviceWatcher, isMobileDevice, pauseReason } from './device-conditions.js';
 import './identity-panel.js';
@@ -266,6 +267,8 @@ export class DaoApp extends LitElement {
           </dd>
         </dl>
       </section>
+
+      <dao-chain-section .store=${this.store} .address=${this.address}></dao-chain-section>
 
       <section aria-labelledby="identity">
         <h2 id="identity">Your member address</h2>

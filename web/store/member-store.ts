@@ -26,9 +26,11 @@ import {
 } from './schema.js';
 import { grantedConsent, mergeMinerSettings, readMinerSettings, withdrawnConsent } from './settings.js';
 import { accrualSnapshot, newShareRow, shareAnswer, type ShareAnswer } from './records.js';
+import { chainRecords, type ChainRecords } from './chain-records.js';
 
 export type { Identity } from './identity.js';
 export type { ShareAnswer } from './records.js';
+export type { ChainRecords, NewProof, NewVote, VoteProgress } from './chain-records.js';
 
 export interface ShareCounts {
   pending: number;
@@ -51,7 +53,7 @@ export interface OpenMemberStoreOptions {
   onVersionChange?: () => void;
 }
 
-export interface MemberStore {
+export interface MemberStore extends ChainRecords {
   /** undefined until the contributor has been asked. */
   getConsent(): Promise<Consent | undefined>;
   grantConsent(nowMs: number, options?: { mobileOptIn?: boolean }): Promise<Consent>;
@@ -81,6 +83,8 @@ export interface MemberStore {
   /** Up to `limit` shares, newest submittedAtMs first. */
   recentShares(limit: number): Promise<ShareRow[]>;
   shareCounts(): Promise<ShareCounts>;
+  /** Work of the accepted shares, in expected hashes (difficulty x 2^32 each): the "counted locally" figure. */
+  acceptedWork(): Promise<number>;
 
   /** Stores a snapshot of the gateway's credit; one taken at the same atMs replaces it. */
   addAccrual(snapshot: AccrualSnapshot): Promise<void>;
@@ -92,7 +96,7 @@ export interface MemberStore {
 /** Opens (creating or upgrading as needed) the member database `name`. */
 export async function openMemberStore(name: string = MEMBER_DB_NAME, options: OpenMemberStoreOptions = {}): Promise<MemberStore> {
   const db: IDBPDatabase<MemberDB> = await openDB<MemberDB>(name, MEMBER_DB_VERSION, {
-    upgrade: (database, oldVersion) => upgradeMemberDb(database, oldVersion),
+    upgrade: (database, oldVersion, _newVersion, transaction) => upgradeMemberDb(database, oldVersion, transaction),
     blocking: () => {
       db.close();
       options.onVersionChange?.();
@@ -115,6 +119,7 @@ export async function openMemberStore(name: string = MEMBER_DB_NAME, options: Op
   }
 
   return {
+    ...chainRecords(db),
     async getConsent() {
       return (await db.get('settings', 'consent')) as Consent | undefined;
     },
@@ -216,6 +221,10 @@ export async function openMemberStore(name: string = MEMBER_DB_NAME, options: Op
       const count = (status: ShareStatus) => index.count(status);
       const [pending, accepted, rejected] = await Promise.all([count('pending'), count('accepted'), count('rejected')]);
       return { pending, accepted, rejected };
+    },
+    async acceptedWork() {
+      const accepted = await db.getAllFromIndex('shares', 'by-status', 'accepted');
+      return accepted.reduce((sum, share) => sum + share.difficulty * 2 ** 32, 0);
     },
 
     async addAccrual(snapshot) {

@@ -1,16 +1,16 @@
 // The member's local record in IndexedDB: what this browser sent, what the pool answered, what the
-// pool says it credited, and (later) the Merkle proofs and votes. It is the "counted locally"
-// column of DESIGN.md ("How a share flows", item 6), so it keeps its own copy of every share
-// rather than trusting the gateway's.
+// pool says it credited, the Merkle proofs of its work on-chain, and the votes it signed. It is the
+// "counted locally" column of DESIGN.md ("How a share flows", item 6), so it keeps its own copy of
+// every share rather than trusting the gateway's.
 //
 // Versioning: DB_VERSION only ever goes up, and `upgradeMemberDb` is a switch on the version the
 // browser had, falling through from the oldest step to the newest, so a browser that skipped a
-// release still runs every step in order. Version 2 adds `case 1:` below `case 0:`; never edit a
-// released step, since browsers that already ran it will not run it again.
-import type { DBSchema, IDBPDatabase } from 'idb';
+// release still runs every step in order. Version N+1 adds `case N:` below the last step; never
+// edit a released step, since browsers that already ran it will not run it again.
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 
 export const MEMBER_DB_NAME = 'dao-member';
-export const MEMBER_DB_VERSION = 1;
+export const MEMBER_DB_VERSION = 2;
 
 /** The contributor's consent to mine. Nothing hashes unless `granted` is true. */
 export interface Consent {
@@ -96,14 +96,53 @@ export interface AccrualSnapshot {
   hashesPerSecond: number;
 }
 
-/** Placeholders for the epoch proofs and the EIP-712 votes; their fields come with version 2. */
+/**
+ * The member's leaf in one published epoch, with its proof, and the verdict of checking it against
+ * the root read from the chain (web/chain/verify.ts). Amounts are decimal strings (uint256).
+ */
 export interface ProofRow {
+  /** `${epoch}:${account}`. */
   id: string;
-  [field: string]: unknown;
+  epoch: number;
+  /** EIP-55 checksummed. */
+  account: string;
+  cumulativeWork: string;
+  cumulativeReward: string;
+  /** What this epoch added. */
+  epochWork: string;
+  epochReward: string;
+  proof: string[];
+  /** The root read from the chain for `epoch`: what the proof was checked against. */
+  root: string;
+  verified: boolean;
+  /** Why the proof was not verified. */
+  reason?: string;
+  checkedAtMs: number;
 }
+
+/** Where the relayer is with a signed request (GET /api/votes/:address). */
+export type RelayStatus = 'queued' | 'sent' | 'confirmed' | 'failed';
+
+/** A vote this member signed (EIP-712 Ballot), and what became of it. */
 export interface VoteRow {
+  /** `${proposalId}:${voter}`. */
   id: string;
-  [field: string]: unknown;
+  /** Decimal string (uint256). */
+  proposalId: string;
+  /** EIP-55 checksummed. */
+  voter: string;
+  /** WorkGovernor.Support: 0 Against, 1 For, 2 Abstain. */
+  support: 0 | 1 | 2;
+  signature: string;
+  signedAtMs: number;
+  /** The relayer's id for the request. */
+  relayId?: string;
+  relayStatus: RelayStatus;
+  relayError?: string;
+  txHash?: string;
+  /** governor.hasVoted(proposalId, voter), as last read from the chain. */
+  onChain: boolean;
+  updatedAtMs: number;
 }
 
 export interface MemberDB extends DBSchema {
@@ -115,12 +154,16 @@ export interface MemberDB extends DBSchema {
     indexes: { 'by-status': ShareStatus; 'by-submittedAtMs': number };
   };
   accrual: { key: number; value: AccrualSnapshot };
-  proofs: { key: string; value: ProofRow };
-  votes: { key: string; value: VoteRow };
+  proofs: { key: string; value: ProofRow; indexes: { 'by-account': [string, number] } };
+  votes: { key: string; value: VoteRow; indexes: { 'by-voter': string } };
 }
 
 /** The `upgrade` callback of openDB: brings any older version of the database to MEMBER_DB_VERSION. */
-export function upgradeMemberDb(db: IDBPDatabase<MemberDB>, oldVersion: number): void {
+export function upgradeMemberDb(
+  db: IDBPDatabase<MemberDB>,
+  oldVersion: number,
+  transaction: IDBPTransaction<MemberDB, StoreNames<MemberDB>[], 'versionchange'>,
+): void {
   switch (oldVersion) {
     case 0: {
       // Out-of-line keys: one record per setting name, so a setting is read and written alone.
@@ -133,6 +176,17 @@ export function upgradeMemberDb(db: IDBPDatabase<MemberDB>, oldVersion: number):
       db.createObjectStore('proofs', { keyPath: 'id' });
       db.createObjectStore('votes', { keyPath: 'id' });
     }
-    // Version 2 goes here as `case 1:`; keep falling through, no `break`.
+    case 1: {
+      // Version 2: proofs and votes get their real rows. Version 1 created the stores as
+      // placeholders and never wrote to them, so they are emptied (nothing of an unknown shape can
+      // survive) and indexed: a member's proofs by epoch, and a voter's votes.
+      const proofs = transaction.objectStore('proofs');
+      void proofs.clear();
+      proofs.createIndex('by-account', ['account', 'epoch']);
+      const votes = transaction.objectStore('votes');
+      void votes.clear();
+      votes.createIndex('by-voter', 'voter');
+    }
+    // Version 3 goes here as `case 2:`; keep falling through, no `break`.
   }
 }

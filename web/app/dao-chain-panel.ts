@@ -1,0 +1,129 @@
+import { LitElement, css, html } from 'lit';
+import type { ChainConfig } from '../chain/chain-config.js';
+import type { ChainSession, ChainSnapshot } from '../chain/chain-session.js';
+import { formatDuration, formatToken } from './chain-format.js';
+import { formatWork } from './format.js';
+
+/**
+ * The member's work three ways, side by side: counted on this device, credited by the pool, and
+ * committed on-chain (the leaf of the latest published epoch, verified here against the root read
+ * from the chain). Below: the reward that leaf lets the member claim, the token balance, the claim
+ * buttons and when the next epoch closes.
+ */
+export class DaoChainPanel extends LitElement {
+  static override properties = {
+    session: { attribute: false },
+    snapshot: { attribute: false },
+    config: { attribute: false },
+  };
+  session: ChainSession | undefined;
+  snapshot: ChainSnapshot | undefined;
+  config: ChainConfig | undefined;
+
+  static override styles = css`
+    :host { display: block; }
+    .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: 0.75rem; margin: 0 0 0.75rem; }
+    .figure { border: 1px solid #ccc; border-radius: 0.4rem; padding: 0.5rem 0.75rem; }
+    .figure h3 { font-size: 0.9rem; font-weight: normal; color: #777; margin: 0 0 0.25rem; }
+    .figure p { margin: 0; font-size: 1.1rem; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+    .figure small { color: #777; }
+    dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0.5rem 0; }
+    dt { color: #777; }
+    dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+    .row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem; margin: 0.5rem 0; }
+    button { font: inherit; padding: 0.4rem 0.9rem; }
+    .ok { color: #272; }
+    .bad, .error { color: #c22; }
+    @media (max-width: 30rem) { dl { grid-template-columns: 1fr; } dt { margin-top: 0.4rem; } }
+  `;
+
+  override render() {
+    const s = this.snapshot;
+    const config = this.config;
+    if (!s || !config) return html`<p>Reading the chain…</p>`;
+    const token = (amount: bigint) => formatToken(amount, config.token.decimals, config.token.symbol);
+    const proof = s.proof;
+    const committed = proof?.verified ? proof.leaf?.cumulativeWork : undefined;
+    return html`
+      <div class="figures" role="group" aria-label="Your work, three ways">
+        <div class="figure" data-testid="work-local">
+          <h3>Counted on this device</h3>
+          <p data-work-local=${s.localWork === undefined ? '' : Math.round(s.localWork)}>${s.localWork === undefined ? '—' : formatWork(s.localWork)}</p>
+          <small>accepted shares this browser recorded</small>
+        </div>
+        <div class="figure" data-testid="work-pool">
+          <h3>Credited by the pool</h3>
+          <p data-work-pool=${s.credit ? Math.round(s.credit.work) : ''}>${s.credit ? formatWork(s.credit.work) : '—'}</p>
+          <small>${s.credit ? `${s.credit.shares} shares in the pool's ledger` : 'no answer from the pool'}</small>
+        </div>
+        <div class="figure" data-testid="work-onchain">
+          <h3>Committed on-chain</h3>
+          <p data-work-onchain=${committed?.toString() ?? ''}>${committed === undefined ? '—' : formatWork(committed.toString())}</p>
+          <small>${proof && proof.epoch > 0 ? `up to epoch ${proof.epoch}` : 'no epoch published yet'}</small>
+        </div>
+      </div>
+      ${this.renderProof()}
+      <dl>
+        <dt>Claimable reward</dt>
+        <dd data-claimable=${s.claimable?.toString() ?? ''}>${s.claimable === undefined ? '—' : token(s.claimable)}</dd>
+        <dt>Token balance</dt>
+        <dd data-token-balance=${s.balance?.toString() ?? ''}>${s.balance === undefined ? '—' : token(s.balance)}</dd>
+        <dt>Next epoch closes</dt>
+        <dd data-epoch-ends-at=${s.current?.endsAtMs ?? ''}>
+          ${s.current ? `${new Date(s.current.endsAtMs).toLocaleString()} (in ${formatDuration((s.current.endsAtMs - Date.now()) / 1000)}; epoch ${s.current.epoch})` : '—'}
+        </dd>
+      </dl>
+      ${this.renderClaim(token)}
+      ${s.error ? html`<p class="error" role="alert" data-chain-error>${s.error}</p>` : ''}
+    `;
+  }
+
+  private renderProof() {
+    const proof = this.snapshot?.proof;
+    if (!this.snapshot?.address) return html`<p data-testid="proof-status" data-proof-verified="">Your figures appear once you have a member address.</p>`;
+    if (!proof) return html`<p data-testid="proof-status" data-proof-verified="">Checking your proof…</p>`;
+    if (proof.verified) {
+      return html`<p data-testid="proof-status" data-proof-verified="true" data-proof-epoch=${proof.epoch} class="ok">
+        Proof verified against the on-chain root of epoch ${proof.epoch} <span aria-label="verified">✓</span>
+      </p>`;
+    }
+    // Nothing published yet, or no leaf: a note; a proof that fails against the chain: a warning.
+    const failed = proof.leaf !== undefined;
+    return html`<p data-testid="proof-status" data-proof-verified=${failed ? 'false' : ''} data-proof-epoch=${proof.epoch} class=${failed ? 'bad' : ''}
+      role=${failed ? 'alert' : 'status'}>
+      ${failed ? html`Proof NOT verified against the on-chain root of epoch ${proof.epoch} <span aria-label="not verified">✗</span>: ` : ''}${proof.reason}
+    </p>`;
+  }
+
+  private renderClaim(token: (amount: bigint) => string) {
+    const s = this.snapshot!;
+    const claim = s.claim;
+    const pending = claim?.status === 'queued' || claim?.status === 'sent';
+    const canClaim = s.claimable !== undefined && s.claimable > 0n && !pending && !s.busy;
+    const status = claim
+      ? {
+          queued: 'Claim queued: the relayer sends it with its next batch.',
+          sent: `Claim sent${claim.txHash ? ` in ${claim.txHash}` : ''}, waiting to be mined.`,
+          confirmed: `Claim confirmed${claim.amount !== undefined ? `: ${token(claim.amount)}` : ''}.`,
+          failed: `Claim failed: ${claim.error ?? 'refused by the chain'}.`,
+        }[claim.status]
+      : '';
+    return html`
+      <div class="row">
+        <button type="button" data-testid="claim" ?disabled=${!canClaim} @click=${() => void this.session?.claim()}>
+          ${s.claimable ? `Claim ${token(s.claimable)}` : 'Claim'}
+        </button>
+        ${s.identitySource === 'injected'
+          ? html`<button type="button" data-testid="claim-wallet" ?disabled=${!canClaim} @click=${() => void this.session?.claimFromWallet()}>
+              Claim from my wallet
+            </button>`
+          : ''}
+        <small>${s.identitySource === 'injected' ? 'the relayer pays the gas, or your wallet does' : 'signed with your key here; the relayer pays the gas'}</small>
+      </div>
+      ${claim ? html`<p data-claim-status=${claim.status} role="status">${status}</p>` : ''}
+      ${s.actionError?.action === 'claim' ? html`<p class="error" role="alert" data-action-error>${s.actionError.message}</p>` : ''}
+    `;
+  }
+}
+
+customElements.define('dao-chain-panel', DaoChainPanel);

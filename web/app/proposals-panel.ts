@@ -1,0 +1,162 @@
+import { LitElement, css, html } from 'lit';
+import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport } from '../../protocol/dao/index.js';
+import type { ChainConfig } from '../chain/chain-config.js';
+import type { ChainSession, ChainSnapshot, MemberVote } from '../chain/chain-session.js';
+import type { Proposal } from '../chain/dao-reader.js';
+import { formatDuration, percentOf } from './chain-format.js';
+import { formatWork } from './format.js';
+
+const ZERO_PARAMETER = `0x${'00'.repeat(32)}`;
+const SUPPORT_NAMES: Record<VoteSupport, string> = { 0: 'Against', 1: 'For', 2: 'Abstain' };
+
+/**
+ * The DAO's proposals with live tallies (work for, against and abstaining, each as a share of the
+ * quorum), the member's vote buttons (signed here, relayed by the gateway) and vote status, and a
+ * small form to propose a signal or a new reinvested share.
+ */
+export class ProposalsPanel extends LitElement {
+  static override properties = {
+    session: { attribute: false },
+    snapshot: { attribute: false },
+    config: { attribute: false },
+    kind: { state: true },
+  };
+  session: ChainSession | undefined;
+  snapshot: ChainSnapshot | undefined;
+  config: ChainConfig | undefined;
+  kind: ProposalKind = ProposalKind.Signal;
+
+  static override styles = css`
+    :host { display: block; }
+    ul { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.75rem; }
+    li { border: 1px solid #ccc; border-radius: 0.4rem; padding: 0.5rem 0.75rem; }
+    h3 { font-size: 1rem; margin: 0 0 0.25rem; overflow-wrap: anywhere; }
+    p { margin: 0.25rem 0; }
+    .meta { color: #777; }
+    .tally { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: 0.25rem 1rem; font-variant-numeric: tabular-nums; }
+    .row { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem; margin: 0.5rem 0; }
+    button, select, textarea, input { font: inherit; }
+    button { padding: 0.4rem 0.9rem; }
+    form { display: grid; gap: 0.4rem; max-width: 36rem; margin-top: 1rem; }
+    textarea { width: 100%; box-sizing: border-box; min-height: 4rem; }
+    .error { color: #c22; }
+    .ok { color: #272; }
+  `;
+
+  override render() {
+    const s = this.snapshot;
+    if (!s) return html``;
+    return html`
+      ${s.proposals.length === 0
+        ? html`<p data-proposals="0">No proposals yet.</p>`
+        : html`<ul data-proposals=${s.proposals.length}>${s.proposals.map((p) => this.renderProposal(p, s))}</ul>`}
+      ${s.actionError?.action === 'vote' ? html`<p class="error" role="alert" data-vote-error>${s.actionError.message}</p>` : ''}
+      ${this.renderForm(s)}
+    `;
+  }
+
+  private renderProposal(p: Proposal, s: ChainSnapshot) {
+    const id = p.id.toString();
+    const vote = s.votes[id];
+    const now = (s.chainTime ?? 0) + (s.polledAtMs ? (Date.now() - s.polledAtMs) / 1000 : 0);
+    const what =
+      p.kind === ProposalKind.ParameterChange
+        ? p.parameter.toLowerCase() === REINVESTMENT_BPS_PARAMETER
+          ? `set the reinvested share to ${bpsToPercent(p.value)}`
+          : `set parameter ${p.parameter} to ${p.value}`
+        : 'signal';
+    const counted = (label: string, work: bigint, attribute: string) =>
+      html`<span data-tally=${attribute} data-work=${work.toString()}>${label}: ${formatWork(work.toString())} (${percentOf(work, p.quorumWork)} of quorum)</span>`;
+    const canVote = p.state === 'Active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
+    return html`<li data-proposal-id=${id} data-state=${p.state}>
+      <h3>#${id}: ${p.description ?? '(description not found)'}</h3>
+      <p class="meta">
+        ${what} · weight from epoch ${p.epoch} ·
+        <span data-proposal-state=${p.state}>${p.state}</span>${p.state === 'Active' ? ` · ${formatDuration(p.voteEnd - now)} left` : ''}
+      </p>
+      <div class="tally" aria-label="Tally of proposal ${id}">
+        ${counted('For', p.forWork, 'for')} ${counted('Against', p.againstWork, 'against')} ${counted('Abstain', p.abstainWork, 'abstain')}
+        <span>Quorum: ${formatWork(p.quorumWork.toString())}</span>
+      </div>
+      ${canVote
+        ? html`<div class="row" role="group" aria-label="Vote on proposal ${id}">
+            ${([VoteSupport.For, VoteSupport.Against, VoteSupport.Abstain] as VoteSupport[]).map(
+              (support) => html`<button type="button" data-vote=${SUPPORT_NAMES[support]} @click=${() => void this.session?.vote(p.id, support)}>
+                ${SUPPORT_NAMES[support]}
+              </button>`,
+            )}
+          </div>`
+        : ''}
+      ${this.renderVote(vote)}
+    </li>`;
+  }
+
+  private renderVote(vote: MemberVote | undefined) {
+    if (!vote || (!vote.onChain && vote.relayStatus === undefined)) return '';
+    const status = vote.onChain ? 'confirmed' : vote.relayStatus!;
+    const choice = vote.support !== undefined ? `${SUPPORT_NAMES[vote.support]}: ` : '';
+    const text = {
+      confirmed: 'counted on-chain',
+      queued: 'signed and queued with the relayer',
+      sent: `sent${vote.txHash ? ` in ${vote.txHash}` : ''}, waiting to be mined`,
+      failed: `not counted: ${vote.error ?? 'refused by the chain'}`,
+    }[status];
+    return html`<p data-vote-status=${status} class=${status === 'confirmed' ? 'ok' : status === 'failed' ? 'error' : ''}>Your vote: ${choice}${text}</p>`;
+  }
+
+  private renderForm(s: ChainSnapshot) {
+    const epoch = s.proof?.verified ? s.proof.epoch : undefined;
+    const disabled = epoch === undefined || s.busy !== undefined;
+    return html`<form @submit=${this.submit} aria-labelledby="propose-title">
+      <h3 id="propose-title">Propose</h3>
+      <label for="proposal-kind">Kind</label>
+      <select id="proposal-kind" @change=${(e: Event) => (this.kind = Number((e.target as HTMLSelectElement).value) as ProposalKind)}>
+        <option value=${ProposalKind.Signal} ?selected=${this.kind === ProposalKind.Signal}>Signal (text only)</option>
+        <option value=${ProposalKind.ParameterChange} ?selected=${this.kind === ProposalKind.ParameterChange}>Change the reinvested share</option>
+      </select>
+      <label for="proposal-description">Description</label>
+      <textarea id="proposal-description" required maxlength="2000"></textarea>
+      ${this.kind === ProposalKind.ParameterChange
+        ? html`<label for="proposal-share">New reinvested share (%), now ${s.reinvestmentBps === undefined ? '…' : bpsToPercent(BigInt(s.reinvestmentBps))}</label>
+            <input id="proposal-share" type="number" min="0" max="100" step="0.01" required />`
+        : ''}
+      <div class="row">
+        <button type="submit" ?disabled=${disabled}>Sign and propose</button>
+        <small>${epoch === undefined ? 'proposing needs work committed in a published epoch' : `votes weigh the work committed by epoch ${epoch}`}</small>
+      </div>
+      ${s.actionDone === 'propose' ? html`<p class="ok" role="status" data-proposal-sent>Proposal signed and queued with the relayer.</p>` : ''}
+      ${s.actionError?.action === 'propose' ? html`<p class="error" role="alert" data-proposal-error>${s.actionError.message}</p>` : ''}
+    </form>`;
+  }
+
+  private async submit(event: Event): Promise<void> {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const description = form.querySelector<HTMLTextAreaElement>('#proposal-description')!.value.trim();
+    if (!description) return;
+    let parameter = ZERO_PARAMETER;
+    let value = 0n;
+    if (this.kind === ProposalKind.ParameterChange) {
+      const percent = Number(form.querySelector<HTMLInputElement>('#proposal-share')!.value);
+      if (!Number.isFinite(percent) || percent < 0 || percent > 100) return;
+      parameter = REINVESTMENT_BPS_PARAMETER;
+      value = BigInt(Math.round(percent * 100));
+    }
+    await this.session?.propose(this.kind, description, parameter, value);
+    if (this.session?.snapshot.actionDone === 'propose') {
+      form.reset();
+      this.kind = ProposalKind.Signal;
+    }
+  }
+}
+
+/** A vote that still counts or may still count: only a failed one may be cast again. */
+function voteStands(vote: MemberVote | undefined): boolean {
+  return vote !== undefined && (vote.onChain || (vote.relayStatus !== undefined && vote.relayStatus !== 'failed'));
+}
+
+function bpsToPercent(bps: bigint): string {
+  return `${bps / 100n}${bps % 100n ? `.${(bps % 100n).toString().padStart(2, '0').replace(/0$/, '')}` : ''}%`;
+}
+
+customElements.define('dao-proposals-panel', ProposalsPanel);
