@@ -30,6 +30,12 @@ export interface GatewayConfig {
   maxInvalidPerMinute: number;
   banSeconds: number;
   ledgerSynchronous: 'FULL' | 'NORMAL';
+  /**
+   * Where members' work is recorded: `sqlite` (the file <dataDir>/ledger.sqlite, one gateway) or a
+   * postgres:// URL that several gateways share (each with its own instanceId). A secret when it
+   * holds a password: log it through redact().
+   */
+  ledger: string;
   /** The built web app the HTTP server also serves; empty to serve none. */
   webRoot: string;
   logLevel: string;
@@ -76,6 +82,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   maxInvalidPerMinute: 100,
   banSeconds: 600,
   ledgerSynchronous: 'FULL',
+  ledger: 'sqlite',
   webRoot: 'build/web',
   logLevel: 'info',
   instanceId: 0,
@@ -149,6 +156,7 @@ export const SETTINGS: Setting[] = [
   { key: 'maxInvalidPerMinute', flag: 'max-invalid-per-minute', parse: int(1, 1_000_000), help: 'invalid messages or shares before a ban' },
   { key: 'banSeconds', flag: 'ban-seconds', parse: int(1, 86_400), help: 'length of a ban' },
   { key: 'ledgerSynchronous', flag: 'ledger-synchronous', parse: oneOf('FULL', 'NORMAL'), help: 'SQLite synchronous: FULL survives power loss' },
+  { key: 'ledger', flag: 'ledger', parse: ledgerLocation, help: 'sqlite (a file in --data-dir) | postgres://USER:PASS@HOST:PORT/DB shared by several gateways' },
   { key: 'webRoot', flag: 'web-root', parse: (t) => t, help: 'built web app to serve (default build/web)' },
   { key: 'logLevel', flag: 'log-level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), help: 'pino log level' },
   { key: 'instanceId', flag: 'instance-id', parse: int(0, 255), help: 'this gateway among several sharing one upstream' },
@@ -166,6 +174,25 @@ function httpUrl(text: string): string {
   const trimmed = text.trim();
   if (trimmed === '') return '';
   if (!URL.canParse(trimmed) || !/^https?:$/.test(new URL(trimmed).protocol)) throw new Error(`"${redact(trimmed)}" is not an http:// or https:// URL`);
+  return trimmed;
+}
+
+const LEDGER_FORMS = 'sqlite or postgres://USER:PASS@HOST:PORT/DB';
+
+/** --ledger: `sqlite`, or the URL of a PostgreSQL database (its password is never repeated). */
+function ledgerLocation(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === 'sqlite') return trimmed;
+  if (!URL.canParse(trimmed)) {
+    if (/[:@/]/.test(trimmed)) throw new Error(`not a valid URL (not repeated here: it may hold a password); expected ${LEDGER_FORMS}`);
+    throw new Error(`"${trimmed.slice(0, 40)}" is not ${LEDGER_FORMS}`);
+  }
+  const url = new URL(trimmed);
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new Error(`"${redact(trimmed)}" is not ${LEDGER_FORMS} (postgresql:// also works)`);
+  }
+  // A Unix socket is named by ?host=/path, as libpq and node-postgres read it.
+  if (!url.hostname && !url.searchParams.get('host')) throw new Error(`"${redact(trimmed)}" names no host; expected ${LEDGER_FORMS}`);
   return trimmed;
 }
 

@@ -2,14 +2,17 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { difficultyToWork } from '../protocol/target.js';
 import { redact, type GatewayConfig } from './config.js';
 import type { GatewayView } from './gateway-view.js';
 import { createRequestHandler } from './http/api.js';
+import { registerInstance, type InstanceRegistration } from './instance-registry.js';
 import type { Ledger } from './ledger/ledger.js';
-import { openSqliteLedger, SqliteLedger } from './ledger/sqlite-ledger.js';
+import { describeLedger, openLedger } from './ledger/open-ledger.js';
+import { PgLedger } from './ledger/pg/pg-ledger.js';
+import { SqliteLedger } from './ledger/sqlite-ledger.js';
 import { openDaoChain, type DaoChain } from './chain/open-chain.js';
 import { startRelayer, type Relayer } from './relayer/relayer.js';
 import { startSettlement, type Settlement, type SettlementHooks } from './settlement/settlement.js';
@@ -53,8 +56,19 @@ export interface GatewayOverrides {
 /** Starts the pool gateway: work source, job manager, both Stratum transports, HTTP API. */
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const log = overrides.logger ?? pino({ level: config.logLevel, base: undefined });
-  const ledgerFile = join(config.dataDir, 'ledger.sqlite');
-  const ledger = overrides.ledger ?? openSqliteLedger(ledgerFile, { synchronous: config.ledgerSynchronous, logger: log });
+  const ledger = overrides.ledger ?? (await openLedger(config, log));
+  const closeLedger = () => (overrides.ledger ? Promise.resolve() : ledger.close());
+  // Gateways sharing a PostgreSQL ledger must have distinct instance ids (their extranonce1
+  // partitions): claim ours before any miner can connect.
+  let registration: InstanceRegistration | undefined;
+  if (ledger instanceof PgLedger) {
+    try {
+      registration = await registerInstance(ledger.pool, { instanceId: config.instanceId, where: ledger.label, log });
+    } catch (err) {
+      await closeLedger();
+      throw err;
+    }
+  }
   const source = overrides.source ?? openWorkSource(config.source, log);
   const jobs = new JobManager({ staleGraceMs: config.staleGraceMs, refreshIntervalMs: config.jobRefreshMs });
   const stats = new PoolStats();
@@ -164,7 +178,16 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       resumable.clear();
       for (const session of hub.sessions.values()) {
         if (!session.extranonce) continue;
-        if (!session.changeExtranonce(allocator.allocate(), slotSize - allocator.prefixSize)) session.reconnect(1);
+        let prefix: Uint8Array;
+        try {
+          prefix = allocator.allocate();
+        } catch (err) {
+          // This instance's partition is full: the miner reconnects later rather than share another's.
+          log.warn({ err, session: session.connection.id }, 'no extranonce1 left for a session; asking it to reconnect');
+          session.reconnect(1);
+          continue;
+        }
+        if (!session.changeExtranonce(prefix, slotSize - allocator.prefixSize)) session.reconnect(1);
       }
     }
     const mask = ctx.versionRollingMask;
@@ -189,7 +212,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     hub.close();
     jobs.stop();
     await source.stop().catch(() => {});
-    if (!overrides.ledger) await ledger.close();
+    await registration?.stop();
+    await closeLedger();
     throw err;
   }
 
@@ -203,16 +227,23 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   };
   if (config.chainRpcUrl) {
     try {
-      if (!(ledger instanceof SqliteLedger)) throw new Error('settlement needs the SQLite ledger');
+      // Settlement and the relayer keep their tables in the ledger's database: the SQLite file, or
+      // the shared PostgreSQL database (where the gateways elect one settlement leader).
+      const storage = {
+        db: ledger instanceof SqliteLedger ? ledger.db : undefined,
+        pg: ledger instanceof PgLedger ? ledger.pool : undefined,
+      };
+      if (!storage.db && !storage.pg) throw new Error('settlement needs the SQLite or the PostgreSQL ledger, not a custom one');
       chain = await openDaoChain(config, log);
-      settlement = await startSettlement({ chain, db: ledger.db, log, config, hooks: overrides.settlementHooks });
-      relayer = await startRelayer({ chain, db: ledger.db, log, config, settlement });
+      settlement = await startSettlement({ chain, ...storage, log, config, hooks: overrides.settlementHooks });
+      relayer = await startRelayer({ chain, ...storage, log, config, settlement });
     } catch (err) {
       await stopChain();
       hub.close();
       jobs.stop();
       await source.stop().catch(() => {});
-      if (!overrides.ledger) await ledger.close();
+      await registration?.stop();
+      await closeLedger();
       throw err;
     }
   }
@@ -255,7 +286,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     await Promise.all([closeServer(http), closeServer(tcp)]);
     await stopChain();
     await source.stop();
-    if (!overrides.ledger) await ledger.close();
+    await registration?.stop();
+    await closeLedger();
     throw err;
   }
   const httpPort = (http.address() as AddressInfo).port;
@@ -264,7 +296,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const httpUrl = `http://${host}:${httpPort}/`;
   const stratumUrl = `stratum+tcp://${host}:${stratumPort}`;
   log.info(
-    { http: httpUrl, websocket: `ws://${host}:${httpPort}/stratum`, stratum: stratumUrl, workSource: source.label, ledger: overrides.ledger ? 'custom' : ledgerFile, webApp: webRoot ?? 'not built' },
+    { http: httpUrl, websocket: `ws://${host}:${httpPort}/stratum`, stratum: stratumUrl, workSource: source.label, ledger: overrides.ledger ? 'custom' : describeLedger(config), instanceId: config.instanceId, webApp: webRoot ?? 'not built' },
     `dao-gateway listening on ${httpUrl} (API, web app, WebSocket Stratum at /stratum) and ${stratumUrl}; work source: ${redact(source.label)}`,
   );
 
@@ -285,6 +317,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
         await Promise.all([closeServer(http), closeServer(tcp)]);
         await stopChain();
         await source.stop();
+        await registration?.stop();
         await ledger.close();
       })();
       return closing;

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import { launchChromium, openPage } from './helpers/browser.js';
 import { startTestGateway } from './helpers/gateway.js';
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -24,13 +24,13 @@ test('the gateway restarts mid-run: the page reconnects and mining goes on', asy
     await page.getByLabel('Threads').fill('1');
     await page.getByLabel('Threads').dispatchEvent('change');
     await page.getByRole('button', { name: 'Start contributing' }).click();
-    await waitFor('shares before the restart', () => gateway.view.ledger.totals().shares >= 2, 30_000);
+    await waitFor('shares before the restart', async () => (await gateway.view.ledger.totals()).shares >= 2, 30_000);
 
     await gateway.close();
     gateway = await startTestGateway({ startDifficulty: 1e-4, httpPort, stratumPort, dataDir });
-    const kept = gateway.view.ledger.totals().shares;
+    const kept = (await gateway.view.ledger.totals()).shares;
     assert.ok(kept >= 2, `the acknowledged shares are still in the ledger (${kept})`);
-    await waitFor('shares after the restart', () => gateway.view.ledger.totals().shares >= kept + 2, 30_000);
+    await waitFor('shares after the restart', async () => (await gateway.view.ledger.totals()).shares >= kept + 2, 30_000);
     assert.ok(sockets.length >= 2, `the page opened a new pool connection (${sockets.length})`);
     assert.ok(page.workers().length >= 1, 'still mining');
     await page.getByRole('button', { name: 'Stop' }).click();

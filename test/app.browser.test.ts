@@ -72,10 +72,10 @@ describe('contributor app (built, through the gateway)', () => {
     await page.waitForTimeout(500);
     assert.equal(page.workers().length, 0, 'no worker before the click');
     assert.equal(sockets.length, 0, `no pool connection before the click: ${sockets.join(', ')}`);
-    assert.equal(gateway.view.ledger.totals().shares, 0, 'no share before the click');
+    assert.equal((await gateway.view.ledger.totals()).shares, 0, 'no share before the click');
 
     await page.getByRole('button', { name: 'Start contributing' }).click();
-    await waitFor('accepted shares in the gateway', async () => gateway.view.ledger.totals().shares > 0, 30_000);
+    await waitFor('accepted shares in the gateway', async () => (await gateway.view.ledger.totals()).shares > 0, 30_000);
     assert.equal(page.workers().length, 1, 'one worker for one thread');
     assert.ok(sockets.some((u) => u.endsWith('/stratum')), `a Stratum WebSocket opened: ${sockets.join(', ')}`);
     await waitFor('a share settled in IndexedDB', async () => Number(await figure(page, 'data-local-accepted')) > 0, 10_000);

@@ -43,7 +43,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
 async function ledgerSettled(gateway: Gateway): Promise<void> {
   let last = -1;
   await waitFor('the ledger to settle', async () => {
-    const shares = gateway.view.ledger.totals().shares;
+    const shares = (await gateway.view.ledger.totals()).shares;
     const settled = shares === last;
     last = shares;
     if (!settled) await new Promise((r) => setTimeout(r, 400));
@@ -162,7 +162,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     await page.getByLabel('Threads').fill('1');
     await page.getByLabel('Threads').dispatchEvent('change');
     await page.getByRole('button', { name: 'Start contributing' }).click();
-    await waitFor('accepted shares in the gateway', async () => gateway.view.ledger.totals().shares >= 5, 30_000);
+    await waitFor('accepted shares in the gateway', async () => (await gateway.view.ledger.totals()).shares >= 5, 30_000);
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.getByRole('button', { name: 'Start contributing' }).waitFor();
     const address = (await attr(page, 'data-address')) ?? '';
@@ -301,7 +301,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
       await page.getByLabel('Threads').fill('1');
       await page.getByLabel('Threads').dispatchEvent('change');
       await page.getByRole('button', { name: 'Start contributing' }).click();
-      await waitFor('shares of the wallet address', async () => gateway.view.ledger.member(wallet.address).shares >= 3, 30_000);
+      await waitFor('shares of the wallet address', async () => (await gateway.view.ledger.member(wallet.address)).shares >= 3, 30_000);
       await page.getByRole('button', { name: 'Stop' }).click();
       await page.getByRole('button', { name: 'Start contributing' }).waitFor();
       await ledgerSettled(gateway);

@@ -124,6 +124,8 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'max-invalid-per-minute': ['0', '0 is outside 1..1000000'],
     'ban-seconds': ['86401', '86401 is outside 1..86400'],
     'ledger-synchronous': ['full', '"full" is not one of FULL, NORMAL'],
+    // The password of a mistyped URL is never repeated.
+    ledger: ['mysql://dao:s3cret@db:3306/dao', '"mysql://dao:***@db:3306/dao" is not sqlite or postgres://USER:PASS@HOST:PORT/DB (postgresql:// also works)'],
     'log-level': ['loud', '"loud" is not one of fatal, error, warn, info, debug, trace, silent'],
     'instance-id': ['256', '256 is outside 0..255'],
     'chain-rpc': ['ftp://node:8545', '"ftp://node:8545" is not an http:// or https:// URL'],

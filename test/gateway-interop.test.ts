@@ -43,7 +43,7 @@ describe('interoperability', () => {
       });
       assert.equal(await accepted, true);
       assert.deepEqual(events, ['authorized']);
-      assert.equal(gateway.view.ledger.member(MEMBER).shares, 1);
+      assert.equal((await gateway.view.ledger.member(MEMBER)).shares, 1);
     } finally {
       await gateway.close();
     }
@@ -74,12 +74,12 @@ describe('interoperability', () => {
       assert.ok(due.length > 0 && due.length < 60, `${due.length} of 60 shares meet the upstream difficulty`);
       // Forwarding is asynchronous: wait for the upstream to have them all.
       const deadline = Date.now() + 10_000;
-      while (upstream.view.ledger.member(MEMBER).shares < due.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const received = upstream.view.ledger.member(MEMBER, { recent: 100 }).recent.map((s) => s.hash).sort();
+      while ((await upstream.view.ledger.member(MEMBER)).shares < due.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const received = (await upstream.view.ledger.member(MEMBER, { recent: 100 })).recent.map((s) => s.hash).sort();
       // The upstream re-verified each one from its own job: the same hashes prove the extranonce
       // (relay prefix + miner extranonce2) was reassembled exactly.
       assert.deepEqual(received, due);
-      assert.equal(upstream.view.ledger.member(MEMBER).recent[0]!.worker, 'relay');
+      assert.equal((await upstream.view.ledger.member(MEMBER)).recent[0]!.worker, 'relay');
       miner.close();
     } finally {
       await relay.close();

@@ -69,7 +69,7 @@ describe('recorded Stratum sessions through the gateway', () => {
         const response = await miner.submit(asRecorded());
         assert.deepEqual(response.error, null);
         assert.equal(response.result, true);
-        const member = gateway.view.ledger.member(MEMBER);
+        const member = await gateway.view.ledger.member(MEMBER);
         assert.equal(member.recent[0]!.hash, example.expected.hash);
         assert.equal(member.recent[0]!.difficulty, example.pool_difficulty);
       } finally {
@@ -100,7 +100,7 @@ describe('recorded Stratum sessions through the gateway', () => {
         assert.equal(response.error?.[0], attempt.code, `${negative.id}: ${response.error?.[1]}`);
       }
       assert.equal(Object.keys(byMistake).filter((id) => vectors.negative_examples.some((n) => n.id === id)).length, 3);
-      assert.equal(gateway.view.ledger.member(MEMBER).shares, 0);
+      assert.equal((await gateway.view.ledger.member(MEMBER)).shares, 0);
     } finally {
       miner.close();
       await gateway.close();

@@ -56,7 +56,7 @@ describe('miner runtime', () => {
         await until(() => miner.stats.accepted >= 5, 20_000, 'five accepted shares');
         await miner.stop();
         // Shares still in flight at the stop may be credited without the miner hearing back.
-        assert.ok(gateway.view.ledger.member(MEMBER).shares >= miner.stats.accepted);
+        assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= miner.stats.accepted);
         assert.ok(miner.stats.rejected === 0 || /stopped/.test(miner.stats.lastRejectReason ?? ''), miner.stats.lastRejectReason);
         // Disjoint work: for each header (job and extranonce2), ranges never overlap across engines.
         const byHeader = new Map<string, { start: number; count: number }[]>();
@@ -102,7 +102,7 @@ describe('miner runtime', () => {
       assert.ok(states.includes('disconnected'), states.join(' '));
       assert.deepEqual(outcome, { accepted: true });
       assert.ok(states.filter((s) => s === 'authorized').length >= 2, states.join(' '));
-      assert.equal(gateway.view.ledger.member(MEMBER).recent[0]!.hash, share.hash);
+      assert.equal((await gateway.view.ledger.member(MEMBER)).recent[0]!.hash, share.hash);
     } finally {
       client.stop();
       await gateway.close();
@@ -121,7 +121,7 @@ describe('miner runtime', () => {
       const before = miner.stats.accepted;
       gateway = await startTestGateway({ httpPort, stratumPort, dataDir });
       await until(() => miner.stats.accepted >= before + 2, 20_000, 'shares after the restart');
-      assert.ok(gateway.view.ledger.member(MEMBER).shares >= before + 2, 'the ledger kept the shares from before and has new ones');
+      assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= before + 2, 'the ledger kept the shares from before and has new ones');
     } finally {
       await miner.stop();
       await gateway.close();
@@ -142,7 +142,7 @@ describe('dao-miner mine', () => {
       assert.match(out, /MH\/s \| shares \d+ accepted, 0 rejected \| difficulty [0-9.e-]+ \| pool authorized/);
       const accepted = Number(/stopped: \d+ hashes, \d+ shares found, (\d+) accepted/.exec(out)![1]);
       assert.ok(accepted > 0);
-      assert.ok(gateway.view.ledger.member(MEMBER).shares >= accepted, "shares in flight at the stop may be credited unheard");
+      assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= accepted, "shares in flight at the stop may be credited unheard");
     } finally {
       await gateway.close();
     }

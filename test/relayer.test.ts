@@ -64,7 +64,7 @@ before(async () => {
   await mine(members.carol.address, 1);
   const settlement = gateway.view.settlement!;
   assert.ok(await settlement.closeEpoch(), 'epoch 1 closed');
-  await waitFor('epoch 1 published', () => settlement.store.epoch(1)?.status === 'published');
+  await waitFor('epoch 1 published', async () => (await settlement.store.epoch(1))?.status === 'published');
   for (const wallet of Object.values(members)) leaves.set(wallet.address, leafFor(db(), 1, wallet.address)!);
 });
 
@@ -89,9 +89,9 @@ async function mine(member: string, count: number): Promise<void> {
   }
 }
 
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const began = Date.now();
-  while (!probe()) {
+  while (!(await probe())) {
     if (Date.now() - began > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

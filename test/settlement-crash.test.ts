@@ -83,7 +83,7 @@ const rootEvents = (epoch: number) => contracts.distributor.queryFilter(contract
 async function waitPublished(gateway: Gateway, epoch: number): Promise<void> {
   const settlement = gateway.view.settlement!;
   const began = Date.now();
-  while (settlement.store.epoch(epoch)?.status !== 'published') {
+  while ((await settlement.store.epoch(epoch))?.status !== 'published') {
     if (Date.now() - began > 15_000) throw new Error(`epoch ${epoch} not published: ${settlement.publishError}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -137,7 +137,7 @@ test('the gateway crashes between sending the root transaction and recording it,
   const gateway = await restartGateway();
   try {
     const settlement = gateway.view.settlement!;
-    const epoch1 = settlement.store.epoch(1)!;
+    const epoch1 = (await settlement.store.epoch(1))!;
     const events = await rootEvents(1);
     assert.equal(events.length, 1, 'exactly one root for epoch 1');
     assert.equal(epoch1.status, 'published');
@@ -155,7 +155,7 @@ test('the gateway crashes between sending the root transaction and recording it,
     await waitPublished(gateway, 2);
     assert.equal((await rootEvents(2)).length, 1);
     assert.equal(publisherBefore - (await balanceOf(chain.deployer.address)), 2n * EPOCH_REWARD);
-    const leafA = settlement.store.leaf(2, memberA.address)!;
+    const leafA = (await settlement.store.leaf(2, memberA.address))!;
     assert.equal(leafA.epochWork, 0n, 'member A did no work in epoch 2 but keeps its leaf');
     const distributor = contracts.distributor as Contract;
     assert.equal(await distributor.getFunction('verifyLeaf')(2, memberA.address, leafA.cumulativeWork, leafA.cumulativeReward, leafA.proof), true);
@@ -193,7 +193,7 @@ test('a "sent" epoch whose transaction never reached the chain is sent again on 
   gateway = await restartGateway();
   try {
     await waitPublished(gateway, 3);
-    const epoch3 = gateway.view.settlement!.store.epoch(3)!;
+    const epoch3 = (await gateway.view.settlement!.store.epoch(3))!;
     const events = await rootEvents(3);
     assert.equal(events.length, 1);
     assert.equal(epoch3.txHash, events[0]!.transactionHash);

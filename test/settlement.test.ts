@@ -78,8 +78,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
 }
 
 function published(epoch: number): Promise<EpochSummary> {
-  return waitFor(`epoch ${epoch} published`, () => {
-    const record = settlement.store.epoch(epoch);
+  return waitFor(`epoch ${epoch} published`, async () => {
+    const record = await settlement.store.epoch(epoch);
     return record?.status === 'published' ? record : undefined;
   });
 }
@@ -115,7 +115,7 @@ test('closing an epoch posts its root; every leaf verifies on-chain; the reward 
   assert.equal(epoch.reward + epoch.reinvested, EPOCH_REWARD, 'the parts add up to the whole reward');
   assert.equal(epoch.reinvestmentBps, 1000, "the governor's deployed default");
 
-  const work = ledgerWork(0, epoch.lastShareId);
+  const work = ledgerWork(0, epoch.lastShareId!);
   assert.equal(work.size, 2);
   const totalWork = [...work.values()].reduce((a, b) => a + b, 0n);
   assert.equal(epoch.epochWork, totalWork);
@@ -123,7 +123,7 @@ test('closing an epoch posts its root; every leaf verifies on-chain; the reward 
   const pool = EPOCH_REWARD - (EPOCH_REWARD * 1000n) / 10_000n;
   let paid = 0n;
   for (const member of [memberA.address, memberB.address]) {
-    const leaf = settlement.store.leaf(1, member)!;
+    const leaf = (await settlement.store.leaf(1, member))!;
     assert.equal(leaf.epochWork, work.get(member));
     assert.equal(leaf.cumulativeWork, work.get(member));
     assert.equal(leaf.epochReward, (pool * work.get(member)!) / totalWork, 'pro rata to work');
@@ -145,28 +145,28 @@ test('closing an epoch posts its root; every leaf verifies on-chain; the reward 
 test('a close without new shares creates nothing and sends nothing', async () => {
   const nonce = await chain.provider.getTransactionCount(chain.deployer.address);
   assert.equal(await settlement.closeEpoch(), undefined);
-  assert.equal(settlement.store.epochs(10, 0).length, 1);
-  assert.equal(settlement.currentEpoch().epoch, 2);
+  assert.equal((await settlement.store.epochs(10, 0)).length, 1);
+  assert.equal((await settlement.currentEpoch()).epoch, 2);
   assert.equal(await chain.provider.getTransactionCount(chain.deployer.address), nonce, 'no transaction');
 });
 
 test("an epoch with work from one member keeps the other's cumulative leaf", async () => {
-  const first = settlement.store.epoch(1)!;
+  const first = (await settlement.store.epoch(1))!;
   await mine(memberB.address, 2);
   const closed = await settlement.closeEpoch();
   assert.equal(closed?.epoch, 2);
   const epoch = await published(2);
   assert.equal(epoch.members, 2);
   assert.equal(epoch.firstShareId, first.lastShareId);
-  const a1 = settlement.store.leaf(1, memberA.address)!;
-  const a2 = settlement.store.leaf(2, memberA.address)!;
+  const a1 = (await settlement.store.leaf(1, memberA.address))!;
+  const a2 = (await settlement.store.leaf(2, memberA.address))!;
   assert.equal(a2.epochWork, 0n);
   assert.equal(a2.epochReward, 0n);
   assert.equal(a2.cumulativeWork, a1.cumulativeWork);
   assert.equal(a2.cumulativeReward, a1.cumulativeReward);
-  const b1 = settlement.store.leaf(1, memberB.address)!;
-  const b2 = settlement.store.leaf(2, memberB.address)!;
-  assert.equal(b2.epochWork, ledgerWork(first.lastShareId, epoch.lastShareId).get(memberB.address));
+  const b1 = (await settlement.store.leaf(1, memberB.address))!;
+  const b2 = (await settlement.store.leaf(2, memberB.address))!;
+  assert.equal(b2.epochWork, ledgerWork(first.lastShareId!, epoch.lastShareId!).get(memberB.address));
   assert.equal(b2.epochReward, epoch.reward, 'the only worker of the epoch gets all of the members’ part');
   assert.equal(b2.cumulativeWork, b1.cumulativeWork + b2.epochWork);
   assert.equal(b2.cumulativeReward, b1.cumulativeReward + b2.epochReward);
@@ -198,7 +198,7 @@ test('the epochs API: list, one epoch, proofs, a member history, and precise 400
   assert.equal(list.body.current.epoch, 3);
   assert.ok(list.body.current.endsAtMs > list.body.current.startMs);
   assert.equal(list.body.epochs.length, 1);
-  const stored = settlement.store.epoch(2)!;
+  const stored = (await settlement.store.epoch(2))!;
   assert.deepEqual(list.body.epochs[0], {
     epoch: 2,
     startMs: stored.startMs,
@@ -216,15 +216,15 @@ test('the epochs API: list, one epoch, proofs, a member history, and precise 400
     publishedAtMs: stored.publishedAtMs,
   });
   assert.deepEqual((await getJson(`${api}?offset=1`)).body.epochs.map((e: { epoch: number }) => e.epoch), [1]);
-  assert.equal((await getJson(`${api}/1`)).body.root, settlement.store.epoch(1)!.root);
+  assert.equal((await getJson(`${api}/1`)).body.root, (await settlement.store.epoch(1))!.root);
   assert.equal((await getJson(`${api}/latest`)).body.epoch, 2);
 
   const proof = await getJson(`${api}/1/proof/${memberB.address.toLowerCase()}`);
   assert.equal(proof.status, 200);
-  const leaf = settlement.store.leaf(1, memberB.address)!;
+  const leaf = (await settlement.store.leaf(1, memberB.address))!;
   assert.deepEqual(proof.body, {
     epoch: 1,
-    root: settlement.store.epoch(1)!.root,
+    root: (await settlement.store.epoch(1))!.root,
     status: 'published',
     account: memberB.address,
     epochWork: leaf.epochWork.toString(),
@@ -276,16 +276,16 @@ function swapCase(address: string): string {
 
 test('an executed governance vote on reinvestmentBps changes the split of the next epoch', async () => {
   const governor = contracts.governor;
-  const leafOf = (member: string) => {
-    const leaf = settlement.store.leaf(2, member)!;
+  const leafOf = async (member: string) => {
+    const leaf = (await settlement.store.leaf(2, member))!;
     return { cumulativeWork: leaf.cumulativeWork, cumulativeReward: leaf.cumulativeReward, proof: leaf.proof };
   };
   const asA = governor.connect(memberA) as Contract;
   const asB = governor.connect(memberB) as Contract;
-  await mined(asA.getFunction('propose')({ kind: 1, epoch: 2, parameter: REINVESTMENT_BPS_PARAMETER, value: 2500, description: 'reinvest a quarter' }, leafOf(memberA.address)));
+  await mined(asA.getFunction('propose')({ kind: 1, epoch: 2, parameter: REINVESTMENT_BPS_PARAMETER, value: 2500, description: 'reinvest a quarter' }, await leafOf(memberA.address)));
   const id = (await governor.getFunction('proposalCount')()) as bigint;
-  await mined(asA.getFunction('castVote')(id, 1, leafOf(memberA.address)));
-  await mined(asB.getFunction('castVote')(id, 1, leafOf(memberB.address)));
+  await mined(asA.getFunction('castVote')(id, 1, await leafOf(memberA.address)));
+  await mined(asB.getFunction('castVote')(id, 1, await leafOf(memberB.address)));
   await chain.increaseTime(3601);
   await mined(asA.getFunction('execute')(id));
   assert.equal(await governor.getFunction('parameters')(REINVESTMENT_BPS_PARAMETER), 2500n);
@@ -294,7 +294,7 @@ test('an executed governance vote on reinvestmentBps changes the split of the ne
   await settlement.closeEpoch();
   const epoch = await published(3);
   assert.equal(epoch.reinvestmentBps, 2500);
-  const a3 = settlement.store.leaf(3, memberA.address)!;
+  const a3 = (await settlement.store.leaf(3, memberA.address))!;
   assert.equal(a3.epochReward, EPOCH_REWARD - (EPOCH_REWARD * 2500n) / 10_000n, 'the only worker gets the rest');
   assert.equal(epoch.reinvested, (EPOCH_REWARD * 2500n) / 10_000n);
 });
@@ -307,7 +307,7 @@ test('without token allowance the publish fails and is retried; once restored th
   assert.equal(closed?.epoch, 4);
   const error = await waitFor('a failed publish', () => settlement.publishError);
   assert.match(error, /epoch 4: reverted: ERC20InsufficientAllowance/);
-  assert.equal(settlement.store.epoch(4)!.status, 'built');
+  assert.equal((await settlement.store.epoch(4))!.status, 'built');
   assert.equal(await contracts.distributor.getFunction('latestEpoch')(), 3n);
 
   await mined(contracts.token.getFunction('approve')(distributor, MaxUint256));
@@ -326,14 +326,14 @@ test('a root for the epoch that the gateway did not build stops publishing and i
   assert.equal(closed?.epoch, 5);
   const problem = await waitFor('the problem report', () => settlement.problem);
   assert.match(problem, new RegExp(`epoch 5: the chain holds root ${foreign} but this ledger built ${closed.root}`));
-  assert.equal(settlement.store.epoch(5)!.status, 'built');
+  assert.equal((await settlement.store.epoch(5))!.status, 'built');
   assert.equal((await rootEvents(5)).length, 1, 'only the foreign root');
   // Later epochs are still closed and stored, but none is sent while the problem stands.
   const nonce = await chain.provider.getTransactionCount(chain.deployer.address);
   await mine(memberB.address, 1);
   assert.equal((await settlement.closeEpoch())?.status, 'built');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(settlement.store.epoch(6)!.status, 'built');
+  assert.equal((await settlement.store.epoch(6))!.status, 'built');
   assert.equal(await chain.provider.getTransactionCount(chain.deployer.address), nonce);
 });
 
@@ -344,7 +344,7 @@ test('the timer closes epochs at wall-clock multiples of epochSeconds, and skips
   const timed = await startTestGateway({ chainRpcUrl: chain.anvil.rpcUrl, chainDeploymentFile: deploymentFile, publisherKey: chain.anvil.accounts[0]!.privateKey, epochSeconds: 1 });
   try {
     const timedSettlement = timed.view.settlement!;
-    const current = timedSettlement.currentEpoch();
+    const current = await timedSettlement.currentEpoch();
     assert.equal(current.epoch, 1);
     assert.equal(current.endsAtMs % 1000, 0, 'aligned to the wall clock');
     const miner = await TestMiner.tcp(timed.stratumPort);
@@ -359,9 +359,9 @@ test('the timer closes epochs at wall-clock multiples of epochSeconds, and skips
     assert.ok(first.endMs % 1000 < 800, `closed at a second boundary (end ${first.endMs})`);
     // Two boundaries without shares: nothing is closed.
     await new Promise((resolve) => setTimeout(resolve, 2100));
-    assert.equal(timedSettlement.store.epochs(10).length, 1);
-    assert.equal(timedSettlement.currentEpoch().epoch, 2);
-    await waitFor('epoch 1 published', () => timedSettlement.store.epoch(1)?.status === 'published' || undefined);
+    assert.equal((await timedSettlement.store.epochs(10)).length, 1);
+    assert.equal((await timedSettlement.currentEpoch()).epoch, 2);
+    await waitFor('epoch 1 published', async () => (await timedSettlement.store.epoch(1))?.status === 'published' || undefined);
   } finally {
     await timed.close();
   }

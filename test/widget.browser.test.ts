@@ -200,7 +200,7 @@ describe('partner widget (built; frame on the gateway, partner page on another o
     assert.deepEqual(attempts.windowGlobals, [], 'the loader adds no globals (so no API to call)');
     await frame.getByRole('button', { name: 'Start contributing' }).waitFor();
     await page.waitForTimeout(1500);
-    assert.equal(gateway.view.ledger.totals().shares, 0, 'no share before the click');
+    assert.equal((await gateway.view.ledger.totals()).shares, 0, 'no share before the click');
     assert.equal(page.workers().length, 0, 'no worker before the click');
     assert.equal(await frame.locator('main').getAttribute('data-state'), 'idle');
     assert.ok(!(await events(page)).some((e) => e.type === 'started'));
@@ -209,7 +209,7 @@ describe('partner widget (built; frame on the gateway, partner page on another o
 
     // A real click inside the frame.
     await frame.getByRole('button', { name: 'Start contributing' }).click();
-    await waitFor('shares at the gateway', () => gateway.view.ledger.totals().shares > 0, 30_000).catch(async (error: Error) => {
+    await waitFor('shares at the gateway', async () => (await gateway.view.ledger.totals()).shares > 0, 30_000).catch(async (error: Error) => {
       const status = await frame.locator('#status').textContent({ timeout: 1000 }).catch(() => '?');
       throw new Error(`${error.message}; the frame says "${status}"; page errors: ${errors.join('; ')}`);
     });
@@ -229,9 +229,9 @@ describe('partner widget (built; frame on the gateway, partner page on another o
     await waitFor('the stopped event', async () => (await events(page)).some((e) => e.type === 'stopped'), 5000);
     await waitFor('the worker to end', () => page.workers().length === 0, 2000);
     await page.waitForTimeout(300);
-    const sharesAtStop = gateway.view.ledger.totals().shares;
+    const sharesAtStop = (await gateway.view.ledger.totals()).shares;
     await page.waitForTimeout(1500);
-    assert.equal(gateway.view.ledger.totals().shares, sharesAtStop, 'no share after Stop');
+    assert.equal((await gateway.view.ledger.totals()).shares, sharesAtStop, 'no share after Stop');
     assert.equal(await frame.locator('main').getAttribute('data-state'), 'stopped');
     assert.deepEqual(errors, []);
     await page.close();
@@ -240,14 +240,14 @@ describe('partner widget (built; frame on the gateway, partner page on another o
   test('on another site, where the browser blocks third-party storage, Start explains and runs nothing', async () => {
     const { page, errors } = await openPage(browser, `${crossSiteOrigin}/`);
     const frame = page.frameLocator('iframe');
-    const sharesBefore = gateway.view.ledger.totals().shares;
+    const sharesBefore = (await gateway.view.ledger.totals()).shares;
     await frame.getByRole('button', { name: 'Start contributing' }).click({ timeout: 15_000 });
     await waitFor('the error event', async () => (await events(page)).some((e) => e.type === 'error'), 10_000);
     assert.match((await frame.locator('#status').textContent()) ?? '', /does not let the widget store your member key.*Contribute on 127\.0\.0\.1:\d+ instead/);
     assert.equal(await frame.locator('main').getAttribute('data-state'), 'error');
     await page.waitForTimeout(500);
     assert.equal(page.workers().length, 0);
-    assert.equal(gateway.view.ledger.totals().shares, sharesBefore);
+    assert.equal((await gateway.view.ledger.totals()).shares, sharesBefore);
     assert.ok(!(await events(page)).some((e) => e.type === 'started'));
     assert.deepEqual(errors, []);
     await page.close();

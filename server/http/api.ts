@@ -21,8 +21,8 @@ export function createRequestHandler(view: GatewayView) {
       if (await handleDaoApi(view, req, res, url)) return;
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: `${req.method} is not allowed` }, { allow: 'GET, HEAD' });
       if (path === '/healthz') return health(view, res);
-      if (path === '/api/stats') return send(res, 200, stats(view));
-      if (path.startsWith('/api/members/')) return member(view, res, decodeURIComponent(path.slice('/api/members/'.length)));
+      if (path === '/api/stats') return send(res, 200, await stats(view));
+      if (path.startsWith('/api/members/')) return await member(view, res, decodeURIComponent(path.slice('/api/members/'.length)));
       if (path === '/metrics') {
         view.refreshGauges();
         res.writeHead(200, { 'content-type': view.metrics.registry.contentType });
@@ -50,15 +50,19 @@ function health(view: GatewayView, res: ServerResponse): void {
   if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
   if (view.settlement?.problem) problems.push(`settlement: ${view.settlement.problem}`);
   else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
-  send(res, problems.length ? 503 : 200, { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view) });
+  // With a shared PostgreSQL ledger one gateway settles and relays; the others only accept work.
+  const settlement = view.settlement && { leader: view.settlement.isLeader };
+  send(res, problems.length ? 503 : 200, { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view), ...(settlement && { settlement }) });
 }
 
 function sourceInfo(view: GatewayView) {
   return { kind: view.source.kind, label: view.source.label, connected: view.source.connected, practice: view.source.kind === 'practice' };
 }
 
-function stats(view: GatewayView) {
+async function stats(view: GatewayView) {
   const job = view.jobs.current;
+  // Read first: the rest describes this gateway as it is once the ledger (maybe a remote one) answered.
+  const totals = await view.ledger.totals();
   const sessions = [...view.hub.sessions.values()];
   const difficulties = sessions.map((s) => s.difficulty).sort((a, b) => a - b);
   const members = new Set(sessions.flatMap((s) => s.identities.map((i) => i.member)));
@@ -83,12 +87,12 @@ function stats(view: GatewayView) {
       networkDifficulty: targetToDifficulty(bitsToTarget(job.template.bits)),
       ageSeconds: Math.round((Date.now() - job.createdAtMs) / 1000),
     },
-    totals: view.ledger.totals(),
+    totals,
     uptimeSeconds: Math.round((Date.now() - view.stats.startedAtMs) / 1000),
   };
 }
 
-function member(view: GatewayView, res: ServerResponse, address: string): void {
+async function member(view: GatewayView, res: ServerResponse, address: string): Promise<void> {
   if (!isHexString(address, 20)) return send(res, 400, { error: `"${address.slice(0, 80)}" is not an address: expected 0x and 40 hex digits` });
   let checksummed: string;
   try {
@@ -96,7 +100,7 @@ function member(view: GatewayView, res: ServerResponse, address: string): void {
   } catch {
     return send(res, 400, { error: `"${address}" has a bad EIP-55 checksum` });
   }
-  const summary = view.ledger.member(checksummed);
+  const summary = await view.ledger.member(checksummed);
   const live = [...view.hub.sessions.values()].filter((s) => s.identities.some((i) => i.member === checksummed));
   send(res, 200, {
     ...summary,

@@ -37,14 +37,15 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
   if (first === undefined) {
     const limit = intParam(url, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    send(res, 200, { current: settlement.currentEpoch(), epochs: settlement.store.epochs(limit, offset).map(epochJson) });
+    const [current, epochs] = await Promise.all([settlement.currentEpoch(), settlement.store.epochs(limit, offset)]);
+    send(res, 200, { current, epochs: epochs.map(epochJson) });
     return true;
   }
   if (first === 'members' && second !== undefined && third === undefined) {
     const account = parseAddress(second);
     const limit = intParam(url, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const leaves = settlement.store.memberLeaves(account, limit, offset).map(({ epoch, status, epochWork, epochReward, cumulativeWork, cumulativeReward }) => ({
+    const leaves = (await settlement.store.memberLeaves(account, limit, offset)).map(({ epoch, status, epochWork, epochReward, cumulativeWork, cumulativeReward }) => ({
       epoch,
       status,
       epochWork,
@@ -56,13 +57,13 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
     return true;
   }
   if (rest.length === 0 && (second === undefined || (second === 'proof' && third !== undefined))) {
-    const epoch = resolveEpoch(settlement, first);
+    const epoch = await resolveEpoch(settlement, first);
     if (second === undefined) {
       send(res, 200, epochJson(epoch));
       return true;
     }
     const account = parseAddress(third!);
-    const leaf = settlement.store.leaf(epoch.epoch, account);
+    const leaf = await settlement.store.leaf(epoch.epoch, account);
     if (!leaf) throw new HttpError(404, `${account} has no leaf in epoch ${epoch.epoch} (no work credited up to that epoch)`);
     send(res, 200, proofJson(epoch, leaf));
     return true;
@@ -71,17 +72,17 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
 }
 
 /** `:n` or `latest` (the latest published epoch). */
-function resolveEpoch(settlement: Settlement, text: string): EpochSummary {
+async function resolveEpoch(settlement: Settlement, text: string): Promise<EpochSummary> {
   if (text === 'latest') {
-    const latest = settlement.store.latestPublished();
+    const latest = await settlement.store.latestPublished();
     if (!latest) throw new HttpError(404, 'no epoch has been published yet');
     return latest;
   }
   if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < 1) {
     throw new HttpError(400, `epoch must be a positive integer or "latest", got ${JSON.stringify(text.slice(0, 40))}`);
   }
-  const epoch = settlement.store.epoch(Number(text));
-  if (!epoch) throw new HttpError(404, `epoch ${Number(text)} does not exist (the current epoch is ${settlement.currentEpoch().epoch}, still open)`);
+  const epoch = await settlement.store.epoch(Number(text));
+  if (!epoch) throw new HttpError(404, `epoch ${Number(text)} does not exist (the current epoch is ${(await settlement.currentEpoch()).epoch}, still open)`);
   return epoch;
 }
 

@@ -51,7 +51,7 @@ export async function handleRelayApi(view: GatewayView, req: IncomingMessage, re
   if (addressText === undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   if (!isGet) return notAllowed(res, method, 'GET, HEAD');
   const account = parseAddress(addressText);
-  send(res, 200, { account, requests: relayer.requests(KIND_OF[resource], account).map(publicRecord) });
+  send(res, 200, { account, requests: (await relayer.requests(KIND_OF[resource], account)).map(publicRecord) });
   return true;
 }
 

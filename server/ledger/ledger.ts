@@ -50,6 +50,14 @@ export interface MemberSummary {
   recent: ShareRecord[];
 }
 
+export interface MemberQueryOptions {
+  /** How many of the member's newest shares to return (default 20; 0 for none). */
+  recent?: number;
+  /** Length of the hash-rate window ending at nowMs (default 10 minutes). */
+  windowMs?: number;
+  nowMs?: number;
+}
+
 export interface PoolTotals {
   shares: number;
   work: Work;
@@ -67,9 +75,40 @@ export interface Ledger {
   appendShare(share: ShareRecord): Promise<boolean>;
   recordBlock(block: BlockRecord): Promise<void>;
   recordUpstreamResult(result: UpstreamResultRecord): Promise<void>;
-  member(member: string, options?: { recent?: number; windowMs?: number; nowMs?: number }): MemberSummary;
-  totals(): PoolTotals;
+  /**
+   * Reads are asynchronous because a shared ledger (PostgreSQL) answers over the network; they see
+   * committed data only. Bad options reject with a RangeError.
+   */
+  member(member: string, options?: MemberQueryOptions): Promise<MemberSummary>;
+  totals(): Promise<PoolTotals>;
   /** Work accepted in [sinceMs, now): for the pool hash rate. */
-  workSince(sinceMs: number): Work;
+  workSince(sinceMs: number): Promise<Work>;
   close(): Promise<void>;
+}
+
+export const DEFAULT_RECENT = 20;
+export const DEFAULT_WINDOW_MS = 10 * 60 * 1000;
+
+/**
+ * Refuses what a database would store without complaint but would corrupt the totals (SQLite
+ * keeps NaN as NULL, PostgreSQL sorts NaN above every number, so `work > 0` lets it through).
+ */
+export function checkShare(share: ShareRecord): void {
+  if (!Number.isFinite(share.difficulty) || !Number.isFinite(share.work)) {
+    throw new RangeError(`share ${share.shareKey}: difficulty and work must be finite numbers`);
+  }
+  if (!Number.isSafeInteger(share.acceptedAtMs)) {
+    throw new RangeError(`share ${share.shareKey}: acceptedAtMs must be an integer number of ms`);
+  }
+}
+
+/** The options of Ledger.member() every implementation refuses alike. */
+export function checkMemberQuery(recent: number, windowMs: number): void {
+  if (!Number.isInteger(recent) || recent < 0) throw new RangeError(`recent must be a non-negative integer, got ${recent}`);
+  if (!(windowMs > 0) || !Number.isFinite(windowMs)) throw new RangeError(`windowMs must be positive, got ${windowMs}`);
+}
+
+/** What member() answers for an address with no share. */
+export function emptyMemberSummary(member: string): MemberSummary {
+  return { member, work: 0, shares: 0, firstShareAtMs: null, lastShareAtMs: null, hashesPerSecond: 0, recent: [] };
 }

@@ -1,13 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type {
-  BlockRecord,
-  Ledger,
-  MemberSummary,
-  PoolTotals,
-  ShareRecord,
-  UpstreamResultRecord,
+import {
+  checkMemberQuery,
+  checkShare,
+  DEFAULT_RECENT,
+  DEFAULT_WINDOW_MS,
+  emptyMemberSummary,
+  type BlockRecord,
+  type Ledger,
+  type MemberQueryOptions,
+  type MemberSummary,
+  type PoolTotals,
+  type ShareRecord,
+  type UpstreamResultRecord,
 } from './ledger.js';
 import { GroupCommit, type GroupCommitStats, type ItemOutcome } from './group-commit.js';
 import { migrate, type MigrationResult } from './migrations.js';
@@ -43,8 +49,6 @@ type LedgerOp =
   | { kind: 'block'; block: BlockRecord }
   | { kind: 'upstream'; result: UpstreamResultRecord };
 
-const DEFAULT_RECENT = 20;
-const DEFAULT_WINDOW_MS = 10 * 60 * 1000;
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
@@ -56,16 +60,6 @@ function isItemError(error: unknown): boolean {
   if (error instanceof Database.SqliteError) return error.code.startsWith('SQLITE_CONSTRAINT');
   // Thrown by better-sqlite3 while binding (a value of the wrong type), before the statement runs.
   return error instanceof TypeError || error instanceof RangeError;
-}
-
-/** Refuses what SQLite would store without complaint but would corrupt the totals. */
-function checkShare(share: ShareRecord): void {
-  if (!Number.isFinite(share.difficulty) || !Number.isFinite(share.work)) {
-    throw new RangeError(`share ${share.shareKey}: difficulty and work must be finite numbers`);
-  }
-  if (!Number.isSafeInteger(share.acceptedAtMs)) {
-    throw new RangeError(`share ${share.shareKey}: acceptedAtMs must be an integer number of ms`);
-  }
 }
 
 /** Prepared once: better-sqlite3 statements are reusable and cheap to run. */
@@ -197,18 +191,19 @@ export class SqliteLedger implements Ledger {
     await this.queue.submit({ kind: 'upstream', result });
   }
 
-  /** Reads see committed data only: records still queued are not counted yet. */
-  member(
+  /**
+   * Reads see committed data only: records still queued are not counted yet. The work is done
+   * synchronously (better-sqlite3); the promise only matches the Ledger interface, and an error
+   * (bad options, a closed file) becomes a rejection.
+   */
+  async member(
     member: string,
-    { recent = DEFAULT_RECENT, windowMs = DEFAULT_WINDOW_MS, nowMs = Date.now() }: { recent?: number; windowMs?: number; nowMs?: number } = {},
-  ): MemberSummary {
+    { recent = DEFAULT_RECENT, windowMs = DEFAULT_WINDOW_MS, nowMs = Date.now() }: MemberQueryOptions = {},
+  ): Promise<MemberSummary> {
     this.assertOpen();
-    if (!Number.isInteger(recent) || recent < 0) throw new RangeError(`recent must be a non-negative integer, got ${recent}`);
-    if (!(windowMs > 0) || !Number.isFinite(windowMs)) throw new RangeError(`windowMs must be positive, got ${windowMs}`);
+    checkMemberQuery(recent, windowMs);
     const totals = this.stmt.memberTotals.get(member);
-    if (totals === undefined) {
-      return { member, work: 0, shares: 0, firstShareAtMs: null, lastShareAtMs: null, hashesPerSecond: 0, recent: [] };
-    }
+    if (totals === undefined) return emptyMemberSummary(member);
     // The window is (nowMs - windowMs, nowMs]: exactly windowMs long, and includes a share
     // accepted in the very millisecond of the query.
     const windowWork = this.stmt.memberWindowWork.get(member, nowMs - windowMs, nowMs) ?? 0;
@@ -220,13 +215,13 @@ export class SqliteLedger implements Ledger {
     };
   }
 
-  totals(): PoolTotals {
+  async totals(): Promise<PoolTotals> {
     this.assertOpen();
     const pool = this.stmt.poolTotals.get()!;
     return { shares: pool.shares, work: pool.work, members: pool.members, blocks: this.stmt.blockCount.get() ?? 0 };
   }
 
-  workSince(sinceMs: number): number {
+  async workSince(sinceMs: number): Promise<number> {
     this.assertOpen();
     return this.stmt.workSince.get(sinceMs) ?? 0;
   }

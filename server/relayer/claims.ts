@@ -6,7 +6,6 @@ import { CLAIM_REQUEST_TYPES, relayDomain } from '../../protocol/dao/typed-data.
 import { chainRead } from './chain-errors.js';
 import { addressField, hexField, integerField, onlyFields, type Body } from './input.js';
 import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
-import { latestPublishedEpoch, leafFor } from './leaves.js';
 import type { RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
@@ -46,9 +45,9 @@ export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Ma
   const { chain } = ctx;
   checkTypedSignature(relayDomain(chain.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, deadline }, signature, account, 'claim request');
 
-  const epoch = latestPublishedEpoch(ctx.db);
+  const epoch = await ctx.store.latestPublishedEpoch();
   if (epoch === undefined) throw new HttpError(422, 'nothing to claim: no epoch has been published yet');
-  const leaf = leafFor(ctx.db, epoch, account);
+  const leaf = await ctx.store.publishedLeaf(epoch, account);
   if (!leaf) throw new HttpError(422, `nothing to claim: ${account} has no leaf in the latest published epoch ${epoch}`);
   const claimed = (await chainRead('claimed', () => ctx.reads.distributor.getFunction('claimed')(account))) as bigint;
   if (leaf.cumulativeReward <= claimed) {
@@ -56,10 +55,10 @@ export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Ma
   }
   // One claim per account in flight: a second one would pay nothing once the first is mined, and
   // in the same batch it would revert the whole claimMany.
-  const pending = ctx.store.pendingFor('claim', account)[0];
+  const pending = (await ctx.store.pendingFor('claim', account))[0];
   if (pending) throw new HttpError(409, `a claim for ${account} is already ${pending.status} (request ${pending.id})`);
   const amount = leaf.cumulativeReward - claimed;
-  const id = enqueueOrConflict(
+  const id = await enqueueOrConflict(
     ctx,
     'claim',
     claimKey(account, epoch),

@@ -1,16 +1,15 @@
 // What the relayer's batch loop needs to know about one kind of request (votes, claims, proposals).
-import type Database from 'better-sqlite3';
 import type { ContractTransactionResponse, Interface, TransactionReceipt } from 'ethers';
 import type { DaoChain } from '../chain/open-chain.js';
 import { HttpError } from '../http/respond.js';
 import type { FreshReads } from './fresh-reads.js';
-import type { Payload, RelayKind, RelayRecord, RelayStore } from './request-store.js';
+import type { Payload, RelayKind, RelayRecord, RelayStorage } from './request-store.js';
 
 /** What the accept side of each kind reads and writes. */
 export interface RelayContext {
   readonly chain: DaoChain;
-  readonly db: Database.Database;
-  readonly store: RelayStore;
+  /** The queue and the published leaves, in whichever ledger the gateway uses. */
+  readonly store: RelayStorage;
   /** Uncached reads and static calls; transactions go through chain.relayer. */
   readonly reads: FreshReads;
 }
@@ -37,8 +36,8 @@ export interface Lane {
 }
 
 /** Queues a checked request; 409 when one with the same key is already queued, sent or confirmed. */
-export function enqueueOrConflict(ctx: RelayContext, kind: RelayKind, key: string, account: string, payload: Payload, what: string): number {
-  const result = ctx.store.enqueue(kind, key, account, payload);
+export async function enqueueOrConflict(ctx: RelayContext, kind: RelayKind, key: string, account: string, payload: Payload, what: string): Promise<number> {
+  const result = await ctx.store.enqueue(kind, key, account, payload);
   if ('conflict' in result) {
     const c = result.conflict;
     throw new HttpError(409, `${what} is already ${c.status} (request ${c.id}${c.txHash ? `, transaction ${c.txHash}` : ''})`);

@@ -1,6 +1,7 @@
-// The relayer's read of the settlement's Merkle leaves (tables epochs and epoch_leaves). A tiny
-// reader of its own rather than the settlement's API, so the relayer depends only on the schema.
-// Only 'published' epochs count: a leaf is worth relaying only once the chain holds its root.
+// The relayer's read of the settlement's Merkle leaves (tables epochs and epoch_leaves) in the
+// SQLite ledger; pg-request-store.ts reads the same tables in PostgreSQL. A tiny reader of its own
+// rather than the settlement's API, so the relayer depends only on the schema. Only 'published'
+// epochs count: a leaf is worth relaying only once the chain holds its root.
 import type Database from 'better-sqlite3';
 import { getAddress } from 'ethers';
 
@@ -14,18 +15,19 @@ export interface PublishedLeaf {
   proof: string[];
 }
 
-interface LeafRow {
+/** An epoch_leaves row; the proof is JSON text (SQLite) or an already parsed array (PostgreSQL jsonb). */
+export interface LeafRow {
   epoch: number;
   member: string;
   cumulative_work: string;
   cumulative_reward: string;
-  proof: string;
+  proof: unknown;
 }
 
-const LEAF_COLUMNS = 'l.epoch, l.member, l.cumulative_work, l.cumulative_reward, l.proof';
+export const LEAF_COLUMNS = 'l.epoch, l.member, l.cumulative_work, l.cumulative_reward, l.proof';
 
-function toLeaf(row: LeafRow): PublishedLeaf {
-  const proof = JSON.parse(row.proof) as unknown;
+export function toPublishedLeaf(row: LeafRow): PublishedLeaf {
+  const proof = typeof row.proof === 'string' ? (JSON.parse(row.proof) as unknown) : row.proof;
   if (!Array.isArray(proof) || !proof.every((p) => typeof p === 'string')) {
     throw new Error(`epoch_leaves row (${row.epoch}, ${row.member}) has a malformed proof`);
   }
@@ -39,7 +41,7 @@ function toLeaf(row: LeafRow): PublishedLeaf {
 }
 
 /** The ledger stores checksummed addresses; the lowercase spelling is tried too so a hand-written row still matches. */
-function spellings(member: string): [string, string] {
+export function spellings(member: string): [string, string] {
   const checksummed = getAddress(member);
   return [checksummed, checksummed.toLowerCase()];
 }
@@ -54,7 +56,7 @@ export function leafFor(db: Database.Database, epoch: bigint | number, member: s
         WHERE l.epoch = ? AND e.status = 'published' AND l.member IN (?, ?)`,
     )
     .get(n, ...spellings(member));
-  return row && toLeaf(row);
+  return row && toPublishedLeaf(row);
 }
 
 /** The highest published epoch, or undefined before the first. */

@@ -6,7 +6,6 @@ import { PROPOSAL_REQUEST_TYPES, ProposalKind, governorDomain } from '../../prot
 import { chainRead } from './chain-errors.js';
 import { addressField, choiceField, decimalField, hexField, integerField, onlyFields, stringField, type Body } from './input.js';
 import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
-import { leafFor } from './leaves.js';
 import type { Payload, RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
@@ -45,7 +44,7 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
 
   // Before the signature: a second request signed while the first is queued carries the same nonce
   // and would otherwise be answered with a confusing "wrong signer".
-  const pending = ctx.store.pendingFor('proposal', proposer)[0];
+  const pending = (await ctx.store.pendingFor('proposal', proposer))[0];
   if (pending) {
     throw new HttpError(409, `a proposal by ${proposer} is already ${pending.status} (request ${pending.id}); sign the next one once it is on-chain`);
   }
@@ -69,10 +68,10 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   } else if (parameter !== ZeroHash || value !== 0n) {
     throw new HttpError(422, `a signal proposal carries no parameter: parameter must be ${ZeroHash} and value "0"`);
   }
-  const leaf = leafFor(ctx.db, epoch, proposer);
+  const leaf = await ctx.store.publishedLeaf(epoch, proposer);
   if (!leaf || leaf.cumulativeWork === 0n) throw new HttpError(422, `${proposer} is not a member in epoch ${epoch} (no work in that epoch's root)`);
 
-  const id = enqueueOrConflict(
+  const id = await enqueueOrConflict(
     ctx,
     'proposal',
     proposalKey(proposer, nonce),

@@ -1,7 +1,10 @@
 // The gateway's relayer: members sign votes, claims and proposals; the gateway checks them, keeps
-// them in the ledger (relay_requests) and pays the gas to put them on-chain in batches.
+// them in the ledger (relay_requests) and pays the gas to put them on-chain in batches. With a
+// PostgreSQL ledger shared by several gateways, each accepts requests into the shared table and
+// only the settlement leader submits them (and reconciles what was sent).
 import type Database from 'better-sqlite3';
 import { isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
@@ -12,7 +15,10 @@ import type { Body } from './input.js';
 import type { Lane, RelayContext } from './lane.js';
 import { ProposalCatalog, type ProposalSummary } from './proposal-list.js';
 import { acceptProposal, proposalLane, type AcceptedProposal } from './proposals.js';
-import { RelayStore, type RelayKind, type RelayRecord } from './request-store.js';
+import { alwaysLeader, type Leadership } from '../settlement/leader.js';
+import { PgRelayStorage, preparePgRelayer } from './pg-request-store.js';
+import type { RelayKind, RelayRecord, RelayStorage } from './request-store.js';
+import { SqliteRelayStorage } from './sqlite-relay-storage.js';
 import { acceptVote, voteLane, type AcceptedVote } from './votes.js';
 
 /** How long a batch waits for its receipt before leaving it to the next round's reconciliation. */
@@ -22,15 +28,24 @@ const MAX_LISTED_REQUESTS = 200;
 
 export interface RelayerOptions {
   chain: DaoChain;
-  db: Database.Database;
+  /** The SQLite ledger's database. Exactly one of `db` and `pg`. */
+  db?: Database.Database;
+  /** The PostgreSQL ledger's pool, shared with other gateways. */
+  pg?: pg.Pool;
   log: Logger;
   config: GatewayConfig;
-  /** The settlement, when the gateway runs one; the relayer reads leaves from the ledger itself. */
-  settlement?: unknown;
+  /**
+   * The settlement, when the gateway runs one: with PostgreSQL its leadership decides whether this
+   * gateway submits. (The relayer reads leaves from the ledger itself.)
+   */
+  settlement?: { readonly leadership: Leadership };
+  /** Overrides the settlement's leadership (SQLite without one: always the leader). */
+  leadership?: Leadership;
 }
 
 export class Relayer {
-  readonly store: RelayStore;
+  readonly store: RelayStorage;
+  readonly leadership: Leadership;
   readonly proposals: ProposalCatalog;
   private readonly ctx: RelayContext;
   private readonly lanes: Lane[];
@@ -43,9 +58,15 @@ export class Relayer {
   private stopped = false;
 
   constructor(private readonly options: RelayerOptions) {
-    const { chain, db, log, config } = options;
-    this.store = new RelayStore(db);
-    this.ctx = { chain, db, store: this.store, reads: freshReads(chain.provider, chain.relayer) };
+    const { chain, db, pg: pool, log, config } = options;
+    if ((db === undefined) === (pool === undefined)) throw new TypeError('the relayer needs exactly one ledger: db (SQLite) or pg (a PostgreSQL pool)');
+    this.store = pool ? new PgRelayStorage(pool) : new SqliteRelayStorage(db!);
+    const leadership = options.leadership ?? options.settlement?.leadership;
+    if (pool && !leadership) {
+      throw new TypeError("a relayer on a shared PostgreSQL ledger needs the settlement's leadership (options.settlement or options.leadership): only the leader submits");
+    }
+    this.leadership = leadership ?? alwaysLeader();
+    this.ctx = { chain, store: this.store, reads: freshReads(chain.provider, chain.relayer) };
     this.log = log.child({ component: 'relayer' });
     this.intervalMs = config.relayIntervalMs;
     this.lanes = [voteLane(this.ctx), claimLane(this.ctx), proposalLane(this.ctx)];
@@ -75,7 +96,7 @@ export class Relayer {
   }
 
   /** `account`'s relayed requests of `kind`, newest first. */
-  requests(kind: RelayKind, account: string): RelayRecord[] {
+  requests(kind: RelayKind, account: string): Promise<RelayRecord[]> {
     return this.store.forAccount(kind, account, MAX_LISTED_REQUESTS);
   }
 
@@ -98,7 +119,8 @@ export class Relayer {
    * The first batch waits for the timer, so a slow chain never holds up the gateway's start.
    */
   async start(): Promise<void> {
-    const run = this.tail.then(() => this.reconcile()).catch((err: unknown) => {
+    if (this.options.pg) await preparePgRelayer(this.options.pg, this.log);
+    const run = this.tail.then(() => (this.leadership.isLeader ? this.reconcile() : undefined)).catch((err: unknown) => {
       this.log.warn({ err: shortError(err) }, 'relayer could not check its sent transactions at start; retrying each round');
     });
     this.tail = run;
@@ -115,6 +137,9 @@ export class Relayer {
   }
 
   private async round(): Promise<void> {
+    // Followers only accept requests; the leader submits them (a new leader picks up what an
+    // earlier one left 'sent' through reconcile below).
+    if (!this.leadership.isLeader) return;
     try {
       await this.reconcile();
     } catch (err) {
@@ -122,6 +147,7 @@ export class Relayer {
       return;
     }
     for (const lane of this.lanes) {
+      if (!this.leadership.isLeader) return;
       try {
         await this.drain(lane);
       } catch (err) {
@@ -132,8 +158,8 @@ export class Relayer {
 
   /** Submits every queued request of the lane, a batch at a time; throws (leaving them queued) on an RPC failure. */
   private async drain(lane: Lane): Promise<void> {
-    for (;;) {
-      const records = this.store.queued(lane.kind, lane.maxBatch);
+    while (this.leadership.isLeader) {
+      const records = await this.store.queued(lane.kind, lane.maxBatch);
       if (records.length === 0) return;
       const valid: RelayRecord[] = [];
       for (const record of records) {
@@ -143,7 +169,7 @@ export class Relayer {
         } catch (err) {
           const reason = revertReason(err, lane.iface);
           if (reason === undefined) throw err;
-          this.store.markFailed([record.id], reason);
+          await this.store.markFailed([record.id], reason);
           this.log.info({ kind: lane.kind, id: record.id, account: record.account, reason }, 'the chain refuses a relay request');
         }
       }
@@ -160,7 +186,7 @@ export class Relayer {
       const reason = revertReason(err, lane.iface);
       if (reason === undefined) throw err;
       if (records.length === 1) {
-        this.store.markFailed([records[0]!.id], reason);
+        await this.store.markFailed([records[0]!.id], reason);
         this.log.info({ kind: lane.kind, id: records[0]!.id, reason }, 'the chain refuses a relay request');
         return;
       }
@@ -170,7 +196,7 @@ export class Relayer {
       for (const record of records) await this.submit(lane, [record]);
       return;
     }
-    this.store.markSent(
+    await this.store.markSent(
       records.map((r) => r.id),
       tx.hash,
     );
@@ -184,18 +210,25 @@ export class Relayer {
       receipt = err.receipt;
     }
     if (!receipt) throw new Error(`no receipt for ${tx.hash}`);
-    this.record(lane, records, receipt);
+    await this.record(lane, records, receipt);
   }
 
-  private record(lane: Lane, records: readonly RelayRecord[], receipt: TransactionReceipt): void {
+  private async record(lane: Lane, records: readonly RelayRecord[], receipt: TransactionReceipt): Promise<void> {
     const ids = records.map((r) => r.id);
     if (receipt.status !== 1) {
-      this.store.markFailed(ids, `transaction ${receipt.hash} reverted`);
-      this.log.warn({ kind: lane.kind, items: ids.length, txHash: receipt.hash, gasUsed: receipt.gasUsed.toString() }, 'relayed batch reverted');
+      // A request may have taken effect through another transaction (say, one a deposed leader
+      // sent for the same request just before): that one is confirmed, not failed.
+      const failed: number[] = [];
+      for (const record of records) {
+        if (await lane.tookEffect(record).catch(() => false)) await this.store.markConfirmed([record.id]);
+        else failed.push(record.id);
+      }
+      await this.store.markFailed(failed, `transaction ${receipt.hash} reverted`);
+      this.log.warn({ kind: lane.kind, items: ids.length, failed: failed.length, txHash: receipt.hash, gasUsed: receipt.gasUsed.toString() }, 'relayed batch reverted');
       return;
     }
     const results = lane.results?.(receipt, records);
-    for (const id of ids) this.store.markConfirmed([id], results?.get(id));
+    for (const id of ids) await this.store.markConfirmed([id], results?.get(id));
     this.log.info(
       {
         kind: lane.kind,
@@ -218,7 +251,7 @@ export class Relayer {
     // A transaction carries one kind of request; grouping by kind too keeps a corrupt row from
     // being judged by another kind's rules.
     const byTx = new Map<string, RelayRecord[]>();
-    for (const record of this.store.sent()) {
+    for (const record of await this.store.sent()) {
       const key = `${record.kind} ${record.txHash ?? ''}`;
       byTx.set(key, [...(byTx.get(key) ?? []), record]);
     }
@@ -228,14 +261,14 @@ export class Relayer {
       const lane = this.byKind.get(records[0]!.kind)!;
       const receipt = hash ? await provider.getTransactionReceipt(hash) : null;
       if (receipt) {
-        this.record(lane, records, receipt);
+        await this.record(lane, records, receipt);
         continue;
       }
       if (hash && (await provider.getTransaction(hash))) continue;
       for (const record of records) {
         const effective = await lane.tookEffect(record);
-        if (effective) this.store.markConfirmed([record.id]);
-        else this.store.requeue([record.id]);
+        if (effective) await this.store.markConfirmed([record.id]);
+        else await this.store.requeue([record.id]);
         this.log.info({ kind: record.kind, id: record.id, txHash: hash, status: effective ? 'confirmed' : 'queued' }, 'reconciled a relay request whose transaction is gone');
       }
     }

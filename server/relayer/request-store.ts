@@ -1,6 +1,10 @@
-// The relayer's queue: signed requests in table relay_requests (migration step 2). Everything the
-// relayer knows survives a restart here; the chain is the only other truth it consults.
+// The relayer's queue: signed requests in table relay_requests. Everything the relayer knows
+// survives a restart here; the chain is the only other truth it consults. The relayer reaches it
+// through the asynchronous RelayStorage: the SQLite ledger file (RelayStore below, synchronous,
+// wrapped by sqlite-relay-storage.ts) or a PostgreSQL ledger shared by several gateways
+// (pg-request-store.ts), where every gateway accepts requests and only the leader submits them.
 import type Database from 'better-sqlite3';
+import type { PublishedLeaf } from './leaves.js';
 
 export type RelayKind = 'vote' | 'claim' | 'proposal';
 export type RelayStatus = 'queued' | 'sent' | 'confirmed' | 'failed';
@@ -52,6 +56,30 @@ function toRecord(row: Row): RelayRecord {
 
 export type EnqueueResult = { id: number; replaced: boolean } | { conflict: RelayRecord };
 
+/** What the relayer keeps and reads; see RelayStore for what each method means. */
+export interface RelayStorage {
+  readonly backend: 'sqlite' | 'postgres';
+  /**
+   * Queues a request unless one with the same key is queued, sent or confirmed (then returns it as
+   * the conflict); a failed one with the key is replaced. Atomic across gateways.
+   */
+  enqueue(kind: RelayKind, requestKey: string, account: string, payload: Payload): Promise<EnqueueResult>;
+  queued(kind: RelayKind, limit: number): Promise<RelayRecord[]>;
+  sent(): Promise<RelayRecord[]>;
+  byId(id: number): Promise<RelayRecord | undefined>;
+  forAccount(kind: RelayKind, account: string, limit: number): Promise<RelayRecord[]>;
+  pendingFor(kind: RelayKind, account: string): Promise<RelayRecord[]>;
+  markSent(ids: readonly number[], txHash: string): Promise<void>;
+  markConfirmed(ids: readonly number[], result?: Payload): Promise<void>;
+  markFailed(ids: readonly number[], error: string): Promise<void>;
+  requeue(ids: readonly number[]): Promise<void>;
+  /** `member`'s leaf in `epoch` when that epoch is published (settlement tables); undefined otherwise. */
+  publishedLeaf(epoch: bigint | number, member: string): Promise<PublishedLeaf | undefined>;
+  /** The highest published epoch, or undefined before the first. */
+  latestPublishedEpoch(): Promise<bigint | undefined>;
+}
+
+/** The SQLite queue, synchronous (better-sqlite3): one gateway owns the file. */
 export class RelayStore {
   constructor(
     private readonly db: Database.Database,

@@ -6,7 +6,6 @@ import { BALLOT_TYPES, VoteSupport, governorDomain } from '../../protocol/dao/ty
 import { chainRead, latestBlock } from './chain-errors.js';
 import { addressField, choiceField, decimalField, hexField, onlyFields, type Body } from './input.js';
 import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
-import { leafFor } from './leaves.js';
 import type { RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
@@ -51,14 +50,14 @@ export async function acceptVote(ctx: RelayContext, body: Body): Promise<Accepte
     const closedAt = new Date(Number(proposal.voteEnd) * 1000).toISOString();
     throw new HttpError(422, `voting on proposal ${proposalId} closed at ${closedAt} (voteEnd ${proposal.voteEnd}, chain time ${block.timestamp})`);
   }
-  const leaf = leafFor(ctx.db, proposal.epoch, voter);
+  const leaf = await ctx.store.publishedLeaf(proposal.epoch, voter);
   if (!leaf || leaf.cumulativeWork === 0n) {
     throw new HttpError(422, `${voter} is not a member in epoch ${proposal.epoch} (no work in that epoch's root), the epoch proposal ${proposalId} is pinned to`);
   }
   if (await chainRead('hasVoted', () => governor.getFunction('hasVoted')(proposalId, voter) as Promise<boolean>)) {
     throw new HttpError(409, `${voter} has already voted on proposal ${proposalId}`);
   }
-  const id = enqueueOrConflict(
+  const id = await enqueueOrConflict(
     ctx,
     'vote',
     voteKey(proposalId, voter),

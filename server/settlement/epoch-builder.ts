@@ -2,34 +2,26 @@
 // Pure: the settlement reads the inputs and stores the result in one transaction.
 import { getAddress } from 'ethers';
 import { buildRewardTree, splitEpochReward } from '../../protocol/dao/index.js';
-import type { LeafRecord, NewEpoch, PendingWork } from './settlement-store.js';
+import type { BuiltEpoch, CloseInput, LeafRecord } from './settlement-store.js';
 
-export interface EpochInput {
-  epoch: number;
-  pending: PendingWork;
-  /** Every leaf of the previous epoch (empty before the first). */
-  previous: readonly LeafRecord[];
-  /** The previous epoch's end, or undefined for the first epoch. */
-  previousEndMs: number | undefined;
+export type { BuiltEpoch } from './settlement-store.js';
+
+export interface EpochInput extends CloseInput {
   /** The whole epoch reward in token base units (members' part + reinvested). */
   reward: bigint;
   reinvestmentBps: number;
   endMs: number;
 }
 
-export interface BuiltEpoch {
-  record: NewEpoch;
-  leaves: LeafRecord[];
-}
-
 /**
  * Builds epoch `input.epoch`, or returns undefined when it would add no work: no new shares, or
- * shares whose work rounds to zero expected hashes (those stay pending and count in a later epoch,
- * since the next epoch starts after the previous epoch's last share, not after these).
+ * shares whose work rounds to zero expected hashes (those stay pending and count in a later epoch:
+ * nothing is stored, so with SQLite the next epoch starts after the previous epoch's last share,
+ * and with PostgreSQL the shares keep no epoch).
  */
 export function buildEpoch(input: EpochInput): BuiltEpoch | undefined {
   const { pending } = input;
-  if (pending.maxShareId <= pending.afterShareId) return undefined;
+  if (pending.shares === 0) return undefined;
 
   // Work on-chain is whole expected hashes. Rounded per member and epoch: the REAL sum, so a member
   // with many small shares is not shortchanged by rounding each share.
@@ -72,8 +64,8 @@ export function buildEpoch(input: EpochInput): BuiltEpoch | undefined {
       epoch: input.epoch,
       startMs,
       endMs: input.endMs,
-      firstShareId: pending.afterShareId,
-      lastShareId: pending.maxShareId,
+      firstShareId: pending.shareIds?.afterShareId ?? null,
+      lastShareId: pending.shareIds?.maxShareId ?? null,
       epochWork: totalEpochWork,
       totalWork: tree.totalWork,
       reward: split.members,

@@ -5,7 +5,7 @@
 import { ZeroHash, isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
 import type { Logger } from 'pino';
 import type { DaoChain } from '../chain/open-chain.js';
-import type { EpochRecord, SettlementStore } from './settlement-store.js';
+import type { EpochRecord, SettlementStorage } from './settlement-store.js';
 
 export interface SettlementHooks {
   /** Called once the root transaction of `epoch` is sent (its hash known), before it is recorded. */
@@ -27,6 +27,8 @@ export class RootPublisher {
   /** Why the last attempt failed (cleared by a success); attempts go on with backoff. */
   lastError: string | undefined;
   private stopped = false;
+  /** False while this gateway is not the settlement leader: it publishes nothing then. */
+  private active = true;
   private kicked = false;
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -38,7 +40,7 @@ export class RootPublisher {
 
   constructor(
     private readonly chain: DaoChain,
-    private readonly store: SettlementStore,
+    private readonly store: SettlementStorage,
     private readonly log: Logger,
     private readonly hooks: SettlementHooks,
     private readonly retry: RetryPolicy,
@@ -46,7 +48,7 @@ export class RootPublisher {
 
   /** Publishes whatever is unpublished, now (cutting short a backoff wait). */
   kick(): void {
-    if (this.stopped || this.problem) return;
+    if (this.stopped || this.problem || !this.active) return;
     this.kicked = true;
     this.wake?.();
     if (this.running) return;
@@ -66,6 +68,20 @@ export class RootPublisher {
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
+  /**
+   * Stops publishing (leadership lost): the loop ends after the attempt in flight, which is safe to
+   * finish (the chain refuses a second root, and the next leader reconciles before sending).
+   */
+  pause(): void {
+    this.active = false;
+    this.wake?.();
+  }
+
+  /** Publishing may go on (leadership gained); call kick() to start. */
+  resume(): void {
+    this.active = true;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.signalStop();
@@ -80,18 +96,19 @@ export class RootPublisher {
 
   private async loop(): Promise<void> {
     let delayMs = this.retry.initialMs;
-    while (!this.stopped && !this.problem) {
+    while (!this.stopped && !this.problem && this.active) {
       this.kicked = false;
-      const next = this.store.unpublished()[0];
-      if (!next) return;
+      let next: EpochRecord | undefined;
       try {
+        next = (await this.store.unpublished())[0];
+        if (!next) return;
         await this.publish(next);
         delayMs = this.retry.initialMs;
         this.lastError = undefined;
       } catch (err) {
         if (this.stopped) return;
-        this.lastError = `epoch ${next.epoch}: ${describeChainError(err, this.chain)}`;
-        this.log.warn({ epoch: next.epoch, retryInMs: delayMs }, `settlement: publishing failed, retrying: ${this.lastError}`);
+        this.lastError = next ? `epoch ${next.epoch}: ${describeChainError(err, this.chain)}` : `reading the unpublished epochs: ${describeChainError(err, this.chain)}`;
+        this.log.warn({ epoch: next?.epoch, retryInMs: delayMs }, `settlement: publishing failed, retrying: ${this.lastError}`);
         this.settle();
         await this.sleep(delayMs);
         delayMs = Math.min(delayMs * 2, this.retry.maxMs);
@@ -145,7 +162,7 @@ export class RootPublisher {
     );
     this.log.info({ epoch: n, txHash: tx.hash, root: epoch.root }, 'settlement: root transaction sent');
     await this.hooks.afterRootSent?.(n, tx.hash);
-    this.store.markSent(n, tx.hash);
+    await this.store.markSent(n, tx.hash);
     const receipt = await this.untilStopped(tx.wait(1));
     if (!receipt) return;
     await this.recordReceipt(n, receipt);
@@ -161,7 +178,7 @@ export class RootPublisher {
   private async recordReceipt(n: number, receipt: TransactionReceipt): Promise<void> {
     const block = await this.chain.provider.getBlock(receipt.blockNumber);
     const atMs = block ? block.timestamp * 1000 : Date.now();
-    this.store.markPublished(n, receipt.hash, receipt.blockNumber, atMs);
+    await this.store.markPublished(n, receipt.hash, receipt.blockNumber, atMs);
     this.log.info({ epoch: n, txHash: receipt.hash, block: receipt.blockNumber }, 'settlement: root published');
   }
 
@@ -172,7 +189,7 @@ export class RootPublisher {
     const events = await distributor.queryFilter(filter, this.chain.deployment.deployBlock);
     const event = events[0];
     if (!event) throw new Error(`epoch ${epoch.epoch} has our root on-chain but no RootPublished event was found from block ${this.chain.deployment.deployBlock}`);
-    this.store.markPublished(epoch.epoch, event.transactionHash, event.blockNumber, publishedAtMs);
+    await this.store.markPublished(epoch.epoch, event.transactionHash, event.blockNumber, publishedAtMs);
     this.log.info({ epoch: epoch.epoch, txHash: event.transactionHash, block: event.blockNumber }, 'settlement: root found on-chain, recorded as published');
   }
 

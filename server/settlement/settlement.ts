@@ -3,15 +3,24 @@
 // stores it, and posts its root on-chain. The ledger row is written before any transaction, so a
 // crash at any point leaves either nothing (the shares roll into the next close) or a stored epoch
 // that the next start reconciles with the chain.
+//
+// The epochs live in the ledger: the SQLite file (this gateway alone, always the leader) or a
+// PostgreSQL database shared by several gateways, of which only the leader (leader.ts) closes and
+// publishes; every gateway serves the epochs and proofs from the shared tables.
 import type Database from 'better-sqlite3';
 import { parseUnits } from 'ethers';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { REINVESTMENT_BPS_PARAMETER } from '../../protocol/dao/index.js';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
 import { buildEpoch } from './epoch-builder.js';
+import { PgLeaderElection, alwaysLeader, type Leadership } from './leader.js';
+import { preparePgSettlement } from './pg-schema.js';
+import { PgSettlementStore } from './pg-settlement-store.js';
 import { RootPublisher, describeChainError, type RetryPolicy, type SettlementHooks } from './root-publisher.js';
-import { SettlementStore, type EpochSummary } from './settlement-store.js';
+import type { EpochRecord, EpochSummary, SettlementStorage } from './settlement-store.js';
+import { SqliteSettlementStore } from './sqlite-settlement-store.js';
 
 export type { SettlementHooks } from './root-publisher.js';
 
@@ -21,13 +30,26 @@ const DEFAULT_RETRY: RetryPolicy = { initialMs: 1000, maxMs: 60_000 };
 
 export interface SettlementOptions {
   chain: DaoChain;
-  db: Database.Database;
+  /** The SQLite ledger's database: this gateway alone settles. Exactly one of `db` and `pg`. */
+  db?: Database.Database;
+  /** The PostgreSQL ledger's pool: gateways sharing it elect one settlement leader. */
+  pg?: pg.Pool;
   log: Logger;
   config: GatewayConfig;
   hooks?: SettlementHooks;
   now?: () => number;
   /** Backoff of failed publishes and failed scheduled closes (tests shorten it). */
   retry?: Partial<RetryPolicy>;
+  /** PostgreSQL: how often a follower tries to become the leader (default 5000 ms; tests shorten it). */
+  leaderRetryMs?: number;
+}
+
+/** closeEpoch() on a gateway that is not the settlement leader. */
+export class NotLeaderError extends Error {
+  constructor(instanceId: number) {
+    super(`this gateway (instance ${instanceId}) is not the settlement leader: the leader among the gateways sharing this ledger closes and publishes epochs`);
+    this.name = 'NotLeaderError';
+  }
 }
 
 /** The epoch being collected now, for the API and the web app. */
@@ -40,7 +62,9 @@ export interface CurrentEpoch {
 }
 
 export class Settlement {
-  readonly store: SettlementStore;
+  readonly store: SettlementStorage;
+  /** Whether this gateway closes and publishes now; the relayer follows it too. */
+  readonly leadership: Leadership;
   private readonly chain: DaoChain;
   private readonly log: Logger;
   private readonly config: GatewayConfig;
@@ -53,7 +77,13 @@ export class Settlement {
   private timer: NodeJS.Timeout | undefined;
   private nextCloseMs = 0;
   private closeFailures = 0;
+  private closeError: string | undefined;
   private stopped = false;
+  private readonly pool: pg.Pool | undefined;
+  private readonly election: PgLeaderElection | undefined;
+  /** The tail of what becoming the leader started (reconciling, then arming the timer). */
+  private leading: Promise<void> = Promise.resolve();
+  private unsubscribe: () => void = () => {};
 
   constructor(options: SettlementOptions) {
     this.chain = options.chain;
@@ -61,8 +91,26 @@ export class Settlement {
     this.config = options.config;
     this.now = options.now ?? Date.now;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.store = new SettlementStore(options.db);
+    if ((options.db === undefined) === (options.pg === undefined)) {
+      throw new TypeError('the settlement needs exactly one ledger: db (SQLite) or pg (a PostgreSQL pool)');
+    }
+    if (options.pg) {
+      this.pool = options.pg;
+      this.store = new PgSettlementStore(options.pg);
+      this.election = new PgLeaderElection({
+        pool: options.pg,
+        log: options.log,
+        retryMs: options.leaderRetryMs,
+        applicationName: `dao-settlement-leader-${options.config.instanceId}`,
+      });
+      this.leadership = this.election;
+    } else {
+      this.store = new SqliteSettlementStore(options.db!);
+      this.leadership = alwaysLeader();
+    }
     this.publisher = new RootPublisher(options.chain, this.store, options.log, options.hooks ?? {}, this.retry);
+    // With PostgreSQL nothing is published before this gateway becomes the leader.
+    if (this.election) this.publisher.pause();
     if (!Number.isSafeInteger(options.config.epochSeconds) || options.config.epochSeconds <= 0) {
       throw new RangeError(`epochSeconds must be a positive integer, got ${options.config.epochSeconds}`);
     }
@@ -74,13 +122,20 @@ export class Settlement {
     return this.publisher.problem;
   }
 
-  /** Why the last publish attempt failed, while retries go on; undefined after a success. */
+  /**
+   * Why the last publish attempt failed, while retries go on, or else why the last close failed
+   * (the chain could not be read); undefined once they succeed.
+   */
   get publishError(): string | undefined {
-    return this.publisher.lastError;
+    return this.publisher.lastError ?? this.closeError;
   }
 
-  currentEpoch(): CurrentEpoch {
-    const last = this.store.lastEpoch();
+  get isLeader(): boolean {
+    return this.leadership.isLeader;
+  }
+
+  async currentEpoch(): Promise<CurrentEpoch> {
+    const last = await this.store.lastEpoch();
     const now = this.now();
     const startMs = last?.endMs ?? Math.floor(now / this.periodMs) * this.periodMs;
     return { epoch: (last?.epoch ?? 0) + 1, startMs, endsAtMs: this.nextCloseMs || this.nextBoundary(now) };
@@ -89,30 +144,75 @@ export class Settlement {
   /**
    * Closes the epoch now: stores it as 'built' and starts publishing it. Resolves with the stored
    * epoch, or undefined when there was no new work (nothing is created and no gas spent).
+   * Rejects with NotLeaderError on a gateway that is not the settlement leader.
    */
   closeEpoch(): Promise<EpochSummary | undefined> {
+    if (!this.leadership.isLeader) return Promise.reject(new NotLeaderError(this.config.instanceId));
     const result = this.closing.then(() => this.closeNow());
-    this.closing = result.catch(() => {});
+    this.closing = result.then(
+      () => (this.closeError = undefined),
+      (err: unknown) => {
+        // Nothing is lost (the shares stay pending), but /healthz must show that closes are failing.
+        if (!this.stopped && !(err instanceof NotLeaderError)) this.closeError = `closing the epoch failed: ${describeChainError(err, this.chain)}`;
+      },
+    );
     return result;
   }
 
-  /** Reconciles and publishes what an earlier run left unpublished, then arms the epoch timer. */
+  /**
+   * PostgreSQL: brings the settlement tables up to date and tries for leadership once. Then, as
+   * leader: reconciles and publishes what an earlier run left unpublished and arms the epoch timer.
+   */
   async start(): Promise<void> {
-    this.publisher.kick();
-    await this.publisher.settled();
-    const now = this.now();
-    const boundary = Math.floor(now / this.periodMs) * this.periodMs;
-    const last = this.store.lastEpoch();
-    // A boundary passed while the gateway was down: close at once rather than wait a whole period.
-    this.arm(last && last.endMs < boundary ? boundary : this.nextBoundary(now));
+    if (this.pool) await preparePgSettlement(this.pool, this.log);
+    this.unsubscribe = this.leadership.onChange((leader) => this.onLeadership(leader));
+    await this.election?.start();
+    if (!this.election) this.onLeadership(true);
+    await this.leading;
   }
 
-  /** Stops the timer and waits for an in-flight close and publish attempt to settle. */
+  /** Stops the timer, waits for an in-flight close and publish attempt, and gives up leadership. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.unsubscribe();
     await this.closing;
+    // The publisher first: lead() may be waiting for it to settle.
     await this.publisher.stop();
+    await this.leading;
+    await this.leadership.stop();
+  }
+
+  private onLeadership(leader: boolean): void {
+    if (this.stopped) return;
+    if (leader) {
+      this.leading = this.leading.then(() => this.lead()).catch((err: unknown) => this.log.error({ err }, 'settlement: taking up leadership failed'));
+      return;
+    }
+    // Lost: no timer, no publishing. A close or a publish in flight finishes safely (closes are
+    // serialized in the database; the chain takes one root per epoch and the next leader
+    // reconciles with it before sending anything).
+    clearTimeout(this.timer);
+    this.nextCloseMs = 0;
+    this.publisher.pause();
+  }
+
+  private async lead(): Promise<void> {
+    if (this.stopped || !this.leadership.isLeader) return;
+    this.publisher.resume();
+    this.publisher.kick();
+    await this.publisher.settled();
+    if (this.stopped || !this.leadership.isLeader) return;
+    const now = this.now();
+    const boundary = Math.floor(now / this.periodMs) * this.periodMs;
+    let last: EpochRecord | undefined;
+    try {
+      last = await this.store.lastEpoch();
+    } catch (err) {
+      this.log.warn({ err }, 'settlement: could not read the last epoch; the timer closes at the next boundary');
+    }
+    // A boundary passed while no gateway led: close at once rather than wait a whole period.
+    this.arm(last && last.endMs < boundary ? boundary : this.nextBoundary(now));
   }
 
   private nextBoundary(now: number): number {
@@ -120,7 +220,7 @@ export class Settlement {
   }
 
   private arm(atMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.leadership.isLeader) return;
     clearTimeout(this.timer);
     this.nextCloseMs = atMs;
     this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.min(atMs - this.now(), MAX_TIMER_MS)));
@@ -128,6 +228,7 @@ export class Settlement {
   }
 
   private onTimer(): void {
+    if (!this.leadership.isLeader) return;
     if (this.now() < this.nextCloseMs) return this.arm(this.nextCloseMs);
     this.closeEpoch().then(
       () => {
@@ -135,7 +236,7 @@ export class Settlement {
         this.arm(this.nextBoundary(this.now()));
       },
       (err: unknown) => {
-        if (this.stopped) return;
+        if (this.stopped || err instanceof NotLeaderError) return;
         // The shares stay pending, so nothing is lost; retry soon rather than a whole period later.
         const delayMs = Math.min(this.retry.initialMs * 2 ** this.closeFailures++, this.retry.maxMs);
         this.log.warn({ retryInMs: delayMs }, `settlement: closing the epoch failed: ${describeChainError(err, this.chain)}`);
@@ -146,26 +247,16 @@ export class Settlement {
 
   private async closeNow(): Promise<EpochSummary | undefined> {
     if (this.stopped) throw new Error('settlement is stopped');
+    if (!this.leadership.isLeader) throw new NotLeaderError(this.config.instanceId);
     // Read at close time, so an executed governance vote changes the split of the next epoch.
     const bps = Number(await this.chain.publisher.governor.getFunction('parameters')(REINVESTMENT_BPS_PARAMETER));
     const reward = parseUnits(this.config.epochReward, this.chain.token.decimals);
     const endMs = this.now();
-    // One IMMEDIATE transaction from reading the pending shares to storing the epoch: no share batch
-    // and no other close can come in between.
-    const built = this.store.transaction(() => {
-      const last = this.store.lastEpoch();
-      const epoch = buildEpoch({
-        epoch: (last?.epoch ?? 0) + 1,
-        pending: this.store.pendingWork(),
-        previous: last ? this.store.leaves(last.epoch) : [],
-        previousEndMs: last?.endMs,
-        reward,
-        reinvestmentBps: bps,
-        endMs: Math.max(endMs, last?.endMs ?? 0),
-      });
-      if (epoch) this.store.insertEpoch(epoch.record, epoch.leaves);
-      return epoch?.record;
-    });
+    // One transaction from reading the pending shares to storing the epoch: a share committed
+    // after it is read stays pending for the next epoch; none is lost or counted twice.
+    const built = await this.store.close((input) =>
+      buildEpoch({ ...input, reward, reinvestmentBps: bps, endMs: Math.max(endMs, input.previousEndMs ?? 0) }),
+    );
     if (!built) {
       this.log.debug('settlement: no new work since the last epoch; nothing to close');
       return undefined;
@@ -179,9 +270,18 @@ export class Settlement {
   }
 }
 
-/** Creates the settlement, publishes what an earlier run left unpublished, and arms the epoch timer. */
+/**
+ * Creates the settlement on the SQLite (`db`) or PostgreSQL (`pg`) ledger; as the leader, publishes
+ * what an earlier run left unpublished and arms the epoch timer.
+ */
 export async function startSettlement(options: SettlementOptions): Promise<Settlement> {
   const settlement = new Settlement(options);
-  await settlement.start();
+  try {
+    await settlement.start();
+  } catch (err) {
+    // A failed start (say, a migration) must not leave the leader lock's connection open.
+    await settlement.stop().catch(() => {});
+    throw err;
+  }
   return settlement;
 }

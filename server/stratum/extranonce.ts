@@ -1,20 +1,31 @@
 /**
  * Hands each session a unique extranonce1: a prefix of the template's extranonce slot. The rest
  * of the slot is the miner's extranonce2, so no two sessions can ever hash the same coinbase.
+ *
+ * Several gateways may share one upstream (and one ledger): the first byte of every prefix IS the
+ * gateway's instance id, and an allocator hands out only prefixes of its own partition. Two
+ * gateways with distinct instance ids therefore never give out the same extranonce1, which keeps
+ * both their coinbases and their share keys (which include the extranonce) apart.
  */
 export class ExtranonceAllocator {
   private readonly inUse = new Set<number>();
+  /** The partition is [base, base + size): every value whose top byte is the instance id. */
+  private readonly base: number;
+  private readonly size: number;
+  /** Offset in the partition where the next search starts. */
   private next: number;
-  private readonly space: number;
 
   constructor(
     readonly prefixSize: number,
-    /** Instance id (several gateways share one upstream): the top byte of every prefix. */
-    instanceId = 0,
+    /** Instance id (0..255): the first byte of every prefix this allocator hands out. */
+    readonly instanceId = 0,
   ) {
     if (!Number.isInteger(prefixSize) || prefixSize < 1 || prefixSize > 4) throw new RangeError(`prefixSize must be 1..4, got ${prefixSize}`);
-    this.space = 2 ** (8 * prefixSize);
-    this.next = (instanceId * Math.floor(this.space / 256) + Math.floor(Math.random() * 256)) % this.space;
+    if (!Number.isInteger(instanceId) || instanceId < 0 || instanceId > 255) throw new RangeError(`instanceId must be 0..255, got ${instanceId}`);
+    this.size = 2 ** (8 * (prefixSize - 1));
+    this.base = instanceId * this.size;
+    // A random start: a restarted gateway does not hand out the very prefixes of its last run first.
+    this.next = Math.floor(Math.random() * this.size);
   }
 
   /** The extranonce slot of `slotSize` bytes leaves the miner slotSize - prefix bytes (at least 2). */
@@ -23,18 +34,35 @@ export class ExtranonceAllocator {
     return new ExtranonceAllocator(Math.min(4, slotSize - 2), instanceId);
   }
 
+  /** How many prefixes this instance may hand out at once. */
+  get capacity(): number {
+    return this.size;
+  }
+
+  get allocated(): number {
+    return this.inUse.size;
+  }
+
   allocate(): Uint8Array {
-    if (this.inUse.size >= this.space) throw new Error('every extranonce1 is in use');
-    while (this.inUse.has(this.next)) this.next = (this.next + 1) % this.space;
-    const value = this.next;
+    if (this.inUse.size >= this.size) {
+      const first = this.instanceId.toString(16).padStart(2, '0');
+      throw new Error(
+        `every extranonce1 of instance ${this.instanceId} is in use: all ${this.size} prefix(es) of ${this.prefixSize} byte(s) ` +
+          `starting with 0x${first}; the partition of another instance is never used (a work source with a larger extranonce slot gives more)`,
+      );
+    }
+    while (this.inUse.has(this.base + this.next)) this.next = (this.next + 1) % this.size;
+    const value = this.base + this.next;
     this.inUse.add(value);
-    this.next = (this.next + 1) % this.space;
+    this.next = (this.next + 1) % this.size;
     const prefix = new Uint8Array(this.prefixSize);
-    for (let i = 0; i < this.prefixSize; i++) prefix[i] = (value >>> (8 * (this.prefixSize - 1 - i))) & 0xff;
+    for (let i = 0; i < this.prefixSize; i++) prefix[i] = Math.floor(value / 256 ** (this.prefixSize - 1 - i)) % 256;
     return prefix;
   }
 
+  /** Frees a prefix for reuse; one this allocator did not hand out (another size, another instance) is ignored. */
   release(prefix: Uint8Array): void {
+    if (prefix.length !== this.prefixSize) return;
     let value = 0;
     for (const b of prefix) value = value * 256 + b;
     this.inUse.delete(value);

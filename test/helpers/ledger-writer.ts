@@ -1,15 +1,19 @@
 /**
- * Child process for the crash test in test/sqlite-ledger.test.ts: appends shares to the ledger
- * file given as argv[2] forever, from several concurrent producers (so that batches form), and
- * prints each shareKey on its own line only AFTER its appendShare promise resolved, i.e. once
+ * Child process for the crash test of test/helpers/ledger-cases.ts: appends shares to the ledger
+ * given as argv[2] (a SQLite file, or a postgres:// URL) forever, from several concurrent
+ * producers (so that batches form), and prints each shareKey on its own line only AFTER its appendShare promise resolved, i.e. once
  * the gateway would have acknowledged it. The parent SIGKILLs this process mid-stream.
  * (stdout to a pipe is synchronous on Linux, so a printed line has left this process.)
  */
+import type { Ledger } from '../../server/ledger/ledger.js';
+import { openPgLedger } from '../../server/ledger/pg/pg-ledger.js';
 import { openSqliteLedger } from '../../server/ledger/sqlite-ledger.js';
 
-const file = process.argv[2];
-if (!file) throw new Error('usage: ledger-writer.ts <ledger file>');
-const ledger = openSqliteLedger(file, { synchronous: 'FULL' });
+const location = process.argv[2];
+if (!location) throw new Error('usage: ledger-writer.ts <ledger file | postgres:// URL>');
+const ledger: Ledger = /^postgres(ql)?:\/\//.test(location)
+  ? await openPgLedger(location, { instanceId: 0 })
+  : openSqliteLedger(location, { synchronous: 'FULL' });
 const PRODUCERS = 16;
 const MEMBERS = ['0x1111111111111111111111111111111111111111', '0x2222222222222222222222222222222222222222'];
 

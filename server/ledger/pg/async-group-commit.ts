@@ -1,0 +1,143 @@
+import { DEFAULT_MAX_BATCH, type GroupCommitStats, type ItemOutcome } from '../group-commit.js';
+
+/**
+ * Group commit for a database that answers asynchronously (over the network). The same contract
+ * as GroupCommit (see ../group-commit.ts): the items queued during one turn of the event loop go
+ * to the database together in ONE transaction, each promise settles only after its own item's
+ * fate is known, a batch that throws rejects every item in it, and later batches go on.
+ *
+ * One batch is in flight at a time: while it commits, new items queue, and the next batch takes
+ * them all (up to maxBatch). The slower the commit, the larger the batches, so throughput follows
+ * the database's commit rate instead of being capped by one round trip per item. Batches commit in
+ * submission order, so a later record of the same block never lands before an earlier one.
+ */
+
+export interface AsyncGroupCommitOptions<T, R> {
+  commitBatch(items: readonly T[]): Promise<ItemOutcome<R>[]>;
+  maxBatch?: number;
+  onBatchError?(error: unknown, batchSize: number): void;
+  closedMessage?: string;
+}
+
+interface Pending<T, R> {
+  item: T;
+  resolve(value: R): void;
+  reject(error: unknown): void;
+}
+
+export class AsyncGroupCommit<T, R> {
+  readonly stats: GroupCommitStats = {
+    transactions: 0,
+    failedTransactions: 0,
+    itemsCommitted: 0,
+    itemsRejected: 0,
+    largestBatch: 0,
+    lastBatchSize: 0,
+    lastBatchMs: 0,
+  };
+  private queue: Pending<T, R>[] = [];
+  private timer: NodeJS.Immediate | null = null;
+  private inFlight: Promise<void> | null = null;
+  private closed = false;
+  private readonly maxBatch: number;
+
+  constructor(private readonly options: AsyncGroupCommitOptions<T, R>) {
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    this.maxBatch = maxBatch;
+  }
+
+  /** Items queued or in flight, not yet settled. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  submit(item: T): Promise<R> {
+    if (this.closed) return Promise.reject(new Error(this.options.closedMessage ?? 'group commit is closed'));
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Refuses new items, then resolves once everything queued has been committed (or rejected). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) {
+      clearImmediate(this.timer);
+      this.timer = null;
+    }
+    while (this.inFlight !== null || this.queue.length > 0) {
+      if (this.inFlight === null) this.start();
+      await this.inFlight;
+    }
+  }
+
+  private schedule(): void {
+    if (this.inFlight !== null) return; // the running batch starts the next when it is done
+    if (this.queue.length >= this.maxBatch) {
+      if (this.timer !== null) clearImmediate(this.timer);
+      this.timer = null;
+      return this.start();
+    }
+    if (this.timer !== null) return;
+    this.timer = setImmediate(() => {
+      this.timer = null;
+      if (this.inFlight === null) this.start();
+    });
+  }
+
+  private start(): void {
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (batch.length === 0) return;
+    this.inFlight = this.commit(batch).finally(() => {
+      this.inFlight = null;
+      if (this.queue.length > 0) {
+        // Everything that queued meanwhile forms the next batch, now: waiting for another turn
+        // would only add latency (the items already waited one commit).
+        this.start();
+      }
+    });
+  }
+
+  private async commit(batch: Pending<T, R>[]): Promise<void> {
+    const startMs = performance.now();
+    let outcomes: ItemOutcome<R>[];
+    try {
+      outcomes = await this.options.commitBatch(batch.map((p) => p.item));
+      if (outcomes.length !== batch.length) {
+        // A bug in commitBatch, found after its commit: rejecting is the safe side (see GroupCommit).
+        throw new Error(`commitBatch returned ${outcomes.length} outcomes for ${batch.length} items`);
+      }
+    } catch (error) {
+      this.stats.failedTransactions++;
+      this.stats.itemsRejected += batch.length;
+      this.stats.lastBatchMs = performance.now() - startMs;
+      try {
+        this.options.onBatchError?.(error, batch.length);
+      } catch {
+        // A failing observer must not keep the batch's callers waiting forever.
+      }
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.stats.transactions++;
+    this.stats.lastBatchSize = batch.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    this.stats.lastBatchMs = performance.now() - startMs;
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) {
+        this.stats.itemsCommitted++;
+        p.resolve(outcome.value);
+      } else {
+        this.stats.itemsRejected++;
+        p.reject(outcome.error);
+      }
+    });
+  }
+}

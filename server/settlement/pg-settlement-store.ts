@@ -1,0 +1,263 @@
+// The settlement's tables in a PostgreSQL ledger shared by several gateways. Share row ids come
+// from a sequence and are NOT commit-ordered across gateways (a row with a lower id may commit
+// after one with a higher id), so an id range would lose shares. Each share row carries its epoch
+// instead (shares.epoch, NULL until settled): closing epoch n runs
+//   UPDATE shares SET epoch = n WHERE epoch IS NULL
+// in the transaction that stores the epoch and its leaves. Under READ COMMITTED that statement
+// sees exactly the shares committed before it; one committed later keeps NULL for the next epoch.
+// So every committed share lands in exactly one epoch.
+import type pg from 'pg';
+import {
+  checkFollows,
+  type EpochBuild,
+  type EpochRecord,
+  type EpochStatus,
+  type EpochSummary,
+  type LeafRecord,
+  type NewEpoch,
+  type PendingWork,
+  type SettlementStorage,
+} from './settlement-store.js';
+
+/** pg_advisory_xact_lock key serializing closes ("DAOCLOS"): two closers never interleave. */
+export const SETTLEMENT_CLOSE_LOCK = 0x44414f434c4f53n;
+/** Statement timeout inside a close's transaction. */
+const CLOSE_STATEMENT_TIMEOUT_MS = 10 * 60_000;
+
+/** node-postgres returns BIGINT, NUMERIC and count(*) as strings; each is converted where read. */
+interface EpochRow {
+  epoch: number;
+  start_ms: string;
+  end_ms: string;
+  epoch_work: string;
+  total_work: string;
+  reward: string;
+  reinvested: string;
+  reinvestment_bps: number;
+  root: string;
+  status: EpochStatus;
+  tx_hash: string | null;
+  block_number: string | null;
+  created_at_ms: string;
+  published_at_ms: string | null;
+  members?: number;
+}
+
+interface LeafRow {
+  epoch: number;
+  member: string;
+  epoch_work: string;
+  epoch_reward: string;
+  cumulative_work: string;
+  cumulative_reward: string;
+  proof?: unknown;
+}
+
+const EPOCH_SUMMARY = `SELECT e.*, (SELECT count(*) FROM epoch_leaves l WHERE l.epoch = e.epoch)::int AS members FROM epochs e`;
+const LEAF_COLUMNS = 'epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward';
+const PENDING_BY_MEMBER = `member, sum(work) AS work, count(*)::int AS shares, min(accepted_at_ms)::text AS first_at`;
+
+const nullableNumber = (text: string | null): number | null => (text === null ? null : Number(text));
+
+function toEpoch(row: EpochRow): EpochRecord {
+  return {
+    epoch: row.epoch,
+    startMs: Number(row.start_ms),
+    endMs: Number(row.end_ms),
+    firstShareId: null,
+    lastShareId: null,
+    epochWork: BigInt(row.epoch_work),
+    totalWork: BigInt(row.total_work),
+    reward: BigInt(row.reward),
+    reinvested: BigInt(row.reinvested),
+    reinvestmentBps: row.reinvestment_bps,
+    root: row.root,
+    status: row.status,
+    txHash: row.tx_hash,
+    blockNumber: nullableNumber(row.block_number),
+    createdAtMs: Number(row.created_at_ms),
+    publishedAtMs: nullableNumber(row.published_at_ms),
+  };
+}
+
+function toSummary(row: EpochRow): EpochSummary {
+  return { ...toEpoch(row), members: row.members ?? 0 };
+}
+
+function toLeaf(row: LeafRow): LeafRecord {
+  if (row.proof !== undefined && (!Array.isArray(row.proof) || !row.proof.every((p) => typeof p === 'string'))) {
+    throw new Error(`epoch_leaves row (${row.epoch}, ${row.member}) has a malformed proof`);
+  }
+  return {
+    epoch: row.epoch,
+    member: row.member,
+    epochWork: BigInt(row.epoch_work),
+    epochReward: BigInt(row.epoch_reward),
+    cumulativeWork: BigInt(row.cumulative_work),
+    cumulativeReward: BigInt(row.cumulative_reward),
+    proof: (row.proof as string[] | undefined) ?? [],
+  };
+}
+
+/** Per-member rows of pending shares → PendingWork. */
+function toPending(rows: readonly { member: string; work: number; shares: number; first_at: string | null }[]): PendingWork {
+  const workByMember = new Map<string, number>();
+  let shares = 0;
+  let firstShareAtMs: number | null = null;
+  for (const row of rows) {
+    workByMember.set(row.member, Number(row.work));
+    shares += row.shares;
+    const at = nullableNumber(row.first_at);
+    if (at !== null && (firstShareAtMs === null || at < firstShareAtMs)) firstShareAtMs = at;
+  }
+  return { shares, firstShareAtMs, workByMember, shareIds: null };
+}
+
+export class PgSettlementStore implements SettlementStorage {
+  readonly backend = 'postgres';
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async lastEpoch(): Promise<EpochRecord | undefined> {
+    const { rows } = await this.pool.query<EpochRow>('SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1');
+    return rows[0] && toEpoch(rows[0]);
+  }
+
+  async pendingWork(): Promise<PendingWork> {
+    const { rows } = await this.pool.query(`SELECT ${PENDING_BY_MEMBER} FROM shares WHERE epoch IS NULL GROUP BY member`);
+    return toPending(rows);
+  }
+
+  async close(build: EpochBuild): Promise<EpochRecord | undefined> {
+    const client = await this.pool.connect();
+    let released = false;
+    try {
+      await client.query('BEGIN');
+      // The pool's statement timeout is sized for share batches; marking a long epoch's shares
+      // may take longer, and failing it would only repeat the same work at the next try.
+      await client.query(`SET LOCAL statement_timeout = ${CLOSE_STATEMENT_TIMEOUT_MS}`);
+      // Closes are serialized across gateways (normally only the leader closes; this also holds
+      // while a deposed leader finishes a close it began).
+      await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [SETTLEMENT_CLOSE_LOCK.toString()]);
+      const lastRows = await client.query<EpochRow>('SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1');
+      const last = lastRows.rows[0] && toEpoch(lastRows.rows[0]);
+      const epoch = (last?.epoch ?? 0) + 1;
+      // Takes the committed pending shares for this epoch; rolled back when nothing is built.
+      const claimed = await client.query(
+        `WITH claimed AS (UPDATE shares SET epoch = $1 WHERE epoch IS NULL RETURNING member, work, accepted_at_ms)
+         SELECT ${PENDING_BY_MEMBER} FROM claimed GROUP BY member`,
+        [epoch],
+      );
+      const previous = last ? (await client.query<LeafRow>(`SELECT ${LEAF_COLUMNS}, proof FROM epoch_leaves WHERE epoch = $1 ORDER BY member`, [last.epoch])).rows.map(toLeaf) : [];
+      const pending = toPending(claimed.rows);
+      const built = build({ epoch, pending, previous, previousEndMs: last?.endMs });
+      if (!built) {
+        await client.query('ROLLBACK');
+        return undefined;
+      }
+      checkFollows(built.record, last);
+      await this.insert(client, built.record, pending.shares, built.leaves);
+      await client.query('COMMIT');
+      return { ...built.record, status: 'built', txHash: null, blockNumber: null, publishedAtMs: null };
+    } catch (err) {
+      // A connection that cannot even roll back is broken: it is destroyed, not pooled again.
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        client.release(rollbackError instanceof Error ? rollbackError : true);
+        released = true;
+      });
+      throw err;
+    } finally {
+      if (!released) client.release();
+    }
+  }
+
+  async leaves(epoch: number): Promise<LeafRecord[]> {
+    const { rows } = await this.pool.query<LeafRow>(`SELECT ${LEAF_COLUMNS}, proof FROM epoch_leaves WHERE epoch = $1 ORDER BY member`, [epoch]);
+    return rows.map(toLeaf);
+  }
+
+  async markSent(epoch: number, txHash: string): Promise<void> {
+    await this.pool.query(`UPDATE epochs SET status = 'sent', tx_hash = $1 WHERE epoch = $2 AND status <> 'published'`, [txHash, epoch]);
+  }
+
+  async markPublished(epoch: number, txHash: string, blockNumber: number, atMs: number): Promise<void> {
+    await this.pool.query(`UPDATE epochs SET status = 'published', tx_hash = $1, block_number = $2, published_at_ms = $3 WHERE epoch = $4`, [
+      txHash,
+      blockNumber,
+      atMs,
+      epoch,
+    ]);
+  }
+
+  async epoch(epoch: number): Promise<EpochSummary | undefined> {
+    const { rows } = await this.pool.query<EpochRow>(`${EPOCH_SUMMARY} WHERE e.epoch = $1`, [epoch]);
+    return rows[0] && toSummary(rows[0]);
+  }
+
+  async epochs(limit: number, offset = 0): Promise<EpochSummary[]> {
+    const { rows } = await this.pool.query<EpochRow>(`${EPOCH_SUMMARY} ORDER BY e.epoch DESC LIMIT $1 OFFSET $2`, [limit, offset]);
+    return rows.map(toSummary);
+  }
+
+  async unpublished(): Promise<EpochRecord[]> {
+    const { rows } = await this.pool.query<EpochRow>(`SELECT * FROM epochs WHERE status <> 'published' ORDER BY epoch`);
+    return rows.map(toEpoch);
+  }
+
+  async latestPublished(): Promise<EpochSummary | undefined> {
+    const { rows } = await this.pool.query<EpochRow>(`${EPOCH_SUMMARY} WHERE e.status = 'published' ORDER BY e.epoch DESC LIMIT 1`);
+    return rows[0] && toSummary(rows[0]);
+  }
+
+  async leaf(epoch: number, member: string): Promise<LeafRecord | undefined> {
+    const { rows } = await this.pool.query<LeafRow>(`SELECT ${LEAF_COLUMNS}, proof FROM epoch_leaves WHERE epoch = $1 AND member = $2`, [epoch, member]);
+    return rows[0] && toLeaf(rows[0]);
+  }
+
+  async memberLeaves(member: string, limit: number, offset = 0): Promise<(LeafRecord & { status: EpochStatus })[]> {
+    const { rows } = await this.pool.query<LeafRow & { status: EpochStatus }>(
+      `SELECT l.epoch, l.member, l.epoch_work, l.epoch_reward, l.cumulative_work, l.cumulative_reward, e.status
+         FROM epoch_leaves l JOIN epochs e ON e.epoch = l.epoch
+        WHERE l.member = $1 ORDER BY l.epoch DESC LIMIT $2 OFFSET $3`,
+      [member, limit, offset],
+    );
+    return rows.map((row) => ({ ...toLeaf(row), status: row.status }));
+  }
+
+  /** The epoch row and all its leaves, inside close's transaction. Amounts travel as decimal text. */
+  private async insert(client: pg.PoolClient, epoch: NewEpoch, shares: number, leaves: readonly LeafRecord[]): Promise<void> {
+    await client.query(
+      `INSERT INTO epochs (epoch, start_ms, end_ms, shares, epoch_work, total_work, reward, reinvested,
+                           reinvestment_bps, root, status, created_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'built', $11)`,
+      [
+        epoch.epoch,
+        epoch.startMs,
+        epoch.endMs,
+        shares,
+        epoch.epochWork.toString(),
+        epoch.totalWork.toString(),
+        epoch.reward.toString(),
+        epoch.reinvested.toString(),
+        epoch.reinvestmentBps,
+        epoch.root,
+        epoch.createdAtMs,
+      ],
+    );
+    const rows = leaves.map((leaf) => ({
+      member: leaf.member,
+      epoch_work: leaf.epochWork.toString(),
+      epoch_reward: leaf.epochReward.toString(),
+      cumulative_work: leaf.cumulativeWork.toString(),
+      cumulative_reward: leaf.cumulativeReward.toString(),
+      proof: leaf.proof,
+    }));
+    // One statement for every leaf: an epoch of thousands of members is one round trip.
+    await client.query(
+      `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward, proof)
+       SELECT $1, x.member, x.epoch_work::numeric, x.epoch_reward::numeric, x.cumulative_work::numeric, x.cumulative_reward::numeric, x.proof
+         FROM jsonb_to_recordset($2::jsonb) AS x(member text, epoch_work text, epoch_reward text, cumulative_work text, cumulative_reward text, proof jsonb)`,
+      [epoch.epoch, JSON.stringify(rows)],
+    );
+  }
+}
