@@ -268,7 +268,9 @@ export class StratumSession {
     } catch (err) {
       // Not durable, so not acknowledged: the miner's share is refused rather than lost silently.
       this.ctx.log.error({ err, session: this.connection.id }, 'ledger write failed; share not acknowledged');
-      this.ctx.onShareRejected(this, 'ledger unavailable', false);
+      this.ctx.jobs.forgetSeen(job, share.hash);
+      // The cause (database is locked, database or disk is full...) goes to /healthz, not to the miner.
+      this.ctx.onShareRejected(this, `ledger unavailable: ${err instanceof Error ? err.message : String(err)}`, false);
       throw new StratumError(StratumCode.OTHER, 'share not recorded: the pool ledger is unavailable, try again');
     }
     if (!recorded) return this.reject(StratumCode.DUPLICATE, 'duplicate share');

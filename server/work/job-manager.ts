@@ -111,6 +111,11 @@ export class JobManager {
     return true;
   }
 
+  /** Forgets a share's hash whose ledger write failed: the miner was told to try again, so its retry is new. */
+  forgetSeen(job: Job, hash: string): void {
+    job.generation.seenHashes.delete(hash);
+  }
+
   stop(): void {
     clearTimeout(this.refreshTimer);
   }

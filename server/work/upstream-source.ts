@@ -273,10 +273,16 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
     c.request('mining.submit', params).then(
       (result) => item.resolve(result === true ? { accepted: true } : { accepted: false, reason: `upstream answered ${JSON.stringify(result)}` }),
       (err: Error) => {
-        if (err instanceof StratumRpcError) item.resolve({ accepted: false, reason: err.message });
-        // The connection dropped under the request: the share is still good, send it again after reconnect.
-        else if (c.closed && !stopped) enqueue(item);
-        else item.resolve({ accepted: false, reason: err.message });
+        if (err instanceof StratumRpcError) return item.resolve({ accepted: false, reason: err.message });
+        if (stopped) return item.resolve({ accepted: false, reason: err.message });
+        if (!c.closed) {
+          // No answer in time on an open connection: a black hole (a dead peer or path that sent no
+          // reset), which the idle timeout would notice only minutes later. Drop it and reconnect.
+          logger.warn({ upstream: hostPort, err: err.message }, 'upstream did not answer a share; reconnecting');
+          c.close();
+        }
+        // The share is still good: send it again on the next session (a copy that did arrive is refused there as a duplicate).
+        enqueue(item);
       },
     );
   }

@@ -204,7 +204,8 @@ export class DaoApp extends LitElement {
           ${this.workSource
             ? this.workSource.practice
               ? html`<span class="practice" data-work-source="practice">practice</span>: a made-up chain, so no real coin is mined;
-                  the shares are real work, but they earn nothing yet.`
+                  the shares are real work and are credited, but the pool earns no block reward from them: any
+                  reward shown comes from the DAO's configured epoch reward (a test token locally).`
               : html`<span class="real" data-work-source="real">real</span> (${this.workSource.label})`
             : html`<span data-work-source="unknown">unknown (the pool did not answer)</span>`}
         </p>
