@@ -192,11 +192,15 @@ export class StratumSession {
         result['version-rolling'] = this.versionMask !== 0;
         result['version-rolling.mask'] = u32ToHex(this.versionMask);
       } else if (extension === 'minimum-difficulty') {
-        const value = Number(opts['minimum-difficulty.value']);
+        // Only a number or a numeric string: Number() of a nested array recurses through it.
+        const raw = opts['minimum-difficulty.value'];
+        const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
         if (!(value > 0) || !Number.isFinite(value)) throw new StratumError(StratumCode.OTHER, 'minimum-difficulty.value must be a positive number');
+        const before = this.vardiff.difficulty;
         this.vardiff.setMinimum(value, this.ctx.now());
         result['minimum-difficulty'] = true;
-        if (this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
+        // A new job only when the difficulty moved: a repeated request must not mint jobs.
+        if (this.jobsFlowing && this.vardiff.difficulty !== before) after.then = () => this.sendDifficultyAndJob();
       } else {
         result[extension.slice(0, 64)] = false;
       }
@@ -211,8 +215,9 @@ export class StratumSession {
     } catch (err) {
       throw new StratumError(StratumCode.OTHER, `suggest_difficulty: ${(err as ProtocolError).detail}`);
     }
+    const before = this.vardiff.difficulty;
     this.vardiff.suggest(Number(suggested), this.ctx.now());
-    if (this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
+    if (this.jobsFlowing && this.vardiff.difficulty !== before) after.then = () => this.sendDifficultyAndJob();
     return true;
   }
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { StratumHub } from './hub.js';
 import type { Connection } from './session.js';
-import { normalizeIp } from './tcp-transport.js';
+import { MAX_UNREAD_BYTES, normalizeIp } from './tcp-transport.js';
 
 export interface WsTransportOptions {
   path: string;
@@ -28,13 +28,19 @@ export function attachWsTransport(http: HttpServer, hub: StratumHub, options: Ws
   });
 
   function onConnection(ws: WebSocket, request: IncomingMessage): void {
+    let closing = false;
     const connection: Connection = {
       id: `w${(serial++).toString(36)}`,
       remoteAddress: normalizeIp(request.socket.remoteAddress),
       send(text) {
-        if (ws.readyState === ws.OPEN) ws.send(text);
+        if (closing || ws.readyState !== ws.OPEN) return;
+        // A client that stops reading would otherwise make the gateway buffer replies without bound.
+        if (ws.bufferedAmount > MAX_UNREAD_BYTES) return connection.close('not reading the answers');
+        ws.send(text);
       },
       close(reason) {
+        if (closing) return;
+        closing = true;
         // 1008: policy violation; the reason is what a browser's close event shows.
         if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1008, reason.slice(0, 120));
         setTimeout(() => ws.terminate(), 1_000).unref();
@@ -63,6 +69,7 @@ export function attachWsTransport(http: HttpServer, hub: StratumHub, options: Ws
     ws.on('message', (data, isBinary) => {
       clearTimeout(idle);
       idle = setTimeout(() => connection.close('idle timeout'), options.idleTimeoutMs);
+      if (closing) return;
       if (isBinary) return connection.close('binary frames are not Stratum');
       deliver(data.toString());
     });
