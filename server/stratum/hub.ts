@@ -6,12 +6,23 @@ import { StratumSession, type Connection } from './session.js';
 import type { SessionContext } from './session-context.js';
 
 /**
+ * Sessions notified per event-loop turn when a job goes out. Writing to 20,000 sockets takes a few
+ * hundred milliseconds; in slices, the shares that arrive meanwhile are answered between slices
+ * instead of waiting for the whole broadcast.
+ */
+const BROADCAST_SLICE = 1_000;
+
+/**
  * Every live session, whatever its transport: admits connections (per-IP cap and bans), wires
  * each to a session and a message pump, broadcasts jobs, and hangs up on abusers.
  */
 export class StratumHub {
   readonly sessions = new Map<string, StratumSession>();
   private readonly tickTimer: NodeJS.Timeout;
+  /** Jobs waiting to go out, oldest first: each reaches every session in the order they came. */
+  private readonly outbox: Job[] = [];
+  private sending: Iterator<StratumSession> | undefined;
+  private closed = false;
 
   constructor(
     private readonly ctx: SessionContext,
@@ -50,8 +61,34 @@ export class StratumHub {
     this.ctx.onSessionClosed?.(session);
   }
 
+  /** Sends `job` to every session: the first slice now, the rest on following turns. */
   broadcast(job: Job): void {
-    for (const session of this.sessions.values()) session.sendJob(job);
+    this.outbox.push(job);
+    if (!this.sending) this.sendSlices();
+  }
+
+  private sendSlices(): void {
+    while (!this.closed) {
+      const job = this.outbox[0];
+      if (!job) return;
+      // A snapshot of who is connected when the job's turn comes; later sessions get the current
+      // job when they authorize.
+      this.sending ??= [...this.sessions.values()][Symbol.iterator]();
+      for (let i = 0; i < BROADCAST_SLICE; i++) {
+        const next = this.sending.next();
+        if (next.done) {
+          this.outbox.shift();
+          this.sending = undefined;
+          break;
+        }
+        // A session that closed since the snapshot has nothing left to send to.
+        if (this.sessions.has(next.value.connection.id)) next.value.sendJob(job);
+      }
+      if (this.sending) {
+        setImmediate(() => this.sendSlices());
+        return;
+      }
+    }
   }
 
   /** Counts an invalid message or share against an address; a ban closes all its connections. */
@@ -65,6 +102,8 @@ export class StratumHub {
   }
 
   close(): void {
+    this.closed = true;
+    this.outbox.length = 0;
     clearInterval(this.tickTimer);
   }
 }
