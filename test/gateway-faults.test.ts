@@ -160,9 +160,10 @@ describe('ledger faults', () => {
 
       // A real full disk needs a filesystem we can fill (a small mount), which a test here cannot
       // make. SQLite's own page cap fails a write that needs a new page with SQLITE_FULL, the very
-      // error (and the same rollback path) a full disk gives.
+      // error (and the same rollback path) a full disk gives. The cap is per connection: it is
+      // set on the one that writes shares (the ledger's writer thread).
       const pages = ledger.db.pragma('page_count', { simple: true }) as number;
-      ledger.db.pragma(`max_page_count = ${pages}`);
+      await ledger.writerPragma(`max_page_count = ${pages}`);
       let refusal: string | undefined;
       const refusedShares: FoundShare[] = [];
       for (let i = 0; i < 500 && refusal === undefined; i++) {
@@ -189,7 +190,7 @@ describe('ledger faults', () => {
       refusedShares.push(again.share);
 
       assertLedger(file, acknowledged, refused);
-      ledger.db.pragma('max_page_count = 1073741823');
+      await ledger.writerPragma('max_page_count = 1073741823');
       // The refusals said "try again": the same shares, sent again, are credited once each.
       for (const share of refusedShares) {
         const retried = await rig.miner.submit(share.params);

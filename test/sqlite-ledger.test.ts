@@ -113,6 +113,18 @@ const sqlite: LedgerKind = {
 };
 
 ledgerCases(sqlite);
+// The same behaviour when the batches are written on the main thread (tests and benchmarks only).
+ledgerCases({
+  ...sqlite,
+  name: 'SQLite in-thread',
+  open: async (t, file, options = {}) =>
+    open(t, file, {
+      writerThread: false,
+      ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
+      ...(options.lockWaitMs !== undefined ? { busyTimeoutMs: options.lockWaitMs } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
+});
 
 test('migrations: a fresh file gets the latest version; reopening applies nothing', (t) => {
   const file = tempFile(t);
@@ -174,9 +186,9 @@ test('a batch that fails mid-transaction (disk full) rejects every promise, writ
   const before = await ledger.member(ALICE, { recent: 0 });
 
   // A real SQLITE_FULL: cap the file a couple of pages above its size, so the batch below fills
-  // it part way through its inserts.
+  // it part way through its inserts. The cap is per connection: set on the writer's.
   const pages = count(ledger.db, 'PRAGMA page_count');
-  ledger.db.pragma(`max_page_count = ${pages + 2}`);
+  await ledger.writerPragma(`max_page_count = ${pages + 2}`);
   const doomed = Array.from({ length: 500 }, (_, i) => ledger.appendShare(share(`doomed-${i}`)));
   const settled = await Promise.allSettled(doomed);
   assert.ok(
@@ -190,9 +202,64 @@ test('a batch that fails mid-transaction (disk full) rejects every promise, writ
   assert.equal(warnings.length, 1);
   assert.equal((warnings[0]!.obj as { batchSize: number }).batchSize, 500);
 
-  ledger.db.pragma('max_page_count = 1073741823');
+  await ledger.writerPragma('max_page_count = 1073741823');
   const retried = await Promise.all(Array.from({ length: 500 }, (_, i) => ledger.appendShare(share(`doomed-${i}`))));
   assert.ok(retried.every((r) => r === true));
   assert.equal((await ledger.member(ALICE, { recent: 0 })).shares, 510);
   assertTotalsConsistent(ledger.db);
+});
+
+test('writer thread: a batch waiting for the write lock does not block the event loop; reads go on beside it', async (t) => {
+  const file = tempFile(t);
+  const ledger = open(t, file, { busyTimeoutMs: 2000 });
+  await ledger.ready();
+  assert.equal(await ledger.appendShare(share('first')), true);
+  const other = new Database(file);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const waiting = ledger.appendShare(share('second'));
+
+  // In-thread, the busy wait would hold the event loop until the lock went (2 s here): timers
+  // would not fire. The bound is loose so that a loaded machine does not fail the test.
+  const startedMs = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const lateMs = performance.now() - startedMs - 50;
+  assert.ok(lateMs < 500, `a 50 ms timer fired ${lateMs.toFixed(0)} ms late while the batch waited`);
+  assert.equal((await ledger.totals()).shares, 1, 'reads see what is committed, beside the waiting writer');
+  other.exec('ROLLBACK');
+  assert.equal(await waiting, true, 'the batch got the lock once it was released');
+  assert.equal((await ledger.totals()).shares, 2);
+});
+
+test('writer thread: one that dies refuses what it had in flight, saying so, and the next batch starts a new one', async (t) => {
+  const warnings: { obj: object; msg: string }[] = [];
+  const file = tempFile(t);
+  const ledger = open(t, file, { busyTimeoutMs: 300, logger: { warn: (obj, msg) => warnings.push({ obj, msg }) } });
+  assert.equal(await ledger.appendShare(share('before')), true);
+  // Keep the thread busy (a batch waiting for the lock), and queue behind it a message it dies of
+  // (it dies on any message it does not know), then a request that it will never answer.
+  const other = new Database(file);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const busy = ledger.appendShare(share('busy'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  ledger['writer']!['running']!.worker.postMessage({ type: 'no-such-message' });
+  const unanswered = ledger.writerPragma('user_version');
+  await assert.rejects(busy, { code: 'SQLITE_BUSY' });
+  await assert.rejects(unanswered, /ledger writer thread .* stopped \(exit code 1: .*unknown message "no-such-message"\)/);
+  other.exec('ROLLBACK');
+  assert.ok(warnings.some((w) => /writer thread stopped/.test(w.msg)), 'the death was logged');
+
+  assert.deepEqual(await Promise.all([ledger.appendShare(share('after')), ledger.appendShare(share('busy'))]), [true, true]);
+  assert.equal((await ledger.totals()).shares, 3);
+  assertTotalsConsistent(ledger.db);
+});
+
+test('writer thread: one that cannot open the file makes ready() and appends reject, not hang', async (t) => {
+  const file = tempFile(t);
+  const ledger = open(t, file);
+  // The main connection has the file open; the thread, starting now, finds its path gone.
+  fs.rmSync(file);
+  await assert.rejects(ledger.ready(), (error: { code?: string }) => error.code === 'SQLITE_CANTOPEN');
+  await assert.rejects(ledger.appendShare(share('nowhere')), (error: { code?: string }) => error.code === 'SQLITE_CANTOPEN');
 });

@@ -21,7 +21,15 @@ export function describeLedger(config: LedgerConfig): string {
 export async function openLedger(config: LedgerConfig, logger: { warn(obj: object, msg: string): void }): Promise<GatewayLedger> {
   if (isPostgresLedger(config)) return openPgLedger(config.ledger, { instanceId: config.instanceId, logger });
   if (config.ledger !== 'sqlite') throw new Error(`ledger must be sqlite or a postgres:// URL, got ${JSON.stringify(redact(config.ledger))}`);
-  return openSqliteLedger(sqliteFile(config), { synchronous: config.ledgerSynchronous, logger });
+  const ledger = openSqliteLedger(sqliteFile(config), { synchronous: config.ledgerSynchronous, logger });
+  try {
+    // A writer thread that cannot open the file would refuse every share: better not to start.
+    await ledger.ready();
+  } catch (error) {
+    await ledger.close();
+    throw error;
+  }
+  return ledger;
 }
 
 function sqliteFile(config: Pick<GatewayConfig, 'dataDir'>): string {

@@ -1,7 +1,8 @@
 // The settlement's tables in the SQLite ledger file (migration step 2: `epochs`, `epoch_leaves`).
-// The ledger's group commit is the only other writer of this file and better-sqlite3 is
-// synchronous, so a transaction run here never interleaves with a share batch: row ids are handed
-// out in commit order, and an epoch is the id range after the previous epoch's last share.
+// The ledger's writer thread is the only connection that inserts shares, so row ids are handed out
+// in commit order; a close runs in an IMMEDIATE transaction (it holds the write lock, so no share
+// batch commits in the middle of it) and an epoch is the id range after the previous epoch's last
+// share.
 import type Database from 'better-sqlite3';
 import {
   checkFollows,
