@@ -6,11 +6,17 @@ import { StratumSession, type Connection } from './session.js';
 import type { SessionContext } from './session-context.js';
 
 /**
- * Sessions notified per event-loop turn when a job goes out. Writing to 20,000 sockets takes a few
- * hundred milliseconds; in slices, the shares that arrive meanwhile are answered between slices
- * instead of waiting for the whole broadcast.
+ * Sessions notified per slice when a job goes out. Writing to 20,000 sockets takes a few hundred
+ * milliseconds of the event loop; in slices, the shares that arrive meanwhile are answered between
+ * them instead of waiting for the whole broadcast.
  */
 const BROADCAST_SLICE = 1_000;
+/**
+ * Pause between slices of a job that does not ask miners to drop their work (a refresh with the
+ * same previous block). Nothing is lost by a miner hearing of it a second later, and spreading it
+ * keeps the broadcast from stalling the answers to shares. A clean job goes out as fast as it can.
+ */
+const REFRESH_SLICE_PAUSE_MS = 100;
 
 /**
  * Every live session, whatever its transport: admits connections (per-IP cap and bans), wires
@@ -22,6 +28,7 @@ export class StratumHub {
   /** Jobs waiting to go out, oldest first: each reaches every session in the order they came. */
   private readonly outbox: Job[] = [];
   private sending: Iterator<StratumSession> | undefined;
+  private pause: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -63,6 +70,14 @@ export class StratumHub {
 
   /** Sends `job` to every session: the first slice now, the rest on following turns. */
   broadcast(job: Job): void {
+    if (isClean(job)) {
+      // A clean job supersedes every job still going out: sessions not reached yet skip to it.
+      this.outbox.length = 0;
+      this.sending = undefined;
+      clearTimeout(this.pause);
+      this.outbox.push(job);
+      return this.sendSlices();
+    }
     this.outbox.push(job);
     if (!this.sending) this.sendSlices();
   }
@@ -85,7 +100,8 @@ export class StratumHub {
         if (this.sessions.has(next.value.connection.id)) next.value.sendJob(job);
       }
       if (this.sending) {
-        setImmediate(() => this.sendSlices());
+        if (isClean(job)) setImmediate(() => this.sendSlices());
+        else this.pause = setTimeout(() => this.sendSlices(), REFRESH_SLICE_PAUSE_MS);
         return;
       }
     }
@@ -104,6 +120,11 @@ export class StratumHub {
   close(): void {
     this.closed = true;
     this.outbox.length = 0;
+    clearTimeout(this.pause);
     clearInterval(this.tickTimer);
   }
+}
+
+function isClean(job: Job): boolean {
+  return job.notifyParams[8] === true;
 }
