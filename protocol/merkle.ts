@@ -1,6 +1,7 @@
 import { ProtocolError } from './errors.js';
 import { bytesToHex, concatBytes, hexToBytes, type Hex } from './hex.js';
 import { sha256d } from './sha256.js';
+import { sha256dPair } from './sha256d-pair.js';
 
 /**
  * The merkle root from the coinbase txid and a Stratum branch: each step hashes the running root
@@ -8,7 +9,7 @@ import { sha256d } from './sha256.js';
  */
 export function merkleRootFromBranch(coinbaseTxid: Uint8Array, branch: readonly Uint8Array[]): Uint8Array {
   let root = coinbaseTxid;
-  for (const sibling of branch) root = sha256d(concatBytes(root, sibling));
+  for (const sibling of branch) root = sha256dPair(root, sibling);
   return root;
 }
 

@@ -22,6 +22,7 @@ import {
   targetToWords,
 } from '../protocol/index.js';
 import { LineFramer } from '../protocol/line-framer.js';
+import { sha256dPair } from '../protocol/sha256d-pair.js';
 
 const throwsField = (fn: () => unknown, field: string, pattern: RegExp) =>
   assert.throws(fn, (err: unknown) => err instanceof ProtocolError && err.field === field && pattern.test(err.detail));
@@ -137,6 +138,16 @@ describe('merkle branches', () => {
       assert.deepEqual(merkleRootFromBranch(txids[0]!, branch), fullRoot(txids));
     });
   }
+  test('the specialised fold step equals sha256d of the 64 bytes (noble), edge values and random pairs', () => {
+    const pairs: [Uint8Array, Uint8Array][] = [
+      [new Uint8Array(32), new Uint8Array(32)],
+      [new Uint8Array(32).fill(0xff), new Uint8Array(32).fill(0xff)],
+      [new Uint8Array(32).fill(0x80), new Uint8Array(32).fill(0x7f)],
+    ];
+    for (let i = 0; i < 500; i++) pairs.push([sha256d(Uint8Array.of(i, 1)), sha256d(Uint8Array.of(i, 2))]);
+    for (const [left, right] of pairs) assert.deepEqual(sha256dPair(left, right), sha256d(concatBytes(left, right)));
+    assert.throws(() => sha256dPair(new Uint8Array(31), new Uint8Array(32)), /two 32-byte values/);
+  });
 });
 
 describe('line framing (Stratum over TCP)', () => {
