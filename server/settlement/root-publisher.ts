@@ -136,12 +136,15 @@ export class RootPublisher {
   private async publish(epoch: EpochRecord): Promise<void> {
     const n = epoch.epoch;
     const distributor = this.chain.publisher.distributor;
+    // latestEpoch first, the root second: both only move forward, so a root transaction mined
+    // between the two reads shows up as a root (published), never as "the chain moved past this
+    // epoch without its root" (which would stop publishing for good).
+    const latest = (await distributor.getFunction('latestEpoch')()) as bigint;
     const onChain = (await distributor.getFunction('epochs')(n)) as { root: string; publishedAt: bigint };
     if (onChain.root === epoch.root) return this.recordFromChain(epoch, Number(onChain.publishedAt) * 1000);
     if (onChain.root !== ZeroHash) {
       return this.fail(`epoch ${n}: the chain holds root ${onChain.root} but this ledger built ${epoch.root}; a root is never replaced, so publishing has stopped (an operator must reconcile the ledger with the chain)`);
     }
-    const latest = (await distributor.getFunction('latestEpoch')()) as bigint;
     if (latest >= BigInt(n)) {
       return this.fail(`epoch ${n} has no root on-chain, but the chain is already at epoch ${latest}: the contract can never take epoch ${n}, so publishing has stopped (another publisher is posting roots?)`);
     }
