@@ -20,6 +20,8 @@ export interface RetryPolicy {
 
 /** How long to wait for a transaction this gateway sent earlier and the node still holds. */
 const PENDING_TX_WAIT_MS = 120_000;
+/** How often to look again while a transaction of the publisher's key waits to be mined. */
+const PENDING_POLL_MS = 1_000;
 
 export class RootPublisher {
   /** A disagreement with the chain that needs an operator; publishing has stopped. */
@@ -158,6 +160,20 @@ export class RootPublisher {
         return;
       }
       this.log.warn({ epoch: n, txHash: epoch.txHash, mined: earlier !== null }, 'settlement: the root transaction sent before did not publish the root; sending again');
+    } else if (epoch.status === 'built') {
+      // After a crash between sending and recording, the root may be in a transaction the node
+      // still holds unmined: sending another would only revert (EpochAlreadyPublished) and cost
+      // gas. While any transaction of this key is pending, look again after a while.
+      const address = this.chain.publisher.address;
+      const [pending, mined] = await Promise.all([
+        this.chain.provider.getTransactionCount(address, 'pending'),
+        this.chain.provider.getTransactionCount(address, 'latest'),
+      ]);
+      if (pending > mined) {
+        this.log.info({ epoch: n, pending: pending - mined }, 'settlement: a transaction of the publisher key is pending; waiting for it before sending the root');
+        await this.untilStopped(new Promise((resolve) => setTimeout(resolve, PENDING_POLL_MS).unref()));
+        return;
+      }
     }
 
     const tx = await this.chain.publisher.sender.send(
