@@ -154,7 +154,8 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     // Before consent: the page reads the chain (through anvil's CORS) and starts nothing.
     await untilShown(page, 'data-chain', 'enabled');
     await untilShown(page, 'data-proposals', '0');
-    assert.ok(requests.some((u) => u.startsWith(chain.anvil.rpcUrl)), 'the page read the chain itself');
+    // The panels may render their first (empty) state before the first chain read goes out.
+    await waitFor('the page to read the chain itself', async () => requests.some((u) => u.startsWith(chain.anvil.rpcUrl)), 10_000);
     assert.equal(page.workers().length, 0, 'no worker before consent');
     assert.deepEqual(sockets, [], 'no pool connection before consent');
     assert.equal(await attr(page, 'data-consent'), 'none');
