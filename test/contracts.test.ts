@@ -18,6 +18,7 @@ import {
   type Contract,
   type TransactionReceipt,
 } from 'ethers';
+import { BALLOT_TYPES, governorDomain, PROPOSAL_REQUEST_TYPES, ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport } from '../protocol/dao/index.js';
 import { startAnvil } from '../server/chain/anvil.js';
 import {
   DISTRIBUTOR_FUNCTIONS,
@@ -41,34 +42,15 @@ import {
   type TestChain,
 } from './helpers/chain.js';
 
-const SIGNAL = 0;
-const PARAMETER_CHANGE = 1;
-const [AGAINST, FOR] = [0, 1];
+const SIGNAL = ProposalKind.Signal;
+const PARAMETER_CHANGE = ProposalKind.ParameterChange;
+const [AGAINST, FOR] = [VoteSupport.Against, VoteSupport.For];
 const [ACTIVE, DEFEATED, SUCCEEDED, EXECUTED] = [0, 1, 2, 3];
-const REINVESTMENT_BPS = id('reinvestmentBps');
+const REINVESTMENT_BPS = REINVESTMENT_BPS_PARAMETER;
 const PUBLISHER_ROLE = id('PUBLISHER_ROLE');
 /** Order of secp256k1: s and n - s are both valid ECDSA signatures of the same message. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const E18 = 10n ** 18n;
-
-const BALLOT_TYPES = {
-  Ballot: [
-    { name: 'proposalId', type: 'uint256' },
-    { name: 'support', type: 'uint8' },
-    { name: 'voter', type: 'address' },
-  ],
-};
-const PROPOSAL_TYPES = {
-  ProposalRequest: [
-    { name: 'proposer', type: 'address' },
-    { name: 'kind', type: 'uint8' },
-    { name: 'epoch', type: 'uint64' },
-    { name: 'parameter', type: 'bytes32' },
-    { name: 'value', type: 'uint256' },
-    { name: 'descriptionHash', type: 'bytes32' },
-    { name: 'nonce', type: 'uint256' },
-  ],
-};
 
 let chain: TestChain;
 let alice: Wallet, bob: Wallet, carol: Wallet, dave: Wallet, erin: Wallet, relayer: Wallet, outsider: Wallet;
@@ -226,7 +208,7 @@ async function governedDao() {
   const { tree } = await publish(c, 1, [[alice, 500n, 5n], [bob, 250n, 2n], [carol, 150n, 1n], [dave, 60n, 1n], [erin, 40n, 1n]], 10n);
   return { c, d, tree };
 }
-const domain = (d: DaoDeployment) => ({ name: 'WorkGovernor', version: '1', chainId: d.chainId, verifyingContract: d.governor });
+const domain = (d: DaoDeployment) => governorDomain(d.chainId, d.governor);
 const request = (kind: number, parameter = ZeroHash, value = 0n, description = 'a proposal', epoch = 1) => ({ kind, epoch, parameter, value, description });
 type Request = ReturnType<typeof request>;
 
@@ -272,12 +254,12 @@ describe('governance: proposals', () => {
     const req = request(PARAMETER_CHANGE, REINVESTMENT_BPS, 500n, 'reinvest less');
     const nonce: bigint = await c.governor.nonces(carol.address);
     const typed = { proposer: carol.address, kind: req.kind, epoch: req.epoch, parameter: req.parameter, value: req.value, descriptionHash: id(req.description), nonce };
-    const signature = await carol.signTypedData(domain(d), PROPOSAL_TYPES, typed);
+    const signature = await carol.signTypedData(domain(d), PROPOSAL_REQUEST_TYPES, typed);
     const leaf = tree.leaf(carol.address);
     const sent = as(c.governor, relayer).proposeBySig;
     // A signature over other content, or by someone else, is refused before the nonce is used.
     await expectRevert(sent(carol.address, { ...req, description: 'reinvest nothing' }, leaf, signature), 'InvalidSignature', [carol.address]);
-    await expectRevert(sent(carol.address, req, leaf, await dave.signTypedData(domain(d), PROPOSAL_TYPES, typed)), 'InvalidSignature', [carol.address]);
+    await expectRevert(sent(carol.address, req, leaf, await dave.signTypedData(domain(d), PROPOSAL_REQUEST_TYPES, typed)), 'InvalidSignature', [carol.address]);
 
     const receipt = await mined(sent(carol.address, req, leaf, signature));
     record('proposeBySig', receipt);
