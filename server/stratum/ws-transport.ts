@@ -67,8 +67,9 @@ export function attachWsTransport(http: HttpServer, hub: StratumHub, options: Ws
     pinger.unref();
     idle = setTimeout(() => connection.close('idle timeout'), options.idleTimeoutMs);
     ws.on('message', (data, isBinary) => {
-      clearTimeout(idle);
-      idle = setTimeout(() => connection.close('idle timeout'), options.idleTimeoutMs);
+      // Re-armed in place: a new timer per message would be an object per share that lives until
+      // the miner's next one, seconds later, long enough to be promoted and collected by a full GC.
+      idle?.refresh();
       if (closing) return;
       if (isBinary) return connection.close('binary frames are not Stratum');
       deliver(data.toString());

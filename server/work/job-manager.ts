@@ -1,5 +1,6 @@
 import { bytesToHex, u32ToHex } from '../../protocol/hex.js';
 import { prevhashToStratum, type StratumJob } from '../../protocol/stratum-job.js';
+import { DigestSet } from './digest-set.js';
 import type { WorkTemplate } from './work-source.js';
 
 /**
@@ -24,7 +25,7 @@ export interface Generation {
   /** When a newer template replaced this one; its jobs stay valid for the grace period after. */
   supersededAtMs: number | undefined;
   /** Hashes of shares accepted for this generation's jobs. */
-  seenHashes: Set<string>;
+  seenHashes: DigestSet;
 }
 
 export interface JobManagerOptions {
@@ -66,7 +67,7 @@ export class JobManager {
     const prevhashHex = bytesToHex(template.prevhash);
     const clean = template.cleanJobs || prevhashHex !== this.currentJob?.generation.prevhashHex;
     for (const g of this.generations) g.supersededAtMs ??= nowMs;
-    const generation: Generation = { serial: this.generations.length, prevhashHex, supersededAtMs: undefined, seenHashes: new Set() };
+    const generation: Generation = { serial: this.generations.length, prevhashHex, supersededAtMs: undefined, seenHashes: new DigestSet() };
     if (clean) {
       // A new previous block makes all earlier work worthless at once.
       for (const job of this.jobs.values()) this.jobs.delete(job.id);
