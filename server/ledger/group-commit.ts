@@ -1,12 +1,17 @@
 /**
  * Group commit: callers submit items one at a time and get a promise each; the items queued
- * during one turn of the event loop are applied together in ONE transaction on the next
- * `setImmediate` (or at once when the queue reaches `maxBatch`). The cost of a durable commit
- * (an fsync) is then paid once per batch instead of once per item, while every promise still
- * settles only after its own item is committed.
+ * during one turn of the event loop go to the database together in ONE transaction (the SQLite
+ * ledger's writer thread, or a PostgreSQL round trip). The cost of a durable commit (an fsync) is
+ * then paid once per batch instead of once per item, while every promise still settles only after
+ * its own item's fate is known.
  *
- * The class knows nothing about databases: `commitBatch` does the work, synchronously.
- *  - If it throws, the whole batch failed (the implementation must have rolled back, so nothing
+ * One batch is in flight at a time: while it commits, new items queue, and the next batch takes
+ * them all (up to maxBatch). The slower the commit, the larger the batches, so throughput follows
+ * the database's commit rate instead of being capped by one commit per item. Batches commit in
+ * submission order, so a later record of the same block never lands before an earlier one.
+ *
+ * The class knows nothing about databases: `commitBatch` does the work.
+ *  - If it rejects, the whole batch failed (the implementation must have rolled back, so nothing
  *    is half-written): every promise of the batch rejects with that error. Later batches run as
  *    usual, so a transient failure (lock timeout, disk full) does not wedge the queue.
  *  - Otherwise it returns one outcome per item, in order. An item-level failure (a record the
@@ -14,16 +19,6 @@
  */
 
 export type ItemOutcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
-
-export interface GroupCommitOptions<T, R> {
-  commitBatch(items: readonly T[]): ItemOutcome<R>[];
-  /** Flush at once when this many items are queued (bounds transaction size and latency). */
-  maxBatch?: number;
-  /** Called after a batch failed as a whole, before its promises reject. */
-  onBatchError?(error: unknown, batchSize: number): void;
-  /** Message of the error that `submit` rejects with after `close()`. */
-  closedMessage?: string;
-}
 
 export interface GroupCommitStats {
   /** Transactions committed (batches whose commitBatch returned). */
@@ -40,13 +35,23 @@ export interface GroupCommitStats {
   lastBatchMs: number;
 }
 
+export interface GroupCommitOptions<T, R> {
+  commitBatch(items: readonly T[]): Promise<ItemOutcome<R>[]>;
+  /** Flush at once when this many items are queued (bounds transaction size and latency). */
+  maxBatch?: number;
+  /** Called after a batch failed as a whole, before its promises reject. */
+  onBatchError?(error: unknown, batchSize: number): void;
+  /** Message of the error that `submit` rejects with after `close()`. */
+  closedMessage?: string;
+}
+
+export const DEFAULT_MAX_BATCH = 1000;
+
 interface Pending<T, R> {
   item: T;
   resolve(value: R): void;
   reject(error: unknown): void;
 }
-
-export const DEFAULT_MAX_BATCH = 1000;
 
 export class GroupCommit<T, R> {
   readonly stats: GroupCommitStats = {
@@ -60,18 +65,17 @@ export class GroupCommit<T, R> {
   };
   private queue: Pending<T, R>[] = [];
   private timer: NodeJS.Immediate | null = null;
+  private inFlight: Promise<void> | null = null;
   private closed = false;
   private readonly maxBatch: number;
 
   constructor(private readonly options: GroupCommitOptions<T, R>) {
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-      throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
-    }
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
     this.maxBatch = maxBatch;
   }
 
-  /** Items queued and not yet committed. */
+  /** Items queued or in flight, not yet settled. */
   get pending(): number {
     return this.queue.length;
   }
@@ -84,44 +88,57 @@ export class GroupCommit<T, R> {
     if (this.closed) return Promise.reject(new Error(this.options.closedMessage ?? 'group commit is closed'));
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= this.maxBatch) {
-        this.flush();
-      } else if (this.timer === null) {
-        this.timer = setImmediate(() => {
-          this.timer = null;
-          this.flush();
-        });
-      }
+      this.schedule();
     });
   }
 
-  /** Commits everything queued now, synchronously, in batches of at most maxBatch. */
-  flush(): void {
+  /** Refuses new items, then resolves once everything queued has been committed (or rejected). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
     if (this.timer !== null) {
       clearImmediate(this.timer);
       this.timer = null;
     }
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.commit(batch);
+    while (this.inFlight !== null || this.queue.length > 0) {
+      if (this.inFlight === null) this.start();
+      await this.inFlight;
     }
   }
 
-  /** Flushes what is queued, then refuses new items. Idempotent. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.flush();
+  private schedule(): void {
+    if (this.inFlight !== null) return; // the running batch starts the next when it is done
+    if (this.queue.length >= this.maxBatch) {
+      if (this.timer !== null) clearImmediate(this.timer);
+      this.timer = null;
+      return this.start();
+    }
+    if (this.timer !== null) return;
+    this.timer = setImmediate(() => {
+      this.timer = null;
+      if (this.inFlight === null) this.start();
+    });
   }
 
-  private commit(batch: Pending<T, R>[]): void {
+  private start(): void {
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (batch.length === 0) return;
+    this.inFlight = this.commit(batch).finally(() => {
+      this.inFlight = null;
+      if (this.queue.length > 0) {
+        // Everything that queued meanwhile forms the next batch, now: waiting for another turn
+        // would only add latency (the items already waited one commit).
+        this.start();
+      }
+    });
+  }
+
+  private async commit(batch: Pending<T, R>[]): Promise<void> {
     const startMs = performance.now();
     let outcomes: ItemOutcome<R>[];
     try {
-      outcomes = this.options.commitBatch(batch.map((p) => p.item));
+      outcomes = await this.options.commitBatch(batch.map((p) => p.item));
       if (outcomes.length !== batch.length) {
-        // A bug in commitBatch, found after its commit. Rejecting is the safe side: a committed
-        // but unacknowledged item is harmless, an acknowledged item of unknown fate is not.
+        // A bug in commitBatch, found after its commit: rejecting is the safe side (its transaction is already committed, but the outcomes cannot be matched to the items).
         throw new Error(`commitBatch returned ${outcomes.length} outcomes for ${batch.length} items`);
       }
     } catch (error) {

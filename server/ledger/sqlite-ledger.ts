@@ -15,9 +15,8 @@ import {
   type ShareRecord,
   type UpstreamResultRecord,
 } from './ledger.js';
-import type { GroupCommitStats, ItemOutcome } from './group-commit.js';
 import { migrate, type MigrationResult } from './migrations.js';
-import { AsyncGroupCommit } from './pg/async-group-commit.js';
+import { GroupCommit, type GroupCommitStats, type ItemOutcome } from './group-commit.js';
 import { createBatchWriter, type LedgerOp } from './sqlite-batch.js';
 import { checkSynchronous, configureConnection, DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-connection.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
@@ -106,7 +105,7 @@ export function openSqliteLedger(file: string, options: SqliteLedgerOptions = {}
 export class SqliteLedger implements Ledger {
   /** What opening did to the schema (for logs and tests). */
   readonly schema: MigrationResult;
-  private readonly queue: AsyncGroupCommit<LedgerOp, boolean>;
+  private readonly queue: GroupCommit<LedgerOp, boolean>;
   /** Null in the in-thread mode. */
   private readonly writer: SqliteWriterThread | null;
   private readonly logger: SqliteLedgerOptions['logger'];
@@ -138,7 +137,7 @@ export class SqliteLedger implements Ledger {
     // pause. A 5 ms minimum interval between batches (to make them larger) was tried: under load
     // its timer fires a loop turn late while the writer sits idle, and at 20,000 connections and
     // 5,000 shares/s the ack p50 went from 11 to 31 ms and the p99 from 0.48 to 1.1 s.
-    this.queue = new AsyncGroupCommit<LedgerOp, boolean>({
+    this.queue = new GroupCommit<LedgerOp, boolean>({
       commitBatch: async (ops) => {
         const outcomes = this.writer ? await this.writer.commit(ops) : inThread!(ops);
         this.countAndLog(ops, outcomes);

@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { redact } from '../../config.js';
-import type { GroupCommitStats, ItemOutcome } from '../group-commit.js';
 import {
   checkMemberQuery,
   checkShare,
@@ -15,7 +14,7 @@ import {
   type ShareRecord,
   type UpstreamResultRecord,
 } from '../ledger.js';
-import { AsyncGroupCommit } from './async-group-commit.js';
+import { GroupCommit, type GroupCommitStats, type ItemOutcome } from '../group-commit.js';
 import { migratePg, type PgMigrationResult } from './migrations.js';
 import { openPgPool, type PgPoolOptions } from './pool.js';
 import { LEDGER_COMPONENT, LEDGER_MIGRATIONS } from './schema.js';
@@ -66,7 +65,7 @@ export async function openPgLedger(url: string, options: PgLedgerOptions): Promi
 }
 
 export class PgLedger implements Ledger {
-  private readonly queue: AsyncGroupCommit<LedgerOp, boolean>;
+  private readonly queue: GroupCommit<LedgerOp, boolean>;
   private readonly instanceId: number;
   private readonly logger: PgLedgerOptions['logger'];
   private sharesInserted = 0;
@@ -84,7 +83,7 @@ export class PgLedger implements Ledger {
   ) {
     this.instanceId = options.instanceId;
     this.logger = options.logger;
-    this.queue = new AsyncGroupCommit<LedgerOp, boolean>({
+    this.queue = new GroupCommit<LedgerOp, boolean>({
       commitBatch: (ops) => this.commitBatch(ops),
       maxBatch: options.maxBatch,
       closedMessage: `ledger ${label} is closed; nothing more can be recorded`,
