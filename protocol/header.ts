@@ -1,6 +1,6 @@
 import { ProtocolError } from './errors.js';
 import { bytesToHex, hexToBytes, reverseBytes, type Hex } from './hex.js';
-import { sha256d } from './sha256.js';
+import { sha256dHeader } from './sha256d-fixed.js';
 
 export const HEADER_BYTES = 80;
 /** Byte offset of the little-endian nonce, the field every engine varies. */
@@ -63,7 +63,7 @@ export function withNonce(header: Uint8Array, nonce: number): Uint8Array {
 /** The raw double SHA-256 of a header (internal byte order). */
 export function headerHash(header: Uint8Array): Uint8Array {
   checkHeader(header);
-  return sha256d(header);
+  return sha256dHeader(header);
 }
 
 /** The block hash as explorers show it (display order). */

@@ -1,7 +1,7 @@
 import { ProtocolError } from './errors.js';
 import { bytesToHex, concatBytes, hexToBytes, type Hex } from './hex.js';
 import { sha256d } from './sha256.js';
-import { sha256dPair } from './sha256d-pair.js';
+import { sha256dPair } from './sha256d-fixed.js';
 
 /**
  * The merkle root from the coinbase txid and a Stratum branch: each step hashes the running root

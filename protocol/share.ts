@@ -4,7 +4,7 @@ import { headerHash, serializeHeader } from './header.js';
 import { merkleRootFromBranch } from './merkle.js';
 import { sha256d } from './sha256.js';
 import type { ShareSubmission, StratumJob } from './stratum-job.js';
-import { bitsToTarget, difficultyToTarget, hashValue, targetToDifficulty, type Difficulty, type Target } from './target.js';
+import { bitsToTarget, difficultyToTarget, targetToDifficulty, type Difficulty, type Target } from './target.js';
 
 /** coinb1 || extranonce1 || extranonce2 || coinb2: the coinbase's non-witness serialisation. */
 export function buildCoinbase(job: StratumJob, extranonce1: Uint8Array, extranonce2: Uint8Array): Uint8Array {
@@ -77,11 +77,12 @@ export function buildShareHeader(ctx: Omit<ShareContext, 'difficulty'>, submissi
  */
 export function verifyShare(ctx: ShareContext, submission: ShareSubmission): VerifiedShare {
   const header = buildShareHeader(ctx, submission);
-  const raw = headerHash(header);
-  const value = hashValue(raw);
+  const hash = bytesToHex(reverseBytes(headerHash(header)));
+  // The display-order digits are the hash's big-endian value (what hashValue() computes from the raw bytes).
+  const value = BigInt(`0x${hash}`);
   return {
     header,
-    hash: bytesToHex(reverseBytes(raw)),
+    hash,
     hashValue: value,
     shareDifficulty: targetToDifficulty(value),
     meetsDifficulty: value <= (ctx.shareTarget ?? difficultyToTarget(ctx.difficulty)),

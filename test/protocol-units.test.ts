@@ -8,6 +8,7 @@ import {
   bitsToTarget,
   difficultyToTarget,
   difficultyToWork,
+  bytesToHex,
   hexToBytes,
   merkleBranchForCoinbase,
   merkleRootFromBranch,
@@ -22,7 +23,7 @@ import {
   targetToWords,
 } from '../protocol/index.js';
 import { LineFramer } from '../protocol/line-framer.js';
-import { sha256dPair } from '../protocol/sha256d-pair.js';
+import { sha256dHeader, sha256dPair } from '../protocol/sha256d-fixed.js';
 
 const throwsField = (fn: () => unknown, field: string, pattern: RegExp) =>
   assert.throws(fn, (err: unknown) => err instanceof ProtocolError && err.field === field && pattern.test(err.detail));
@@ -79,6 +80,17 @@ describe('hex input', () => {
     throwsField(() => hexToBytes('zz', 'coinb1'), 'coinb1', /not valid hex/);
     throwsField(() => hexToBytes(12, 'coinb1'), 'coinb1', /expected a hex string/);
     throwsField(() => hexToBytes('00', 'prevhash', 32), 'prevhash', /expected 32 bytes/);
+    throwsField(() => hexToBytes('0g', 'nonce'), 'nonce', /not valid hex/);
+    throwsField(() => hexToBytes('0 ', 'nonce'), 'nonce', /not valid hex/);
+  });
+  test('hex round-trips at every size, past the chunk a single call encodes, either case in', () => {
+    for (const size of [0, 1, 31, 32, 4095, 4096, 4097, 10_000]) {
+      const bytes = Uint8Array.from({ length: size }, (_, i) => (i * 151 + size) & 0xff);
+      const hex = bytesToHex(bytes);
+      assert.equal(hex, Buffer.from(bytes).toString('hex'), `${size} bytes`);
+      assert.deepEqual(hexToBytes(hex, 'x'), bytes);
+      assert.deepEqual(hexToBytes(hex.toUpperCase(), 'x'), bytes);
+    }
   });
 });
 
@@ -147,6 +159,12 @@ describe('merkle branches', () => {
     for (let i = 0; i < 500; i++) pairs.push([sha256d(Uint8Array.of(i, 1)), sha256d(Uint8Array.of(i, 2))]);
     for (const [left, right] of pairs) assert.deepEqual(sha256dPair(left, right), sha256d(concatBytes(left, right)));
     assert.throws(() => sha256dPair(new Uint8Array(31), new Uint8Array(32)), /two 32-byte values/);
+  });
+  test('the specialised header hash equals sha256d of the 80 bytes (noble), edge values and random headers', () => {
+    const headers: Uint8Array[] = [new Uint8Array(80), new Uint8Array(80).fill(0xff), new Uint8Array(80).fill(0x80)];
+    for (let i = 0; i < 500; i++) headers.push(concatBytes(sha256d(Uint8Array.of(i, 1)), sha256d(Uint8Array.of(i, 2)), sha256d(Uint8Array.of(i, 3)).subarray(0, 16)));
+    for (const header of headers) assert.deepEqual(sha256dHeader(header), sha256d(header));
+    assert.throws(() => sha256dHeader(new Uint8Array(79)), /an 80-byte header/);
   });
 });
 

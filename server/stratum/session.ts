@@ -4,6 +4,7 @@ import { shareMerkleRoot, verifyShare } from '../../protocol/share.js';
 import { parseSubmitParams, type ShareSubmission } from '../../protocol/stratum-job.js';
 import { difficultyToTarget, difficultyToWork, parseDifficulty, type Difficulty, type Target } from '../../protocol/target.js';
 import type { Job } from '../work/job-manager.js';
+import type { WorkTemplate } from '../work/work-source.js';
 import { encodeError, encodeNotification, encodeResult, StratumCode, StratumError, type RpcRequest } from './jsonrpc.js';
 import type { SessionContext } from './session-context.js';
 import { parseUsername, type MinerIdentity } from './username.js';
@@ -22,8 +23,18 @@ interface After {
   then?: () => void;
 }
 
-/** Merkle roots kept per session: one per (template, extranonce2) a miner is working on. */
-const MERKLE_CACHE_SIZE = 8;
+/**
+ * Merkle roots kept per session: one per (template, extranonce2) a miner is working on, so the
+ * current job and the one before it (its shares still arrive during the grace period), with room.
+ * Kept small: times 20,000 sessions, every entry is memory the garbage collector walks.
+ */
+const MERKLE_CACHE_SIZE = 4;
+
+interface CachedRoot {
+  template: WorkTemplate;
+  extranonce2: Uint8Array;
+  root: Uint8Array;
+}
 
 /**
  * One miner connection's Stratum state, the same over WebSocket and TCP. It trusts nothing the
@@ -40,7 +51,8 @@ export class StratumSession {
   private readonly vardiff: Vardiff;
   /** The difficulty in force when each job was sent to this session: shares are judged by it. */
   private readonly jobDifficulty = new Map<string, { difficulty: Difficulty; target: Target }>();
-  private readonly merkleRoots = new Map<string, Uint8Array>();
+  /** Oldest first; looked up by template identity and extranonce2, with no key to build per share. */
+  private readonly merkleRoots: CachedRoot[] = [];
   private jobsFlowing = false;
   /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
   subscriptionId = '';
@@ -108,6 +120,8 @@ export class StratumSession {
     if (!this.extranonceSubscribed) return false;
     this.extranonce1 = extranonce1;
     this.extranonce2Size = extranonce2Size;
+    // Roots were built with the old extranonce1.
+    this.merkleRoots.length = 0;
     this.connection.send(encodeNotification('mining.set_extranonce', [bytesToHex(extranonce1), extranonce2Size]));
     return true;
   }
@@ -301,13 +315,12 @@ export class StratumSession {
   }
 
   private merkleRoot(job: Job, extranonce2: Uint8Array): Uint8Array {
-    const key = `${job.generation.prevhashHex}:${job.generation.serial}:${bytesToHex(extranonce2)}`;
-    let root = this.merkleRoots.get(key);
-    if (!root) {
-      root = shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2);
-      if (this.merkleRoots.size >= MERKLE_CACHE_SIZE) this.merkleRoots.delete(this.merkleRoots.keys().next().value!);
-      this.merkleRoots.set(key, root);
+    for (const cached of this.merkleRoots) {
+      if (cached.template === job.template && sameBytes(cached.extranonce2, extranonce2)) return cached.root;
     }
+    const root = shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2);
+    if (this.merkleRoots.length >= MERKLE_CACHE_SIZE) this.merkleRoots.shift();
+    this.merkleRoots.push({ template: job.template, extranonce2, root });
     return root;
   }
 
@@ -320,4 +333,10 @@ export class StratumSession {
     const current = this.ctx.jobs.current;
     if (current) this.sendJob(changed ? this.ctx.jobs.derive(current) : current);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -9,6 +9,7 @@
  *
  * Open addressing with linear probing; deleted slots are tombstones until the next rehash.
  */
+import { hexDigitValue } from '../../protocol/hex.js';
 
 const WORDS = 8;
 const EMPTY = 0;
@@ -120,20 +121,13 @@ export class DigestSet {
     for (let w = 0; w < WORDS; w++) {
       let value = 0;
       for (let i = w * 8; i < w * 8 + 8; i++) {
-        const nibble = hexDigit(hex.charCodeAt(i));
+        const nibble = hexDigitValue(hex.charCodeAt(i));
         if (nibble < 0) throw new RangeError(`not a hex digit at ${i} of a digest: ${JSON.stringify(hex[i])}`);
         value = (value << 4) | nibble;
       }
       this.key[w] = value;
     }
   }
-}
-
-function hexDigit(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48; // 0-9
-  if (code >= 97 && code <= 102) return code - 87; // a-f
-  if (code >= 65 && code <= 70) return code - 55; // A-F
-  return -1;
 }
 
 function powerOfTwoAtLeast(n: number): number {

@@ -1,9 +1,10 @@
-// Double SHA-256 of two 32-byte hashes side by side: one step of a merkle fold. The gateway folds a
-// coinbase up its merkle branch for every (job, extranonce) it sees, a dozen steps a time, so this
-// step is worth specialising: the 64-byte message is exactly one block, the first hash's padding
-// block is the same for every pair (its message schedule is computed once), and the scratch
-// buffers are reused, where a general-purpose hasher allocates per call. Checked against noble's
-// sha256d in test/protocol-units.test.ts.
+// Double SHA-256 of the two fixed-size messages the gateway hashes for every share: an 80-byte
+// block header, and two 32-byte hashes side by side (one step of a merkle fold, a dozen per
+// (job, extranonce)). Both are worth specialising: the padding blocks are known in advance (their
+// message schedules are computed once), and the scratch buffers are reused, where a
+// general-purpose hasher allocates a few hundred bytes of state per call; at thousands of shares a
+// second that garbage is what keeps the collector busy. Checked against noble's sha256d in
+// test/protocol-units.test.ts.
 import { IV, K } from './sha256.js';
 
 /** The message schedule of block `w[0..15]`, extended in place to 64 words. */
@@ -57,23 +58,16 @@ const PAD_64: Int32Array = (() => {
 const w = new Int32Array(64);
 const state = new Int32Array(8);
 
-function readWords(bytes: Uint8Array, into: Int32Array, at: number): void {
-  for (let i = 0; i < 8; i++) {
-    const o = 4 * i;
+/** `count` big-endian words of `bytes` from byte `from`, into `into` from word `at`. */
+function readWords(bytes: Uint8Array, from: number, count: number, into: Int32Array, at: number): void {
+  for (let i = 0; i < count; i++) {
+    const o = from + 4 * i;
     into[at + i] = (bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!;
   }
 }
 
-/** sha256d(left ‖ right) for two 32-byte hashes, in internal byte order like sha256d. */
-export function sha256dPair(left: Uint8Array, right: Uint8Array): Uint8Array {
-  if (left.length !== 32 || right.length !== 32) throw new RangeError('sha256dPair hashes two 32-byte values');
-  readWords(left, w, 0);
-  readWords(right, w, 8);
-  expand(w);
-  state.set(IV);
-  compress(state, w);
-  compress(state, PAD_64);
-  // The second hash: the 32-byte digest, then its padding (0x80, zeros, 256 bits), in one block.
+/** The second SHA-256 over the first one's digest in `state` (one block: digest, 0x80, zeros, 256 bits); returns its digest. */
+function hashDigestAgain(): Uint8Array {
   for (let i = 0; i < 8; i++) w[i] = state[i]!;
   w[8] = 0x80000000 | 0;
   w.fill(0, 9, 15);
@@ -90,4 +84,33 @@ export function sha256dPair(left: Uint8Array, right: Uint8Array): Uint8Array {
     out[4 * i + 3] = v & 0xff;
   }
   return out;
+}
+
+/** sha256d(left ‖ right) for two 32-byte hashes, in internal byte order like sha256d. */
+export function sha256dPair(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (left.length !== 32 || right.length !== 32) throw new RangeError('sha256dPair hashes two 32-byte values');
+  readWords(left, 0, 8, w, 0);
+  readWords(right, 0, 8, w, 8);
+  expand(w);
+  state.set(IV);
+  compress(state, w);
+  compress(state, PAD_64);
+  return hashDigestAgain();
+}
+
+/** sha256d of an 80-byte block header, in internal byte order like sha256d. */
+export function sha256dHeader(header: Uint8Array): Uint8Array {
+  if (header.length !== 80) throw new RangeError('sha256dHeader hashes an 80-byte header');
+  readWords(header, 0, 16, w, 0);
+  expand(w);
+  state.set(IV);
+  compress(state, w);
+  // The header's last 16 bytes, then its padding: 0x80, zeros, and the length (640 bits).
+  readWords(header, 64, 4, w, 0);
+  w[4] = 0x80000000 | 0;
+  w.fill(0, 5, 15);
+  w[15] = 640;
+  expand(w);
+  compress(state, w);
+  return hashDigestAgain();
 }
