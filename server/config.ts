@@ -26,6 +26,7 @@ export interface GatewayConfig {
   messagesPerSecond: number;
   messageBurst: number;
   idleTimeoutMs: number;
+  wsPingIntervalMs: number;
   maxConnectionsPerIp: number;
   maxInvalidPerMinute: number;
   banSeconds: number;
@@ -78,6 +79,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   messagesPerSecond: 50,
   messageBurst: 200,
   idleTimeoutMs: 15 * 60_000,
+  wsPingIntervalMs: 30_000,
   maxConnectionsPerIp: 256,
   maxInvalidPerMinute: 100,
   banSeconds: 600,
@@ -152,6 +154,7 @@ export const SETTINGS: Setting[] = [
   { key: 'messagesPerSecond', flag: 'messages-per-second', parse: int(1, 100_000), help: 'sustained messages per connection' },
   { key: 'messageBurst', flag: 'message-burst', parse: int(1, 100_000), help: 'burst of messages per connection' },
   { key: 'idleTimeoutMs', flag: 'idle-timeout-ms', parse: int(1_000, 86_400_000), help: 'close a connection silent this long' },
+  { key: 'wsPingIntervalMs', flag: 'ws-ping-interval-ms', parse: int(100, 600_000), help: 'ping a WebSocket silent this long; drop it if still silent one interval later' },
   { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', parse: int(1, 1_000_000), help: 'concurrent connections per address' },
   { key: 'maxInvalidPerMinute', flag: 'max-invalid-per-minute', parse: int(1, 1_000_000), help: 'invalid messages or shares before a ban' },
   { key: 'banSeconds', flag: 'ban-seconds', parse: int(1, 86_400), help: 'length of a ban' },

@@ -274,7 +274,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   };
 
   const http = createServer(createRequestHandler(view));
-  attachWsTransport(http, hub, { path: '/stratum', maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: 30_000 });
+  attachWsTransport(http, hub, { path: '/stratum', maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: config.wsPingIntervalMs });
   const tcp = createTcpTransport(hub, { maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs });
   try {
     await listen(http, config.httpPort, config.host);

@@ -135,6 +135,39 @@ describe('floods and limits', () => {
       await gateway.close();
     }
   });
+
+  test('a WebSocket that goes silent is pinged and, if it does not answer, dropped; a chatty one is never pinged', async () => {
+    const gateway = await startTestGateway({ wsPingIntervalMs: 200 });
+    const url = gateway.httpUrl.replace('http', 'ws') + 'stratum';
+    const open = async (autoPong: boolean) => {
+      const ws = new WebSocket(url, { autoPong });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      let pings = 0;
+      ws.on('ping', () => pings++);
+      const closed = new Promise<number>((resolve) => ws.once('close', () => resolve(Date.now())));
+      return { ws, pings: () => pings, closed };
+    };
+    try {
+      const deaf = await open(false);
+      const answering = await open(true);
+      const chatty = await open(true);
+      const began = Date.now();
+      // A message every 50 ms: its traffic is the proof of life, so it needs no ping.
+      const chatter = setInterval(() => chatty.ws.send(JSON.stringify({ id: 1, method: 'mining.subscribe', params: [] })), 50);
+      const deadAt = await deaf.closed;
+      clearInterval(chatter);
+      assert.ok(deaf.pings() >= 1, 'the silent connection was pinged before it was dropped');
+      assert.ok(deadAt - began >= 300 && deadAt - began < 2000, `dropped after ${deadAt - began} ms: two to three intervals of silence`);
+      assert.ok(answering.pings() >= 1, 'a quiet connection is pinged');
+      assert.equal(answering.ws.readyState, WebSocket.OPEN, 'a connection that answers its pings stays');
+      assert.equal(chatty.pings(), 0, 'a connection that keeps talking is not pinged');
+      assert.equal(chatty.ws.readyState, WebSocket.OPEN);
+      answering.ws.close();
+      chatty.ws.close();
+    } finally {
+      await gateway.close();
+    }
+  });
 });
 
 describe('stale work', () => {

@@ -9,14 +9,44 @@ export interface WsTransportOptions {
   path: string;
   maxMessageBytes: number;
   idleTimeoutMs: number;
-  /** Browsers behind a dead network path never say goodbye: ping, and drop who does not pong. */
+  /**
+   * Browsers behind a dead network path never say goodbye: a connection silent for this long is
+   * pinged, and dropped if it is still silent (no pong, no message) one interval later.
+   */
   pingIntervalMs: number;
+}
+
+/** What the liveness sweep knows of one connection. */
+interface Liveness {
+  ws: WebSocket;
+  /** A message or a pong arrived since the last sweep. */
+  heard: boolean;
+  /** The last sweep pinged it: silent at the next one, it is dead. */
+  pinged: boolean;
 }
 
 /** Stratum V1 over WebSocket for browsers: one JSON-RPC message per text frame, on the HTTP port. */
 export function attachWsTransport(http: HttpServer, hub: StratumHub, options: WsTransportOptions): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
   let serial = 0;
+  // One sweep for every connection, not a timer each. A miner's shares prove it is there, so only
+  // the quiet ones are pinged: 20,000 pings and pongs per interval would be traffic and garbage.
+  const live = new Set<Liveness>();
+  const sweep = setInterval(() => {
+    for (const entry of live) {
+      if (entry.heard) {
+        entry.heard = false;
+        entry.pinged = false;
+      } else if (entry.pinged) {
+        entry.ws.terminate();
+      } else {
+        entry.pinged = true;
+        entry.ws.ping();
+      }
+    }
+  }, options.pingIntervalMs);
+  sweep.unref();
+  wss.on('close', () => clearInterval(sweep));
 
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];
@@ -46,27 +76,22 @@ export function attachWsTransport(http: HttpServer, hub: StratumHub, options: Ws
         setTimeout(() => ws.terminate(), 1_000).unref();
       },
     };
-    let pinger: NodeJS.Timeout | undefined;
     let idle: NodeJS.Timeout | undefined;
+    const liveness: Liveness = { ws, heard: true, pinged: false };
     const deliver = hub.attach(connection);
     ws.on('close', () => {
-      clearInterval(pinger);
+      live.delete(liveness);
       clearTimeout(idle);
       hub.detach(connection);
     });
     ws.on('error', () => ws.terminate());
     if (!deliver) return;
 
-    let alive = true;
-    ws.on('pong', () => (alive = true));
-    pinger = setInterval(() => {
-      if (!alive) return ws.terminate();
-      alive = false;
-      ws.ping();
-    }, options.pingIntervalMs);
-    pinger.unref();
+    live.add(liveness);
+    ws.on('pong', () => (liveness.heard = true));
     idle = setTimeout(() => connection.close('idle timeout'), options.idleTimeoutMs);
     ws.on('message', (data, isBinary) => {
+      liveness.heard = true;
       // Re-armed in place: a new timer per message would be an object per share that lives until
       // the miner's next one, seconds later, long enough to be promoted and collected by a full GC.
       idle?.refresh();
