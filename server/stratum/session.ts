@@ -25,10 +25,10 @@ interface After {
 
 /**
  * Merkle roots kept per session: one per (template, extranonce2) a miner is working on, so the
- * current job and the one before it (its shares still arrive during the grace period), with room.
- * Kept small: times 20,000 sessions, every entry is memory the garbage collector walks.
+ * current job and the one before it (its shares still arrive during the grace period). Kept
+ * small: times 20,000 sessions, every entry is memory the garbage collector walks.
  */
-const MERKLE_CACHE_SIZE = 4;
+const MERKLE_CACHE_SIZE = 2;
 
 interface CachedRoot {
   template: WorkTemplate;
