@@ -4,7 +4,7 @@ import { shareMerkleRoot, verifyShare } from '../../protocol/share.js';
 import { parseSubmitParams, type ShareSubmission } from '../../protocol/stratum-job.js';
 import { difficultyToTarget, difficultyToWork, parseDifficulty, type Difficulty, type Target } from '../../protocol/target.js';
 import type { Job } from '../work/job-manager.js';
-import type { WorkTemplate } from '../work/work-source.js';
+import { MerkleRootCache } from './merkle-root-cache.js';
 import { encodeError, encodeNotification, encodeResult, StratumCode, StratumError, type RpcRequest } from './jsonrpc.js';
 import type { SessionContext } from './session-context.js';
 import { parseUsername, type MinerIdentity } from './username.js';
@@ -24,19 +24,6 @@ interface After {
 }
 
 /**
- * Merkle roots kept per session: one per (template, extranonce2) a miner is working on, so the
- * current job and the one before it (its shares still arrive during the grace period). Kept
- * small: times 20,000 sessions, every entry is memory the garbage collector walks.
- */
-const MERKLE_CACHE_SIZE = 2;
-
-interface CachedRoot {
-  template: WorkTemplate;
-  extranonce2: Uint8Array;
-  root: Uint8Array;
-}
-
-/**
  * One miner connection's Stratum state, the same over WebSocket and TCP. It trusts nothing the
  * miner says: every share is rebuilt from the job this gateway issued and hashed again.
  */
@@ -51,8 +38,8 @@ export class StratumSession {
   private readonly vardiff: Vardiff;
   /** The difficulty in force when each job was sent to this session: shares are judged by it. */
   private readonly jobDifficulty = new Map<string, { difficulty: Difficulty; target: Target }>();
-  /** Oldest first; looked up by template identity and extranonce2, with no key to build per share. */
-  private readonly merkleRoots: CachedRoot[] = [];
+  /** Made at subscribe, when the extranonce2 size is known; remade when the extranonce changes. */
+  private merkleRoots: MerkleRootCache | undefined;
   private jobsFlowing = false;
   /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
   subscriptionId = '';
@@ -120,8 +107,8 @@ export class StratumSession {
     if (!this.extranonceSubscribed) return false;
     this.extranonce1 = extranonce1;
     this.extranonce2Size = extranonce2Size;
-    // Roots were built with the old extranonce1.
-    this.merkleRoots.length = 0;
+    // Roots were built with the old extranonce1 (and the extranonce2 size may differ).
+    this.merkleRoots = undefined;
     this.connection.send(encodeNotification('mining.set_extranonce', [bytesToHex(extranonce1), extranonce2Size]));
     return true;
   }
@@ -315,14 +302,10 @@ export class StratumSession {
   }
 
   private merkleRoot(job: Job, extranonce2: Uint8Array): Uint8Array {
-    for (const cached of this.merkleRoots) {
-      if (cached.template === job.template && sameBytes(cached.extranonce2, extranonce2)) return cached.root;
-    }
-    const root = shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2);
-    if (this.merkleRoots.length >= MERKLE_CACHE_SIZE) this.merkleRoots.shift();
-    this.merkleRoots.push({ template: job.template, extranonce2, root });
-    return root;
+    this.merkleRoots ??= new MerkleRootCache(this.extranonce2Size);
+    return this.merkleRoots.root(job.template, extranonce2, () => shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2));
   }
+
 
   /**
    * set_difficulty, then a job: Stratum applies a new difficulty from the next notify on, so after
@@ -333,10 +316,4 @@ export class StratumSession {
     const current = this.ctx.jobs.current;
     if (current) this.sendJob(changed ? this.ctx.jobs.derive(current) : current);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

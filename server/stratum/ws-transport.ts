@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { StratumHub } from './hub.js';
 import type { Connection } from './session.js';
 import { MAX_UNREAD_BYTES, normalizeIp } from './tcp-transport.js';
+import { releaseFinishedFragments } from './ws-receiver-fragments.js';
 
 export interface WsTransportOptions {
   path: string;
@@ -27,6 +28,7 @@ interface Liveness {
 
 /** Stratum V1 over WebSocket for browsers: one JSON-RPC message per text frame, on the HTTP port. */
 export function attachWsTransport(http: HttpServer, hub: StratumHub, options: WsTransportOptions): WebSocketServer {
+  releaseFinishedFragments();
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
   let serial = 0;
   // One sweep for every connection, not a timer each. A miner's shares prove it is there, so only
