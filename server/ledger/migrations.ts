@@ -19,7 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE shares (
         id              INTEGER PRIMARY KEY,
-        share_key       TEXT    NOT NULL,
+        share_key       TEXT    NOT NULL UNIQUE,
         member          TEXT    NOT NULL,
         worker          TEXT    NOT NULL,
         session_id      TEXT    NOT NULL,

@@ -33,7 +33,7 @@ function prepareWrites(db: Database.Database) {
     insertShare: db.prepare<[ShareRecord]>(
       `INSERT INTO shares (share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms)
        VALUES (@shareKey, @member, @worker, @sessionId, @jobId, @difficulty, @work, @hash, @acceptedAtMs)
-`,
+       ON CONFLICT (share_key) DO NOTHING`,
     ),
     upsertBlock: db.prepare<[Omit<BlockRecord, 'accepted'> & { accepted: 0 | 1 }]>(
       // Recorded when found and again when its fate is known: keep the first sighting, update the fate.
