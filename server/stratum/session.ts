@@ -303,7 +303,7 @@ export class StratumSession {
 
   private merkleRoot(job: Job, extranonce2: Uint8Array): Uint8Array {
     this.merkleRoots ??= new MerkleRootCache(this.extranonce2Size);
-    return this.merkleRoots.root(job.template, extranonce2, () => shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2));
+    return this.merkleRoots.root(job.merkleKey, extranonce2, () => shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2));
   }
 
 

@@ -1,0 +1,43 @@
+// JobManager: refreshes keep the merkle key when the coinbase and branch are unchanged, so the
+// sessions' cached merkle roots survive them; any change to those bytes gives a new key.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JobManager } from '../server/work/job-manager.js';
+import type { WorkTemplate } from '../server/work/work-source.js';
+
+function template(overrides: Partial<WorkTemplate> = {}): WorkTemplate {
+  return {
+    prevhash: new Uint8Array(32).fill(1),
+    coinb1: Uint8Array.of(1, 2, 3),
+    coinb2: Uint8Array.of(4, 5, 6),
+    extranonceSize: 8,
+    merkleBranch: [new Uint8Array(32).fill(7), new Uint8Array(32).fill(8)],
+    version: 0x20000000,
+    bits: 0x1d00ffff,
+    ntime: 1_700_000_000,
+    cleanJobs: true,
+    ...overrides,
+  };
+}
+
+test('jobs with byte-identical coinbase parts and branch share a merkle key; any change makes a new one', () => {
+  const jobs = new JobManager({ staleGraceMs: 10_000, refreshIntervalMs: 60_000 });
+  try {
+    const first = jobs.accept(template());
+    // A refresh as the practice source sends it: rebuilt arrays with the same bytes, a later ntime.
+    const refresh = jobs.accept(template({ coinb1: Uint8Array.of(1, 2, 3), merkleBranch: [new Uint8Array(32).fill(7), new Uint8Array(32).fill(8)], ntime: 1_700_000_030, cleanJobs: false }));
+    assert.notEqual(refresh.id, first.id);
+    assert.notEqual(refresh.generation, first.generation);
+    assert.equal(refresh.merkleKey, first.merkleKey, 'the merkle roots of the refresh are the same');
+    assert.equal(jobs.derive(refresh).merkleKey, first.merkleKey, 'a re-notify after set_difficulty is the same work');
+
+    const newCoinbase = jobs.accept(template({ coinb2: Uint8Array.of(4, 5, 7), cleanJobs: false }));
+    assert.notEqual(newCoinbase.merkleKey, first.merkleKey, 'coinb2 changed');
+    const newBranch = jobs.accept(template({ coinb2: Uint8Array.of(4, 5, 7), merkleBranch: [new Uint8Array(32).fill(7)], cleanJobs: false }));
+    assert.notEqual(newBranch.merkleKey, newCoinbase.merkleKey, 'the branch changed');
+    const newTx = jobs.accept(template({ coinb2: Uint8Array.of(4, 5, 7), merkleBranch: [new Uint8Array(32).fill(9)], cleanJobs: false }));
+    assert.notEqual(newTx.merkleKey, newBranch.merkleKey, 'a branch hash changed');
+  } finally {
+    jobs.stop();
+  }
+});
