@@ -24,6 +24,8 @@ export interface GatewayView {
   readonly webRoot: string | undefined;
   /** The last ledger failure while it lasts: the gateway refuses shares rather than lose them. */
   readonly ledgerError: string | undefined;
+  /** Set while another gateway holds this one's instance id on a shared ledger (shares are refused). */
+  readonly instanceProblem: string | undefined;
   /** The settlement chain, the epoch settlement and the relayer; absent without --chain-rpc. */
   readonly chain?: DaoChain;
   readonly settlement?: Settlement;

@@ -8,7 +8,7 @@ import { difficultyToWork } from '../protocol/target.js';
 import { redact, type GatewayConfig } from './config.js';
 import type { GatewayView } from './gateway-view.js';
 import { createRequestHandler } from './http/api.js';
-import { registerInstance, type InstanceRegistration } from './instance-registry.js';
+import { refuseSharesWhileLost, registerInstance, type InstanceRegistration } from './instance-registry.js';
 import type { Ledger } from './ledger/ledger.js';
 import { describeLedger, openLedger } from './ledger/open-ledger.js';
 import { PgLedger } from './ledger/pg/pg-ledger.js';
@@ -88,7 +88,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
 
   const ctx: SessionContext = {
     jobs,
-    ledger,
+    ledger: registration ? refuseSharesWhileLost(ledger, registration) : ledger,
     log,
     vardiff: {
       targetIntervalMs: config.targetShareIntervalMs,
@@ -264,6 +264,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     webRoot,
     get ledgerError() {
       return ledgerError;
+    },
+    get instanceProblem() {
+      return registration?.problem;
     },
     refreshGauges() {
       metrics.connections.set(hub.sessions.size);

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import type { Ledger } from './ledger/ledger.js';
 import { describePgError } from './ledger/pg/pool.js';
 
 /**
@@ -18,6 +19,12 @@ export const HEARTBEAT_STALE_MS = 30_000;
 
 export interface InstanceRegistration {
   readonly instanceId: number;
+  /**
+   * Why this gateway must not credit shares now, or undefined. Set when another gateway took the
+   * id over (this one's heartbeat lapsed): their extranonce1 prefixes may collide. Cleared when a
+   * later heartbeat gets the id back (the other one stopped or went stale).
+   */
+  readonly problem: string | undefined;
   /** Stops the heartbeat and deletes this gateway's row, so that its id is free at once. */
   stop(): Promise<void>;
 }
@@ -44,16 +51,19 @@ export async function registerInstance(pool: pg.Pool, options: RegisterOptions):
   const pid = process.pid;
   // Takes the row when it is free or stale, in one statement: two gateways starting with the same
   // id at the same moment serialize on the row, and the second sees the first's fresh heartbeat.
-  const claimed = await pool.query<{ started_at: string }>(
-    `INSERT INTO gateways (instance_id, host, pid, started_at, heartbeat_at)
-     VALUES ($1, $2, $3, now(), now())
-     ON CONFLICT (instance_id) DO UPDATE SET
-       host = excluded.host, pid = excluded.pid, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at
-     WHERE gateways.heartbeat_at < now() - make_interval(secs => $4)
-     RETURNING started_at::text`,
-    [instanceId, host, pid, staleMs / 1000],
-  );
-  const startedAt = claimed.rows[0]?.started_at;
+  const claim = async (): Promise<string | undefined> => {
+    const claimed = await pool.query<{ started_at: string }>(
+      `INSERT INTO gateways (instance_id, host, pid, started_at, heartbeat_at)
+       VALUES ($1, $2, $3, now(), now())
+       ON CONFLICT (instance_id) DO UPDATE SET
+         host = excluded.host, pid = excluded.pid, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at
+       WHERE gateways.heartbeat_at < now() - make_interval(secs => $4)
+       RETURNING started_at::text`,
+      [instanceId, host, pid, staleMs / 1000],
+    );
+    return claimed.rows[0]?.started_at;
+  };
+  const startedAt = await claim();
   if (startedAt === undefined) {
     const { rows } = await pool.query<{ host: string; pid: number; age_s: number }>(
       `SELECT host, pid, extract(epoch FROM now() - heartbeat_at)::float8 AS age_s FROM gateways WHERE instance_id = $1`,
@@ -70,8 +80,8 @@ export async function registerInstance(pool: pg.Pool, options: RegisterOptions):
 
   // Our row (started_at as text: a JS Date would drop its microseconds). A gateway that lost it
   // (silent past staleMs, and another one took the id) must say so.
-  const mine = [instanceId, host, pid, startedAt] as const;
-  let lost = false;
+  let mine: readonly [number, string, number, string] = [instanceId, host, pid, startedAt];
+  let problem: string | undefined;
   let beating: Promise<void> = Promise.resolve();
   const beat = async () => {
     try {
@@ -79,9 +89,18 @@ export async function registerInstance(pool: pg.Pool, options: RegisterOptions):
         'UPDATE gateways SET heartbeat_at = now() WHERE instance_id = $1 AND host = $2 AND pid = $3 AND started_at = $4::timestamptz',
         [...mine],
       );
-      if (updated.rowCount === 0 && !lost) {
-        lost = true;
-        log.error({ instanceId }, `another gateway took over instance id ${instanceId} (this one's heartbeat lapsed): their extranonce1 prefixes may collide; restart one of them with another --instance-id`);
+      if (updated.rowCount !== 0) return;
+      // Our row is gone: the id is ours again if the gateway that took it has stopped or gone stale.
+      const again = await claim();
+      if (again !== undefined) {
+        mine = [instanceId, host, pid, again];
+        if (problem !== undefined) log.warn({ instanceId }, `instance id ${instanceId} is this gateway's again; crediting shares`);
+        problem = undefined;
+      } else if (problem === undefined) {
+        problem =
+          `another gateway took over instance id ${instanceId} (this one's heartbeat lapsed), so their extranonce1 prefixes may ` +
+          `collide: shares are refused until the id is free again; restart one of them with another --instance-id`;
+        log.error({ instanceId }, problem);
       }
     } catch (err) {
       log.warn({ err: describePgError(err), instanceId }, 'gateway heartbeat failed; retrying');
@@ -93,6 +112,9 @@ export async function registerInstance(pool: pg.Pool, options: RegisterOptions):
   let stopping: Promise<void> | undefined;
   return {
     instanceId,
+    get problem() {
+      return problem;
+    },
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
@@ -103,5 +125,22 @@ export async function registerInstance(pool: pg.Pool, options: RegisterOptions):
       })();
       return stopping;
     },
+  };
+}
+
+/**
+ * The ledger as the sessions see it: appends are refused, with the registration's reason, while
+ * it has one. A refused append is a share not acknowledged (the miner is told to try again), so
+ * nothing is credited while two gateways may be handing out the same coinbases.
+ */
+export function refuseSharesWhileLost(ledger: Ledger, registration: InstanceRegistration): Ledger {
+  return {
+    appendShare: (share) => (registration.problem === undefined ? ledger.appendShare(share) : Promise.reject(new Error(registration.problem))),
+    recordBlock: (block) => ledger.recordBlock(block),
+    recordUpstreamResult: (result) => ledger.recordUpstreamResult(result),
+    member: (member, options) => ledger.member(member, options),
+    totals: () => ledger.totals(),
+    workSince: (sinceMs) => ledger.workSince(sinceMs),
+    close: () => ledger.close(),
   };
 }

@@ -7,7 +7,8 @@ import { getAddress } from 'ethers';
 import pg from 'pg';
 import { loadConfig } from '../server/config.js';
 import type { Gateway } from '../server/gateway.js';
-import { InstanceInUseError, registerInstance } from '../server/instance-registry.js';
+import { InstanceInUseError, refuseSharesWhileLost, registerInstance } from '../server/instance-registry.js';
+import type { Ledger, ShareRecord } from '../server/ledger/ledger.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { queryOnce, useFreshDatabase } from './helpers/pg.js';
 import { TestMiner } from './helpers/test-miner.js';
@@ -151,7 +152,7 @@ describe('two gateways share one PostgreSQL ledger', () => {
   });
 });
 
-test('a gateway that went silent past the stale limit loses its id to a new one, and notices', async (t) => {
+test('a gateway that went silent past the stale limit loses its id, refuses shares while it is lost, and gets it back', async (t) => {
   // Runs after the suite above: the ledger tables exist.
   const pool = new pg.Pool({ connectionString: database().url, max: 2 });
   pool.on('error', () => {});
@@ -160,16 +161,40 @@ test('a gateway that went silent past the stale limit loses its id to a new one,
   const log = { warn: () => {}, error: (_: object, msg: string) => void errors.push(msg) };
   const first = await registerInstance(pool, { instanceId: 9, where: 'test', log, heartbeatIntervalMs: 50 });
   await assert.rejects(registerInstance(pool, { instanceId: 9, where: 'test', log }), InstanceInUseError);
+  // A recording stand-in for the ledger: what is checked here is what the guard lets through.
+  const appended: string[] = [];
+  const inner = {
+    appendShare: async (share: { shareKey: string }) => (appended.push(share.shareKey), true),
+    totals: async () => ({ shares: appended.length, work: 0, members: 0, blocks: 0 }),
+  } as unknown as Ledger;
+  const guarded = refuseSharesWhileLost(inner, first);
+  const share = (key: string) => ({ shareKey: key }) as unknown as ShareRecord;
+  assert.equal(await guarded.appendShare(share('before')), true);
+
   // As if the first had been unreachable for a minute (its heartbeats are server times).
   await pool.query("UPDATE gateways SET heartbeat_at = now() - interval '1 minute' WHERE instance_id = 9");
   const second = await registerInstance(pool, { instanceId: 9, where: 'test', log });
-  const deadline = Date.now() + 2_000;
-  while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.match(errors[0] ?? '', /^another gateway took over instance id 9/);
-  // The first one's stop must not delete the second one's row.
-  await first.stop();
-  assert.equal((await pool.query('SELECT 1 FROM gateways WHERE instance_id = 9')).rowCount, 1);
+  const until = async (done: () => boolean) => {
+    const deadline = Date.now() + 2_000;
+    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  };
+  await until(() => first.problem !== undefined);
+  assert.match(first.problem ?? '', /^another gateway took over instance id 9 .* shares are refused until the id is free again/);
+  assert.equal(errors[0], first.problem, 'said once, in the log');
+  assert.equal(second.problem, undefined);
+  await assert.rejects(guarded.appendShare(share('while lost')), (err: Error) => err.message === first.problem);
+  assert.deepEqual((await guarded.totals()).shares, 1, 'reads still go through');
+
+  // The second one goes silent in turn: the first's next heartbeat takes its id back.
+  await pool.query("UPDATE gateways SET heartbeat_at = now() - interval '1 minute' WHERE instance_id = 9");
+  await until(() => first.problem === undefined);
+  assert.equal(first.problem, undefined);
+  assert.equal(await guarded.appendShare(share('after')), true);
+  assert.deepEqual(appended, ['before', 'after']);
+  // The second one's stop must not delete the first one's row.
   await second.stop();
+  assert.equal((await pool.query('SELECT 1 FROM gateways WHERE instance_id = 9')).rowCount, 1);
+  await first.stop();
   assert.equal((await pool.query('SELECT 1 FROM gateways WHERE instance_id = 9')).rowCount, 0);
 });
 

@@ -47,7 +47,8 @@ function health(view: GatewayView, res: ServerResponse): void {
   const problems: string[] = [];
   if (!view.source.connected) problems.push('work source disconnected');
   if (!view.jobs.current) problems.push('no job yet');
-  if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
+  if (view.instanceProblem) problems.push(`instance: ${view.instanceProblem}`);
+  else if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
   if (view.settlement?.problem) problems.push(`settlement: ${view.settlement.problem}`);
   else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
   // With a shared PostgreSQL ledger one gateway settles and relays; the others only accept work.
