@@ -57,6 +57,14 @@ export function bytesToHex(bytes: Uint8Array): Hex {
   return String.fromCharCode.apply(null, hexCodes.subarray(0, 2 * bytes.length) as unknown as number[]);
 }
 
+/** Whether two byte strings are equal, byte for byte. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A reversed copy: hashes are stored little-endian ("internal") and shown big-endian ("display"). */
 export function reverseBytes(bytes: Uint8Array): Uint8Array {
   return bytes.slice().reverse();

@@ -9,6 +9,7 @@ import {
   difficultyToTarget,
   difficultyToWork,
   bytesToHex,
+  equalBytes,
   hexToBytes,
   merkleBranchForCoinbase,
   merkleRootFromBranch,
@@ -82,6 +83,12 @@ describe('hex input', () => {
     throwsField(() => hexToBytes('00', 'prevhash', 32), 'prevhash', /expected 32 bytes/);
     throwsField(() => hexToBytes('0g', 'nonce'), 'nonce', /not valid hex/);
     throwsField(() => hexToBytes('0 ', 'nonce'), 'nonce', /not valid hex/);
+  });
+  test('equalBytes compares length and every byte', () => {
+    assert.equal(equalBytes(Uint8Array.of(1, 2, 3), Uint8Array.of(1, 2, 3)), true);
+    assert.equal(equalBytes(Uint8Array.of(1, 2, 3), Uint8Array.of(1, 2, 4)), false);
+    assert.equal(equalBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 2, 3)), false);
+    assert.equal(equalBytes(new Uint8Array(0), new Uint8Array(0)), true);
   });
   test('hex round-trips at every size, past the chunk a single call encodes, either case in', () => {
     for (const size of [0, 1, 31, 32, 4095, 4096, 4097, 10_000]) {

@@ -1,4 +1,4 @@
-import { bytesToHex, u32ToHex } from '../../protocol/hex.js';
+import { bytesToHex, equalBytes, u32ToHex } from '../../protocol/hex.js';
 import { prevhashToStratum, type StratumJob } from '../../protocol/stratum-job.js';
 import { DigestSet } from './digest-set.js';
 import type { WorkTemplate } from './work-source.js';
@@ -195,16 +195,9 @@ export class JobManager {
 /** Whether two templates give every (extranonce1, extranonce2) the same merkle root. */
 function sameMerkleInputs(a: WorkTemplate, b: WorkTemplate): boolean {
   return (
-    sameBytes(a.coinb1, b.coinb1) &&
-    sameBytes(a.coinb2, b.coinb2) &&
+    equalBytes(a.coinb1, b.coinb1) &&
+    equalBytes(a.coinb2, b.coinb2) &&
     a.merkleBranch.length === b.merkleBranch.length &&
-    a.merkleBranch.every((hash, i) => sameBytes(hash, b.merkleBranch[i]!))
+    a.merkleBranch.every((hash, i) => equalBytes(hash, b.merkleBranch[i]!))
   );
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

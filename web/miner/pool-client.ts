@@ -1,4 +1,4 @@
-import { bytesToHex, hexToBytes, u32ToHex } from '../../protocol/hex.js';
+import { bytesToHex, equalBytes, hexToBytes, u32ToHex } from '../../protocol/hex.js';
 import { parseNotifyParams, type StratumJob } from '../../protocol/stratum-job.js';
 import { difficultyToTarget, type Difficulty, type Target } from '../../protocol/target.js';
 
@@ -144,7 +144,7 @@ export class PoolClient {
 
   private setExtranonce(extranonce1Hex: string, extranonce2Size: number): void {
     const next = hexToBytes(extranonce1Hex, 'extranonce1');
-    const changed = this.extranonce1 !== undefined && !sameBytes(next, this.extranonce1);
+    const changed = this.extranonce1 !== undefined && !equalBytes(next, this.extranonce1);
     this.extranonce1 = next;
     this.extranonce2Size = extranonce2Size;
     // Shares built on another extranonce1 cannot be credited any more.
@@ -219,7 +219,7 @@ export class PoolClient {
   }
 
   private isStale(share: FoundShare): boolean {
-    return this.currentBlock !== undefined && !sameBytes(share.job.job.prevhash, this.currentBlock);
+    return this.currentBlock !== undefined && !equalBytes(share.job.job.prevhash, this.currentBlock);
   }
 
   private dropQueued(match: (p: Pending) => boolean, reason: string): void {
@@ -248,8 +248,4 @@ export class PoolClient {
     this.state = state;
     for (const listener of this.listeners.state) listener(state, detail);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
