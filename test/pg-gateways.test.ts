@@ -8,8 +8,9 @@ import pg from 'pg';
 import { loadConfig } from '../server/config.js';
 import type { Gateway } from '../server/gateway.js';
 import { InstanceInUseError, refuseSharesWhileLost, registerInstance } from '../server/instance-registry.js';
-import type { Ledger, ShareRecord } from '../server/ledger/ledger.js';
+import { openPgLedger } from '../server/ledger/pg/pg-ledger.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
+import { share } from './helpers/ledger-cases.js';
 import { queryOnce, useFreshDatabase } from './helpers/pg.js';
 import { TestMiner } from './helpers/test-miner.js';
 
@@ -161,15 +162,12 @@ test('a gateway that went silent past the stale limit loses its id, refuses shar
   const log = { warn: () => {}, error: (_: object, msg: string) => void errors.push(msg) };
   const first = await registerInstance(pool, { instanceId: 9, where: 'test', log, heartbeatIntervalMs: 50 });
   await assert.rejects(registerInstance(pool, { instanceId: 9, where: 'test', log }), InstanceInUseError);
-  // A recording stand-in for the ledger: what is checked here is what the guard lets through.
-  const appended: string[] = [];
-  const inner = {
-    appendShare: async (share: { shareKey: string }) => (appended.push(share.shareKey), true),
-    totals: async () => ({ shares: appended.length, work: 0, members: 0, blocks: 0 }),
-  } as unknown as Ledger;
+  // The real ledger on the same database, as the gateway would wrap it.
+  const inner = await openPgLedger(database().url, { instanceId: 9 });
+  t.after(() => inner.close());
   const guarded = refuseSharesWhileLost(inner, first);
-  const share = (key: string) => ({ shareKey: key }) as unknown as ShareRecord;
-  assert.equal(await guarded.appendShare(share('before')), true);
+  const startShares = (await inner.totals()).shares;
+  assert.equal(await guarded.appendShare(share('lost-id-before')), true);
 
   // As if the first had been unreachable for a minute (its heartbeats are server times).
   await pool.query("UPDATE gateways SET heartbeat_at = now() - interval '1 minute' WHERE instance_id = 9");
@@ -182,15 +180,15 @@ test('a gateway that went silent past the stale limit loses its id, refuses shar
   assert.match(first.problem ?? '', /^another gateway took over instance id 9 .* shares are refused until the id is free again/);
   assert.equal(errors[0], first.problem, 'said once, in the log');
   assert.equal(second.problem, undefined);
-  await assert.rejects(guarded.appendShare(share('while lost')), (err: Error) => err.message === first.problem);
-  assert.deepEqual((await guarded.totals()).shares, 1, 'reads still go through');
+  await assert.rejects(guarded.appendShare(share('lost-id-while-lost')), (err: Error) => err.message === first.problem);
+  assert.equal((await guarded.totals()).shares, startShares + 1, 'reads still go through, and the refused share is not there');
 
   // The second one goes silent in turn: the first's next heartbeat takes its id back.
   await pool.query("UPDATE gateways SET heartbeat_at = now() - interval '1 minute' WHERE instance_id = 9");
   await until(() => first.problem === undefined);
   assert.equal(first.problem, undefined);
-  assert.equal(await guarded.appendShare(share('after')), true);
-  assert.deepEqual(appended, ['before', 'after']);
+  assert.equal(await guarded.appendShare(share('lost-id-after')), true);
+  assert.equal((await inner.totals()).shares, startShares + 2);
   // The second one's stop must not delete the first one's row.
   await second.stop();
   assert.equal((await pool.query('SELECT 1 FROM gateways WHERE instance_id = 9')).rowCount, 1);
