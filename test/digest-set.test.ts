@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { DigestSet } from '../server/work/digest-set.js';
+import { DigestSet, digestTablesAllocated } from '../server/work/digest-set.js';
 
 /** A distinct, reproducible 64-hex-digit digest per n. */
 function digest(n: number): string {
@@ -56,6 +56,41 @@ describe('DigestSet', () => {
       assert.equal(set.size, reference.size);
     }
     for (const value of reference) assert.equal(set.has(value), true);
+  });
+
+  test('an entry is the last 64 bits of the digest: digests that differ only before them are one entry', () => {
+    // The documented trade (digest-set.ts): 2^-64 per pair of distinct shares, for a quarter of the memory.
+    const set = new DigestSet(16);
+    const tail = digest(7).slice(48);
+    assert.equal(set.add('1'.repeat(48) + tail), true);
+    assert.equal(set.has('2'.repeat(48) + tail), true);
+    assert.equal(set.has('1'.repeat(48) + digest(8).slice(48)), false);
+  });
+
+  test('a released set is empty and its tables go to the next set, which then allocates nothing', () => {
+    const fill = (set: DigestSet, from: number, count: number) => {
+      for (let i = from; i < from + count; i++) assert.equal(set.add(digest(i)), true);
+    };
+    const first = new DigestSet(16);
+    fill(first, 0, 20_000);
+    first.release();
+    assert.equal(first.size, 0);
+    assert.equal(first.has(digest(1)), false);
+    assert.equal(first.delete(digest(1)), false, 'a share whose template expired may still be forgotten: a no-op');
+    assert.throws(() => first.add(digest(1)), /add after release/);
+
+    const before = digestTablesAllocated();
+    const second = new DigestSet(16);
+    fill(second, 100_000, 20_000);
+    assert.equal(digestTablesAllocated(), before, 'the second set grew through the first one\'s tables');
+    // Reused tables start empty: nothing of the first set shows through.
+    for (let i = 0; i < 20_000; i += 997) assert.equal(second.has(digest(i)), false);
+    for (let i = 100_000; i < 120_000; i += 997) assert.equal(second.has(digest(i)), true);
+    // A late delete on the released set must not reach the tables the second set now uses.
+    assert.equal(first.delete(digest(100_000)), false);
+    assert.equal(second.has(digest(100_000)), true);
+    second.release();
+    second.release();
   });
 
   test('refuses what is not 64 hex digits, naming the problem', () => {

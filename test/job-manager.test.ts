@@ -41,3 +41,37 @@ test('jobs with byte-identical coinbase parts and branch share a merkle key; any
     jobs.stop();
   }
 });
+
+test('a share hash is refused again while any template of its block is live; expired templates give their sets back', () => {
+  let nowMs = 1_000_000;
+  const jobs = new JobManager({ staleGraceMs: 10_000, refreshIntervalMs: 60_000 }, () => nowMs);
+  const hash = (n: number) => '0'.repeat(48) + n.toString(16).padStart(16, '0');
+  try {
+    const first = jobs.accept(template());
+    assert.equal(jobs.markSeen(first, hash(1)), true);
+    assert.equal(jobs.markSeen(first, hash(1)), false, 'the same work twice');
+
+    nowMs += 1_000;
+    const refresh = jobs.accept(template({ ntime: 1_700_000_030, cleanJobs: false }));
+    assert.equal(jobs.markSeen(refresh, hash(1)), false, 'a refresh of the same block still knows the first template\'s shares');
+    assert.equal(jobs.markSeen(refresh, hash(2)), true);
+
+    jobs.forgetSeen(refresh, hash(2));
+    assert.equal(jobs.markSeen(refresh, hash(2)), true, 'a share whose write failed may be submitted again');
+
+    // Past the grace period the first template expires with the next one: its set is released.
+    nowMs += 20_000;
+    jobs.accept(template({ ntime: 1_700_000_060, cleanJobs: false }));
+    assert.equal(first.generation.seenHashes.size, 0);
+    assert.throws(() => first.generation.seenHashes.add(hash(3)), /after release/);
+    jobs.forgetSeen(first, hash(1)); // a late ledger failure on an expired template: a no-op
+    assert.equal(refresh.generation.seenHashes.size, 1, 'the refresh is still in its grace period');
+
+    // A new block drops every template at once.
+    const next = jobs.accept(template({ prevhash: new Uint8Array(32).fill(2) }));
+    assert.equal(refresh.generation.seenHashes.size, 0);
+    assert.equal(jobs.markSeen(next, hash(1)), true, 'shares of an earlier block are not this block\'s duplicates');
+  } finally {
+    jobs.stop();
+  }
+});

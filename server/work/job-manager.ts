@@ -77,6 +77,7 @@ export class JobManager {
     if (clean) {
       // A new previous block makes all earlier work worthless at once.
       for (const job of this.jobs.values()) this.jobs.delete(job.id);
+      for (const g of this.generations) g.seenHashes.release();
       this.generations.length = 0;
     }
     this.generations.push(generation);
@@ -177,6 +178,8 @@ export class JobManager {
     const expired = this.generations.filter((g) => g.supersededAtMs !== undefined && nowMs - g.supersededAtMs > this.options.staleGraceMs);
     if (expired.length === 0) return;
     for (const job of this.jobs.values()) if (expired.includes(job.generation)) this.jobs.delete(job.id);
+    // Their tables go to the next templates' sets (digest-set.ts): nothing for the collector.
+    for (const g of expired) g.seenHashes.release();
     this.generations.splice(0, this.generations.length, ...this.generations.filter((g) => !expired.includes(g)));
   }
 
