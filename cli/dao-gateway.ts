@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { ConfigError, envName, loadConfig, SETTINGS } from '../server/config.js';
 import { startGateway } from '../server/gateway.js';
+import { tuneHeapForManyConnections } from '../server/heap-tuning.js';
 import { parseOptions } from './args.js';
 import { UsageError } from './usage-error.js';
 
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  tuneHeapForManyConnections();
   let gateway;
   try {
     gateway = await startGateway(config);

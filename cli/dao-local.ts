@@ -7,6 +7,7 @@ import { startAnvil, type Anvil } from '../server/chain/anvil.js';
 import { deployDao, readDeployment, writeDeployment, type DaoDeployment } from '../server/chain/deploy.js';
 import { ConfigError, envName, loadConfig, SETTINGS } from '../server/config.js';
 import { startGateway, type Gateway } from '../server/gateway.js';
+import { tuneHeapForManyConnections } from '../server/heap-tuning.js';
 import { parseOptions } from './args.js';
 import { UsageError } from './usage-error.js';
 
@@ -68,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       'publisher-key': anvil.accounts[0]!.privateKey,
       'epoch-seconds': flags['epoch-seconds'] ?? process.env[envName('epoch-seconds')] ?? LOCAL_EPOCH_SECONDS,
     });
+    tuneHeapForManyConnections();
     gateway = await startGateway(config);
     console.log(
       [
