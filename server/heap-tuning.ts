@@ -7,8 +7,8 @@ import v8 from 'node:v8';
  * V8's own heuristic grows the limit by only ~10% after each full collection: one every minute or
  * two under load. Marking 125 MB takes ~150 ms of the event loop within ~300 ms on 2 cores, and
  * every miner's answer waits meanwhile; in the load run one such collection in the 60 s window
- * was enough to push p99 past 100 ms. At 100% (the limit is twice the live heap) they come every
- * quarter of an hour or so, and the heap may reach twice its live size in between: memory traded
+ * was enough to push p99 past 100 ms. At 100% (the limit is twice the live heap) and the promotion rate
+ * measured (about 0.1 MB/s) they come every quarter of an hour or so, and the heap may reach twice its live size in between: memory traded
  * for latency, as servers commonly do. Measured with --trace-gc, README "Load, faults and hostile
  * input".
  */
