@@ -9,34 +9,20 @@
 // transports together, default 10); FUZZ_CASE=tcp:<i> or ws:<i> runs one case of a seed alone;
 // FUZZ_TRACE=1 logs each case as it starts.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import { u32ToHex } from '../protocol/hex.js';
 import type { GatewayConfig } from '../server/config.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
-import {
-  classifyServerMessage,
-  CLOSE_REASON_RE,
-  deepNest,
-  owedReply,
-  parseServerFrames,
-  rawWsPlan,
-  Rng,
-  seedFrom,
-  tcpLines,
-  tcpPlan,
-  toJson,
-  wsFrame,
-  wsPlan,
-  type FuzzContext,
-  type ServerMessage,
-  type WsFrame,
-} from './helpers/stratum-fuzz.js';
+import { Rng, seedFrom } from './helpers/fuzz-rng.js';
+import { Inbox, openTcp, openWs, type Endpoint } from './helpers/stratum-fuzz-endpoints.js';
+import { deepNest, toJson, type FuzzContext } from './helpers/stratum-fuzz-messages.js';
+import { classifyServerMessage, CLOSE_REASON_RE, owedReply, parseServerFrames, tcpLines } from './helpers/stratum-fuzz-oracle.js';
+import { rawWsPlan, tcpPlan, wsFrame, wsPlan, type WsFrame } from './helpers/stratum-fuzz-plans.js';
+import { capturingLogger, HonestMiners, percentile, watchProcess, type LogEntry } from './helpers/stratum-fuzz-watch.js';
 import { solveShare, TestMiner } from './helpers/test-miner.js';
 
 const SEED = seedFrom(process.env.FUZZ_SEED);
@@ -98,129 +84,6 @@ function collectGarbage(): void {
   } catch {
     // No gc: the heap bound below is generous enough without one.
   }
-}
-
-/** Everything one fuzz connection received, and a way to wait for a condition on it. */
-class Inbox {
-  readonly messages: ServerMessage[] = [];
-  closed = false;
-  closeCode: number | undefined;
-  closeReason = '';
-  private readonly wakers = new Set<() => void>();
-
-  push(text: string): void {
-    this.messages.push(classifyServerMessage(text));
-    this.wake();
-  }
-
-  end(code?: number, reason = ''): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeCode = code;
-    this.closeReason = reason;
-    this.wake();
-  }
-
-  /** Resolves true as soon as `pred` holds (checked on every arrival), false after timeoutMs. */
-  until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (pred()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const check = () => {
-        if (pred()) done(true);
-      };
-      const done = (value: boolean) => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        resolve(value);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.wakers.add(check);
-    });
-  }
-
-  responses(): Extract<ServerMessage, { kind: 'response' }>[] {
-    return this.messages.filter((m): m is Extract<ServerMessage, { kind: 'response' }> => m.kind === 'response');
-  }
-
-  /** What client.show_message said last: the TCP transport's reason for hanging up. */
-  shownReason(): string {
-    for (let i = this.messages.length - 1; i >= 0; i--) {
-      const m = this.messages[i]!;
-      if (m.kind === 'notification' && m.method === 'client.show_message') return String(m.params[0]);
-    }
-    return '';
-  }
-
-  /** Re-checks the waiting conditions (for callers that keep their own state, like raw bytes). */
-  wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-}
-
-interface Endpoint {
-  send(text: string): void;
-  inbox: Inbox;
-  destroy(): void;
-}
-
-function openTcp(gateway: TestGateway, ip: string): Promise<Endpoint & { socket: Socket }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: gateway.stratumPort, localAddress: ip });
-    const inbox = new Inbox();
-    let pending: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let nl: number;
-      while ((nl = pending.indexOf(10)) !== -1) {
-        const line = pending.subarray(0, nl).toString('utf8').trim();
-        pending = pending.subarray(nl + 1);
-        if (line) inbox.push(line);
-      }
-    });
-    socket.on('error', () => {});
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`TCP connect from ${ip} timed out`));
-    }, 3_000);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      inbox.end();
-      reject(new Error(`TCP connection from ${ip} closed before it opened`));
-    });
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      resolve({
-        socket,
-        inbox,
-        send: (text) => {
-          if (!socket.destroyed && socket.writable) socket.write(text + '\n');
-        },
-        destroy: () => socket.destroy(),
-      });
-    });
-  });
-}
-
-function openWs(gateway: TestGateway, ip: string): Promise<Endpoint & { ws: WebSocket }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(gateway.httpUrl.replace(/^http/, 'ws') + 'stratum', { localAddress: ip });
-    const inbox = new Inbox();
-    ws.on('message', (data, isBinary) => inbox.push(isBinary ? '<binary frame from the gateway>' : data.toString()));
-    ws.on('error', () => {});
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`WebSocket from ${ip} did not open`));
-    }, 3_000);
-    ws.on('close', (code, reason) => {
-      clearTimeout(timer);
-      inbox.end(code, reason.toString());
-      reject(new Error(`WebSocket from ${ip} closed before it opened (${code})`));
-    });
-    ws.once('open', () => {
-      clearTimeout(timer);
-      resolve({ ws, inbox, send: (text) => ws.send(text, () => {}), destroy: () => ws.terminate() });
-    });
-  });
 }
 
 /** Run-wide bookkeeping: what was tried, what was seen, and what is wrong. */
@@ -629,108 +492,6 @@ async function fuzzFor(seconds: number, transport: 'tcp' | 'ws', gateway: TestGa
     }
   };
   await Promise.all(Array.from({ length: WORKERS }, (_, w) => lane(w)));
-}
-
-/** Two honest miners (TCP and WebSocket, 127.0.0.1) submitting shares throughout. */
-class HonestMiners {
-  readonly latenciesMs: number[] = [];
-  readonly rejected: string[] = [];
-  accepted = 0;
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-
-  private constructor(readonly miners: { miner: TestMiner; worker: string }[]) {}
-
-  static async start(gateway: TestGateway): Promise<HonestMiners> {
-    const tcp = await TestMiner.tcp(gateway.stratumPort);
-    await tcp.login(`${MEMBER}.honest-tcp`);
-    const ws = await TestMiner.ws(gateway.httpUrl);
-    await ws.login(`${MEMBER_2}.honest-ws`);
-    const h = new HonestMiners([
-      { miner: tcp, worker: `${MEMBER}.honest-tcp` },
-      { miner: ws, worker: `${MEMBER_2}.honest-ws` },
-    ]);
-    h.loop = h.run();
-    return h;
-  }
-
-  private async run(): Promise<void> {
-    try {
-      await this.mine();
-    } catch (err) {
-      this.rejected.push(`the honest miners stopped: ${(err as Error).stack}`);
-    }
-  }
-
-  private async mine(): Promise<void> {
-    let n = 0;
-    while (!this.stopped) {
-      // One at a time: the miners share one WASM engine.
-      for (const { miner, worker } of this.miners) {
-        if (this.stopped || miner.closed) break;
-        const share = await miner.findShare({ worker, extranonce2: (n++ % 2 ** 32).toString(16).padStart(8, '0') });
-        const began = performance.now();
-        try {
-          const r = await miner.submit(share.params);
-          this.latenciesMs.push(performance.now() - began);
-          if (r.result === true) this.accepted++;
-          else this.rejected.push(`${worker}: ${JSON.stringify(r.error)}`);
-        } catch (err) {
-          this.rejected.push(`${worker}: ${(err as Error).message}`);
-        }
-      }
-      await sleep(40);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.loop;
-  }
-
-  close(): void {
-    for (const { miner } of this.miners) miner.close();
-  }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
-interface LogEntry {
-  level: number;
-  msg?: string;
-  err?: { message?: string; stack?: string };
-}
-
-/** A pino logger that keeps warnings and errors in memory (bounded), for the oracle to read. */
-function capturingLogger(): { logger: Logger; entries: LogEntry[] } {
-  const entries: LogEntry[] = [];
-  const logger = pino(
-    { level: 'warn', base: undefined },
-    {
-      write(line: string) {
-        if (entries.length < 5_000) entries.push(JSON.parse(line) as LogEntry);
-      },
-    },
-  );
-  return { logger, entries };
-}
-
-/** Uncaught exceptions and unhandled rejections in this process fail the run instead of ending it. */
-function watchProcess(): { errors: string[]; stop(): void } {
-  const errors: string[] = [];
-  const onError = (err: unknown) => errors.push(err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.on('uncaughtException', onError);
-  process.on('unhandledRejection', onError);
-  return {
-    errors,
-    stop() {
-      process.off('uncaughtException', onError);
-      process.off('unhandledRejection', onError);
-    },
-  };
 }
 
 describe(`Stratum protocol fuzzing (seed ${SEED})`, () => {
