@@ -4,14 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { launchChromium, openPage } from './helpers/browser.js';
 import { startTestGateway } from './helpers/gateway.js';
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from './helpers/wait-for.js';
 
 test('the gateway restarts mid-run: the page reconnects and mining goes on', async () => {
   let gateway = await startTestGateway({ startDifficulty: 1e-4 });

@@ -7,6 +7,7 @@ import { devices, type Browser, type Page } from 'playwright-core';
 import type { Gateway } from '../server/gateway.js';
 import { launchChromium, openPage } from './helpers/browser.js';
 import { startTestGateway } from './helpers/gateway.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /** An attribute of the figure that carries it (CSS locators pierce the app's open shadow roots). */
 async function figure(page: Page, attribute: string): Promise<string | null> {
@@ -24,14 +25,6 @@ const READ_STORED_SHARES = `new Promise((resolve, reject) => {
     all.onerror = () => reject(all.error);
   };
 })`;
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Threads to 1: one worker, so that the tests do not compete with each other for the cores. */
 async function oneThread(page: Page): Promise<void> {

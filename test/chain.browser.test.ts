@@ -20,21 +20,12 @@ import type { StoreMethod, StoreTestApi } from './browser/store-page.js';
 import { launchChromium, startDevServer, type DevServer } from './helpers/browser.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
 import { getJson, startTestGateway } from './helpers/gateway.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /** Longest epoch the gateway allows: the timer never closes an epoch by itself during the test. */
 const EPOCH_SECONDS = 30 * 86_400;
 /** Likewise the relayer's timer: the test flushes it, so each status is seen before it moves on. */
 const RELAY_INTERVAL_MS = 3_600_000;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * Waits until the ledger's share count has not moved for half a second: after Stop no share is

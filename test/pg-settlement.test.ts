@@ -25,6 +25,7 @@ import { NotLeaderError, startSettlement, type Settlement } from '../server/sett
 import type { EpochSummary } from '../server/settlement/settlement-store.js';
 import { mined, startTestChain, type TestChain } from './helpers/chain.js';
 import { createTestDatabase, queryOnce, type TestDatabase } from './helpers/pg.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /** How often a follower tries for the leader lock (the default is 5 s; short here). */
 const RETRY_MS = 250;
@@ -121,16 +122,6 @@ function share(member: string, work = WORK): ShareRecord {
 async function append(node: Node, member: string, count: number, work = WORK): Promise<void> {
   const results = await Promise.all(Array.from({ length: count }, () => node.ledger.appendShare(share(member, work))));
   assert.ok(results.every((fresh) => fresh === true), 'every share is new');
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const began = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() - began > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function published(node: Node, epoch: number): Promise<EpochSummary> {

@@ -27,6 +27,7 @@ import { RelayStore } from '../server/relayer/request-store.js';
 import { TEST_VOTING_PERIOD_SECONDS, startTestChain, type TestChain } from './helpers/chain.js';
 import { getJson, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -86,14 +87,6 @@ async function mine(member: string, count: number): Promise<void> {
     }
   } finally {
     miner.close();
-  }
-}
-
-async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const began = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - began > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

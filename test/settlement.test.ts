@@ -14,6 +14,7 @@ import type { EpochSummary } from '../server/settlement/settlement-store.js';
 import { mined, startTestChain, type TestChain } from './helpers/chain.js';
 import { getJson, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const EPOCH_REWARD = parseUnits('100', 18);
 /** Far longer than the test: the timer never closes an epoch by itself. */
@@ -64,16 +65,6 @@ async function mine(member: string, count: number): Promise<void> {
     }
   } finally {
     miner.close();
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const began = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() - began > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

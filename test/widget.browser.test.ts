@@ -16,6 +16,7 @@ import type { Gateway } from '../server/gateway.js';
 import { readFrameParams } from '../web/widget/frame-params.js';
 import { launchChromium, openPage, REPO_ROOT } from './helpers/browser.js';
 import { startTestGateway } from './helpers/gateway.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const WEB_ROOT = join(REPO_ROOT, 'web');
 
@@ -90,14 +91,6 @@ function tryToForce(daoOrigin: string): string {
   attempts.windowGlobals = Object.getOwnPropertyNames(window).filter((n) => !window.__globalsBefore.includes(n) && !n.startsWith('__') && Number.isNaN(Number(n)));
   return attempts;
 })()`;
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function events(page: Page, which = '__events'): Promise<{ type: string; accepted?: number; hashesPerSecond?: number }[]> {
