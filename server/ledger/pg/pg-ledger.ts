@@ -55,11 +55,16 @@ type LedgerOp =
 export async function openPgLedger(url: string, options: PgLedgerOptions): Promise<PgLedger> {
   const label = redact(url);
   const pool = await openPgPool(url, options);
+  let writer: pg.Pool | undefined;
   try {
     const schema = await migratePg(pool, LEDGER_COMPONENT, LEDGER_MIGRATIONS, `ledger ${label}`);
-    return new PgLedger(pool, schema, label, options);
+    // One batch is in flight at a time (GroupCommit), so one connection; of its own, so that reads,
+    // settlement and the API holding every pooled connection cannot hold up share commits.
+    writer = await openPgPool(url, { ...options, max: 1 });
+    return new PgLedger(pool, writer, schema, label, options);
   } catch (err) {
     await pool.end().catch(() => {});
+    await writer?.end().catch(() => {});
     throw err;
   }
 }
@@ -72,9 +77,13 @@ export class PgLedger implements Ledger {
   private duplicateShares = 0;
   private closing: Promise<void> | null = null;
 
-  /** Use openPgLedger. The pool is shared with settlement and the relayer (their own tables). */
+  /**
+   * Use openPgLedger. `pool` serves the reads and is shared with settlement and the relayer (their
+   * own tables); `writer` is the batches' own connection.
+   */
   constructor(
     readonly pool: pg.Pool,
+    private readonly writer: pg.Pool,
     /** What opening did to the schema (for logs and tests). */
     readonly schema: PgMigrationResult,
     /** The database's URL without its password, for messages. */
@@ -155,13 +164,13 @@ export class PgLedger implements Ledger {
     return rows[0]!.work;
   }
 
-  /** Commits what is queued, then closes the pool. Idempotent. */
+  /** Commits what is queued, then closes both pools. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
         await this.queue.close();
       } finally {
-        await this.pool.end();
+        await Promise.all([this.pool.end(), this.writer.end()]);
       }
     })();
     return this.closing;
@@ -178,7 +187,7 @@ export class PgLedger implements Ledger {
    * refuses one statement. Any other error fails the batch.
    */
   private async commitBatch(ops: readonly LedgerOp[]): Promise<ItemOutcome<boolean>[]> {
-    const client = await this.pool.connect();
+    const client = await this.writer.connect();
     let broken: Error | undefined;
     // The connection dying between two statements is emitted, not thrown: without a listener it
     // would crash the process. The next statement then fails, and the batch with it.

@@ -9,7 +9,7 @@ import { redact } from '../../config.js';
 export interface PgPoolOptions {
   /** Names the connections `dao-gateway-<instanceId>` in pg_stat_activity. */
   instanceId: number;
-  /** Connections at most (default 10): the ledger's batches, its reads, settlement and the API share them. */
+  /** Connections at most (default 10): the ledger's reads, settlement and the API share them (the ledger's batches have one of their own). */
   max?: number;
   /** A statement running longer fails (default 30 s): a stuck query must not hold a batch forever. */
   statementTimeoutMs?: number;
