@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { JobBroadcast, type BroadcastPacing } from '../server/stratum/job-broadcast.js';
 import type { Job } from '../server/work/job-manager.js';
+import { waitFor } from './helpers/wait-for.js';
 
 function job(id: string, clean: boolean): Job {
   return { id, notifyParams: [id, '', '', '', [], '', '', '', clean] } as unknown as Job;
@@ -40,8 +41,7 @@ test('a refresh is spread over its window in slices, not sent at once', async ()
   assert.equal(r.sent(), 100, 'the first slice goes now: 1000 sessions over 200 ms in 20 ms steps');
   await sleep(60);
   assert.ok(r.sent() > 100 && r.sent() < 1000, `part of the way after 60 ms (${r.sent()})`);
-  const deadline = Date.now() + 5_000;
-  while (r.sent() < 1000 && Date.now() < deadline) await sleep(20);
+  await waitFor('the refresh to reach every session', () => r.sent() === 1000, 5_000, 20);
   assert.equal(r.sent(), 1000);
   for (const jobs of r.received.values()) assert.deepEqual(jobs, ['a']);
   broadcast.close();
@@ -62,8 +62,7 @@ test('a clean job supersedes a refresh still going out and reaches everyone with
   broadcast.send(job('refresh', false));
   broadcast.send(job('refresh2', false));
   broadcast.send(job('block', true));
-  const deadline = Date.now() + 1_000;
-  while (r.received.get(999)!.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+  await waitFor('the clean job to reach the last session', () => r.received.get(999)!.length > 0, 1_000, 1);
   assert.equal(r.received.get(999)!.join(), 'block', 'a session not reached by the refresh skips it');
   assert.equal(r.received.get(0)!.join(), 'refresh,block');
   for (const jobs of r.received.values()) assert.equal(jobs.at(-1), 'block');
@@ -77,8 +76,7 @@ test('queued refreshes reach every session in order; sessions closed meanwhile g
   broadcast.send(job('a', false));
   broadcast.send(job('b', false));
   r.live.delete(499);
-  const deadline = Date.now() + 5_000;
-  while (r.received.get(498)!.length < 2 && Date.now() < deadline) await sleep(20);
+  await waitFor('both refreshes to reach the last live session', () => r.received.get(498)!.length === 2, 5_000, 20);
   for (let s = 0; s < 499; s++) assert.deepEqual(r.received.get(s), ['a', 'b']);
   assert.deepEqual(r.received.get(499), []);
   broadcast.close();

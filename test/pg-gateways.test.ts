@@ -13,6 +13,7 @@ import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.j
 import { share } from './helpers/ledger-cases.js';
 import { queryOnce, useFreshDatabase } from './helpers/pg.js';
 import { TestMiner } from './helpers/test-miner.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const MEMBER_3 = getAddress('0x' + '3c'.repeat(20));
 const database = useFreshDatabase();
@@ -172,11 +173,7 @@ test('a gateway that went silent past the stale limit loses its id, refuses shar
   // As if the first had been unreachable for a minute (its heartbeats are server times).
   await pool.query("UPDATE gateways SET heartbeat_at = now() - interval '1 minute' WHERE instance_id = 9");
   const second = await registerInstance(pool, { instanceId: 9, where: 'test', log });
-  const until = async (done: () => boolean) => {
-    const deadline = Date.now() + 2_000;
-    while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  };
-  await until(() => first.problem !== undefined);
+  await waitFor('the first gateway to notice it lost its id', () => first.problem !== undefined, 2_000, 20);
   assert.match(first.problem ?? '', /^another gateway took over instance id 9 .* shares are refused until the id is free again/);
   assert.equal(errors[0], first.problem, 'said once, in the log');
   assert.equal(second.problem, undefined);
@@ -185,7 +182,7 @@ test('a gateway that went silent past the stale limit loses its id, refuses shar
 
   // The second one goes silent in turn: the first's next heartbeat takes its id back.
   await pool.query("UPDATE gateways SET heartbeat_at = now() - interval '1 minute' WHERE instance_id = 9");
-  await until(() => first.problem === undefined);
+  await waitFor('the first gateway to take its id back', () => first.problem === undefined, 2_000, 20);
   assert.equal(first.problem, undefined);
   assert.equal(await guarded.appendShare(share('lost-id-after')), true);
   assert.equal((await inner.totals()).shares, startShares + 2);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { releaseFinishedFragments } from '../server/stratum/ws-receiver-fragments.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface ReceiverView {
   _fragments: unknown[];
@@ -23,11 +24,7 @@ test('messages arrive whole and the receiver reuses one emptied fragment list', 
     const ws = await serverSide;
     const receiver = (ws as unknown as { _receiver: ReceiverView })._receiver;
     const received: { text: string; binary: boolean }[] = [];
-    const fragmentLists: unknown[][] = [];
-    ws.on('message', (data, isBinary) => {
-      received.push({ text: data.toString(), binary: isBinary });
-      fragmentLists.push(receiver._fragments);
-    });
+    ws.on('message', (data, isBinary) => received.push({ text: data.toString(), binary: isBinary }));
     const list = receiver._fragments;
 
     client.send('{"id":1,"method":"mining.submit"}');
@@ -36,8 +33,7 @@ test('messages arrive whole and the receiver reuses one emptied fragment list', 
     client.send('ed', { fin: true });
     client.send(Buffer.from([1, 2, 3]), { binary: true });
     client.send('x'.repeat(100_000));
-    const deadline = Date.now() + 5000;
-    while (received.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor('the four messages', () => received.length >= 4, 5_000, 10);
 
     assert.deepEqual(
       received.map((m) => (m.text.length > 64 ? `${m.text.length} chars` : m.text)),

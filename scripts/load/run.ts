@@ -4,6 +4,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { releaseFinishedFragments } from '../../server/stratum/ws-receiver-fragments.js';
 import { summarizeProfile, type ProfileSummary } from '../bench-gateway-profile.js';
 import { connectMiners } from './connect.js';
 import { profileWindow } from './inspector-profile.js';
@@ -13,7 +14,6 @@ import { LoadMiner } from './miner.js';
 import { FD_MARGIN, LoadOptionsError, resolveOptions, type LoadOptions, type ResolvedOptions } from './options.js';
 import { Pacer } from './pacer.js';
 import { openFileLimit } from './proc-stats.js';
-import { releaseFinishedFragments } from '../../server/stratum/ws-receiver-fragments.js';
 import { secondLine } from './report.js';
 import { Sampler, type Reading } from './sampler.js';
 import { measureShareMaking } from './share-rate.js';

@@ -75,7 +75,7 @@ export class GroupCommit<T, R> {
     this.maxBatch = maxBatch;
   }
 
-  /** Items queued or in flight, not yet settled. */
+  /** Items queued and not yet taken into a batch. */
   get pending(): number {
     return this.queue.length;
   }
@@ -138,7 +138,8 @@ export class GroupCommit<T, R> {
     try {
       outcomes = await this.options.commitBatch(batch.map((p) => p.item));
       if (outcomes.length !== batch.length) {
-        // A bug in commitBatch, found after its commit: rejecting is the safe side (its transaction is already committed, but the outcomes cannot be matched to the items).
+        // A bug in commitBatch, found after its commit: rejecting is the safe side. A committed but
+        // unacknowledged item is harmless, an acknowledged item of unknown fate is not.
         throw new Error(`commitBatch returned ${outcomes.length} outcomes for ${batch.length} items`);
       }
     } catch (error) {

@@ -4,8 +4,8 @@ import { shareMerkleRoot, verifyShare } from '../../protocol/share.js';
 import { parseSubmitParams, type ShareSubmission } from '../../protocol/stratum-job.js';
 import { difficultyToTarget, difficultyToWork, parseDifficulty, type Difficulty, type Target } from '../../protocol/target.js';
 import type { Job } from '../work/job-manager.js';
-import { MerkleRootCache } from './merkle-root-cache.js';
 import { encodeError, encodeNotification, encodeResult, StratumCode, StratumError, type RpcRequest } from './jsonrpc.js';
+import { MerkleRootCache } from './merkle-root-cache.js';
 import type { SessionContext } from './session-context.js';
 import { parseUsername, type MinerIdentity } from './username.js';
 import { Vardiff } from './vardiff.js';
@@ -38,7 +38,7 @@ export class StratumSession {
   private readonly vardiff: Vardiff;
   /** The difficulty in force when each job was sent to this session: shares are judged by it. */
   private readonly jobDifficulty = new Map<string, { difficulty: Difficulty; target: Target }>();
-  /** Made at subscribe, when the extranonce2 size is known; remade when the extranonce changes. */
+  /** Made at the first share, when the extranonce2 size is known; dropped when the extranonce changes. */
   private merkleRoots: MerkleRootCache | undefined;
   private jobsFlowing = false;
   /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
@@ -305,7 +305,6 @@ export class StratumSession {
     this.merkleRoots ??= new MerkleRootCache(this.extranonce2Size);
     return this.merkleRoots.root(job.merkleKey, extranonce2, () => shareMerkleRoot(job.stratum, this.extranonce1!, extranonce2));
   }
-
 
   /**
    * set_difficulty, then a job: Stratum applies a new difficulty from the next notify on, so after
