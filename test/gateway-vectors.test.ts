@@ -1,4 +1,4 @@
-// The real Stratum sessions of ../shared/vectors replayed against the gateway: it issues the
+// The real Stratum sessions of test/vectors replayed against the gateway: it issues the
 // recorded job with the recorded extranonce1, and judges the recorded submissions.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

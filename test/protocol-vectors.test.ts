@@ -1,4 +1,4 @@
-// Known-answer tests: every vector in ../shared/vectors/sha256d-stratum.json.
+// Known-answer tests: every vector in test/vectors/sha256d-stratum.json.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

@@ -2,12 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
- * ../shared/vectors/sha256d-stratum.json beside the repository (CI lays a copy of shared/ beside
- * its clone as well). A missing file fails the test that needs it, saying where it looked.
+ * The known-answer vectors in test/vectors/: real Bitcoin headers and Stratum sessions, each
+ * verified with an independent SHA-256 (public blockchain data, kept in the repository so that a
+ * plain clone tests with nothing beside it). A missing file fails the test that needs it, saying
+ * where it looked.
  */
 export function loadVectors(): Vectors {
-  const file = fileURLToPath(new URL('../../../shared/vectors/sha256d-stratum.json', import.meta.url));
-  if (!existsSync(file)) throw new Error(`known-answer vectors not found at ${file}: the repository expects ../shared/ beside it`);
+  const file = fileURLToPath(new URL('../vectors/sha256d-stratum.json', import.meta.url));
+  if (!existsSync(file)) throw new Error(`known-answer vectors not found at ${file}: test/vectors/ is part of the repository; is the checkout complete?`);
   return JSON.parse(readFileSync(file, 'utf8')) as Vectors;
 }
 
