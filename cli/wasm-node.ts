@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { packageRoot } from '../server/package-root.js';
 import { createWasmEngine } from '../web/miner/engines/wasm.js';
 import type { HashEngine } from '../web/miner/engine.js';
-import { packageRoot } from './package-root.js';
 
 export type WasmBuild = 'scalar' | 'simd';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../server/package-root.js';
 
 /**
  * Keeps each device's GPU object (the result of `create`) alive exactly as long as the device:

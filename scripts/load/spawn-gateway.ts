@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { packageRoot } from '../../cli/package-root.js';
+import { packageRoot } from '../../server/package-root.js';
 
 export interface GatewaySettings {
   difficulty: number;

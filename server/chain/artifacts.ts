@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InterfaceAbi } from 'ethers';
-import { packageRoot } from '../../cli/package-root.js';
+import { packageRoot } from '../package-root.js';
 
 export type ContractName = 'RewardDistributor' | 'WorkGovernor' | 'TestRewardToken';
 
