@@ -21,7 +21,6 @@ import { PoolStats } from './pool-stats.js';
 import { ExtranonceAllocator } from './stratum/extranonce.js';
 import { StratumHub } from './stratum/hub.js';
 import { IpGuard } from './stratum/ip-guard.js';
-import type { StratumSession } from './stratum/session.js';
 import type { SessionContext } from './stratum/session-context.js';
 import { createTcpTransport } from './stratum/tcp-transport.js';
 import { attachWsTransport } from './stratum/ws-transport.js';
@@ -131,7 +130,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       else hub.strike(session.connection.remoteAddress);
     },
     forward: (job, candidate) => forward(job, candidate),
-    onSessionClosed(session: StratumSession) {
+    onSessionClosed(session) {
       const prefix = session.extranonce;
       if (!prefix || !allocator || prefix.length !== allocator.prefixSize) return;
       // Held for a while for the miner to resume, then handed out again.

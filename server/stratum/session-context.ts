@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Difficulty } from '../../protocol/target.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Job, JobManager } from '../work/job-manager.js';
-import type { StratumSession } from './session.js';
 import type { MinerIdentity } from './username.js';
 import type { VardiffConfig } from './vardiff.js';
 
@@ -29,6 +28,19 @@ export interface ForwardCandidate {
   member: string;
 }
 
+/**
+ * What the gateway's callbacks read of a session. Declared here rather than taken from
+ * StratumSession (which implements it): the session takes a SessionContext, and importing it
+ * back would make the two modules a cycle.
+ */
+export interface SessionView {
+  readonly connection: { readonly id: string; readonly remoteAddress: string };
+  /** Its extranonce1, once subscribed. */
+  readonly extranonce: Uint8Array | undefined;
+  /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
+  readonly subscriptionId: string;
+}
+
 /** What sessions need from the gateway: shared state, policy and where events go. */
 export interface SessionContext {
   readonly jobs: JobManager;
@@ -46,11 +58,11 @@ export interface SessionContext {
    * was given) names it: a miner that reconnects keeps its work, and its queued shares stay valid.
    */
   allocateExtranonce(resumeId?: string): { extranonce1: Uint8Array; extranonce2Size: number; subscriptionId: string };
-  onAuthorized(session: StratumSession, identity: MinerIdentity): void;
-  onShareAccepted(session: StratumSession, share: AcceptedShare): void;
+  onAuthorized(session: SessionView, identity: MinerIdentity): void;
+  onShareAccepted(session: SessionView, share: AcceptedShare): void;
   /** `minerFault` is false when the pool itself failed (the ledger), which must not ban anyone. */
-  onShareRejected(session: StratumSession, reason: string, minerFault: boolean): void;
+  onShareRejected(session: SessionView, reason: string, minerFault: boolean): void;
   forward(job: Job, candidate: ForwardCandidate): void;
   /** The session's connection ended: release what it held (its extranonce1). */
-  onSessionClosed?(session: StratumSession): void;
+  onSessionClosed?(session: SessionView): void;
 }

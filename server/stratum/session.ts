@@ -6,7 +6,7 @@ import { difficultyToTarget, difficultyToWork, parseDifficulty, type Difficulty,
 import type { Job } from '../work/job-manager.js';
 import { encodeError, encodeNotification, encodeResult, StratumCode, StratumError, type RpcRequest } from './jsonrpc.js';
 import { MerkleRootCache } from './merkle-root-cache.js';
-import type { SessionContext } from './session-context.js';
+import type { SessionContext, SessionView } from './session-context.js';
 import { parseUsername, type MinerIdentity } from './username.js';
 import { Vardiff } from './vardiff.js';
 
@@ -27,7 +27,7 @@ interface After {
  * One miner connection's Stratum state, the same over WebSocket and TCP. It trusts nothing the
  * miner says: every share is rebuilt from the job this gateway issued and hashed again.
  */
-export class StratumSession {
+export class StratumSession implements SessionView {
   private extranonce1: Uint8Array | undefined;
   private extranonce2Size = 0;
   private readonly workers = new Map<string, MinerIdentity>();
