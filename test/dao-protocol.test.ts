@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AbiCoder, id, keccak256, concat, TypedDataEncoder } from 'ethers';
+import { AbiCoder, id, keccak256, concat, getAddress, TypedDataEncoder } from 'ethers';
 import {
   BALLOT_TYPES,
   buildRewardTree,
@@ -10,6 +10,7 @@ import {
   splitEpochReward,
   verifyRewardProof,
 } from '../protocol/dao/index.js';
+import { checksumAddress } from '../protocol/dao/address.js';
 
 const A = '0x52908400098527886E0F7030069857D2E4169EE7';
 const B = '0x8617E340B3D01FA5F11F306F4090FD50E238070D';
@@ -68,6 +69,28 @@ test('bad leaf sets are refused', () => {
   assert.throws(() => buildRewardTree([{ account: A, cumulativeWork: 1n, cumulativeReward: 1n }, { account: A.toLowerCase(), cumulativeWork: 2n, cumulativeReward: 2n }]), /two leaves/);
   assert.throws(() => buildRewardTree([{ account: A, cumulativeWork: -1n, cumulativeReward: 0n }]), /negative/);
   assert.throws(() => buildRewardTree([{ account: '0x1234', cumulativeWork: 1n, cumulativeReward: 0n }]), /address/i);
+});
+
+test("leaf accounts are checksummed as ethers' getAddress does, and refused where it refuses them", () => {
+  /** The address, or the error's kind: the two must agree on both. */
+  const outcome = (f: (address: string) => string, address: string) => {
+    try {
+      return f(address);
+    } catch (err) {
+      return /checksum/.test(String(err)) ? 'bad checksum' : 'invalid';
+    }
+  };
+  const inputs = [A, B, C, '0x' + '0'.repeat(40), '0x' + 'f'.repeat(40), '0x1234', '', '0x' + 'g'.repeat(40), 'XE7338O073KYGTWWZN0F2WZ0R8PX5ZPPZS'];
+  for (let i = 0; i < 64; i++) {
+    const address = getAddress('0x' + id(`member ${i}`).slice(26));
+    const flipped = address.replace(/[a-fA-F]/, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()));
+    inputs.push(address, address.toLowerCase(), '0x' + address.slice(2).toUpperCase(), address.slice(2), flipped, address + '0', address.slice(0, -1));
+  }
+  for (const input of inputs) {
+    // ICAP addresses (XE...) are the one form ethers takes and the reward tree never sees.
+    const expected = input.startsWith('XE') ? 'invalid' : outcome(getAddress, input);
+    assert.equal(outcome(checksumAddress, input), expected, input);
+  }
 });
 
 test('the split takes the reinvestment share first, then pays pro rata, and the parts add up', () => {

@@ -3,7 +3,7 @@
 // OpenZeppelin's StandardMerkleTree does the hashing and the proofs, so the gateway (building),
 // the browser (verifying) and the contract (verifying) cannot disagree on the encoding.
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { getAddress } from 'ethers';
+import { checksumAddress } from './address.js';
 
 /** Solidity types of a leaf, in order: what `abi.encode(account, cumulativeWork, cumulativeReward)` packs. */
 export const REWARD_LEAF_ENCODING = ['address', 'uint256', 'uint256'] as const;
@@ -32,7 +32,7 @@ type LeafValue = [string, string, string];
 
 function leafValue(leaf: RewardLeaf): LeafValue {
   // Decimal strings rather than bigints: the tree's dump is then plain JSON.
-  return [getAddress(leaf.account), leaf.cumulativeWork.toString(), leaf.cumulativeReward.toString()];
+  return [checksumAddress(leaf.account), leaf.cumulativeWork.toString(), leaf.cumulativeReward.toString()];
 }
 
 /**

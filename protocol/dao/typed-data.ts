@@ -3,7 +3,22 @@
 // Ballot and ProposalRequest types must match WorkGovernor.sol's typehashes character for
 // character; ClaimRequest is checked off-chain only (a claim pays the leaf's account whoever
 // submits it, so the signature only stops strangers from spending the relayer's gas).
-import type { TypedDataDomain, TypedDataField } from 'ethers';
+
+// Declared here rather than imported from ethers, whose types pull in @types/node (see
+// protocol/tsconfig.json); ethers' signTypedData and verifyTypedData take these as they are.
+/** An EIP-712 domain, with the fields these messages bind. */
+export interface TypedDataDomain {
+  name: string;
+  version: string;
+  chainId: number | bigint;
+  verifyingContract: string;
+}
+
+/** One member of an EIP-712 struct type. */
+export interface TypedDataField {
+  name: string;
+  type: string;
+}
 
 export type Types = Record<string, TypedDataField[]>;
 
