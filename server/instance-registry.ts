@@ -128,6 +128,11 @@ export async function registerInstance(pool: pg.Pool, options: RegisterOptions):
   };
 }
 
+/** A ledger only this gateway uses (a SQLite file): its instance id is its own, nothing to claim. */
+export function soleInstance(instanceId: number): InstanceRegistration {
+  return { instanceId, problem: undefined, stop: async () => {} };
+}
+
 /**
  * The ledger as the sessions see it: appends are refused, with the registration's reason, while
  * it has one. A refused append is a share not acknowledged (the miner is told to try again), so

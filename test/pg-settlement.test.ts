@@ -18,6 +18,7 @@ import { writeDeployment } from '../server/chain/deploy.js';
 import { openDaoChain, type DaoChain } from '../server/chain/open-chain.js';
 import { DEFAULT_CONFIG, type GatewayConfig } from '../server/config.js';
 import type { ShareRecord } from '../server/ledger/ledger.js';
+import { PgBackend } from '../server/backend/pg-backend.js';
 import { openPgLedger, type PgLedger } from '../server/ledger/pg/pg-ledger.js';
 import { startRelayer, type Relayer } from '../server/relayer/relayer.js';
 import { PgLeaderElection, SETTLEMENT_LEADER_LOCK } from '../server/settlement/leader.js';
@@ -43,6 +44,7 @@ let members: Wallet[];
 interface Node {
   instanceId: number;
   ledger: PgLedger;
+  backend: PgBackend;
   chain: DaoChain;
   settlement: Settlement;
   relayer: Relayer;
@@ -54,6 +56,7 @@ let b: Node;
 
 async function startNode(instanceId: number, relayerKey: string): Promise<Node> {
   const ledger = await openPgLedger(database().url, { instanceId });
+  const backend = new PgBackend(ledger, instanceId);
   const config: GatewayConfig = {
     ...DEFAULT_CONFIG,
     instanceId,
@@ -72,15 +75,15 @@ async function startNode(instanceId: number, relayerKey: string): Promise<Node> 
   const hooks = { afterRootSent: async (_epoch: number, _txHash: string) => {} };
   const settlement = await startSettlement({
     chain: daoChain,
-    pg: ledger.pool,
+    store: await backend.settlementStore(log),
+    leadership: backend.leadership({ log, retryMs: RETRY_MS }),
     log,
     config,
-    leaderRetryMs: RETRY_MS,
     retry: { initialMs: 100, maxMs: 1000 },
     hooks: { afterRootSent: (epoch, txHash) => hooks.afterRootSent(epoch, txHash) },
   });
-  const relayer = await startRelayer({ chain: daoChain, pg: ledger.pool, log, config, settlement });
-  return { instanceId, ledger, chain: daoChain, settlement, relayer, hooks };
+  const relayer = await startRelayer({ chain: daoChain, store: await backend.relayStorage(log), leadership: settlement.leadership, log, config });
+  return { instanceId, ledger, backend, chain: daoChain, settlement, relayer, hooks };
 }
 
 const stoppedNodes = new Set<Node>();
@@ -386,12 +389,12 @@ test('a leader that stops releases the lock at once, and the follower takes over
   assert.equal((await rootEvents(12)).length, 1);
 });
 
-test('the settlement and the relayer refuse a configuration they cannot run', async () => {
-  const config = { ...DEFAULT_CONFIG, epochSeconds: 60 };
+test('the settlement and the leader election refuse a configuration they cannot run', async () => {
   assert.throws(() => new PgLeaderElection({ pool: b.ledger.pool, log, retryMs: 0 }), /leader retryMs must be a positive integer, got 0/);
-  await assert.rejects(startSettlement({ chain: b.chain, log, config }), /the settlement needs exactly one ledger: db \(SQLite\) or pg \(a PostgreSQL pool\)/);
+  assert.throws(() => b.backend.leadership({ log, retryMs: 0 }), /leader retryMs must be a positive integer, got 0/);
+  const config = { ...DEFAULT_CONFIG, epochSeconds: 0 };
   await assert.rejects(
-    startRelayer({ chain: b.chain, pg: b.ledger.pool, log, config }),
-    /a relayer on a shared PostgreSQL ledger needs the settlement's leadership/,
+    startSettlement({ chain: b.chain, store: await b.backend.settlementStore(log), leadership: b.backend.leadership({ log }), log, config }),
+    /epochSeconds must be a positive integer, got 0/,
   );
 });

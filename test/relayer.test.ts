@@ -412,7 +412,7 @@ test('on start, requests a crash left "sent" are reconciled with the chain; the 
 
   const lines: string[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-  const restarted = await startRelayer({ chain: gateway.view.chain!, db: db(), log, config: { ...gateway.view.config, relayIntervalMs: 50 } });
+  const restarted = await startRelayer({ chain: gateway.view.chain!, store: gateway.view.relayer!.store, leadership: gateway.view.relayer!.leadership, log, config: { ...gateway.view.config, relayIntervalMs: 50 } });
   assert.equal(store.byId(vote.id)?.status, 'confirmed', 'hasVoted: the vote counted');
   assert.equal(store.byId(enqueued.id)?.status, 'queued', 'the claim took no effect: back in the queue');
   // No flush: the relayer's own timer submits it.
@@ -459,7 +459,7 @@ test('an unreachable chain node leaves requests queued, with a warning and no cr
   const lines: string[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
   try {
-    const offline = await startRelayer({ chain: deadChain, db: db(), log, config: gateway.view.config });
+    const offline = await startRelayer({ chain: deadChain, store: gateway.view.relayer!.store, leadership: gateway.view.relayer!.leadership, log, config: gateway.view.config });
     await offline.flush();
     await offline.stop();
     assert.equal(store.byId(enqueued.id)?.status, 'queued');

@@ -2,9 +2,7 @@
 // them in the ledger (relay_requests) and pays the gas to put them on-chain in batches. With a
 // PostgreSQL ledger shared by several gateways, each accepts requests into the shared table and
 // only the settlement leader submits them (and reconciles what was sent).
-import type Database from 'better-sqlite3';
 import { isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
@@ -15,10 +13,8 @@ import type { Body } from './input.js';
 import type { Lane, RelayContext } from './lane.js';
 import { ProposalCatalog, type ProposalSummary } from './proposal-list.js';
 import { acceptProposal, proposalLane, type AcceptedProposal } from './proposals.js';
-import { alwaysLeader, type Leadership } from '../settlement/leader.js';
-import { PgRelayStorage, preparePgRelayer } from './pg-request-store.js';
+import type { Leadership } from '../settlement/leader.js';
 import type { RelayKind, RelayRecord, RelayStorage } from './request-store.js';
-import { SqliteRelayStorage } from './sqlite-relay-storage.js';
 import { acceptVote, voteLane, type AcceptedVote } from './votes.js';
 
 /** How long a batch waits for its receipt before leaving it to the next round's reconciliation. */
@@ -28,19 +24,15 @@ const MAX_LISTED_REQUESTS = 200;
 
 export interface RelayerOptions {
   chain: DaoChain;
-  /** The SQLite ledger's database. Exactly one of `db` and `pg`. */
-  db?: Database.Database;
-  /** The PostgreSQL ledger's pool, shared with other gateways. */
-  pg?: pg.Pool;
+  /** Where the requests are kept (Backend.relayStorage()); the relayer reads leaves from it too. */
+  store: RelayStorage;
+  /**
+   * Whether this gateway submits: the settlement's leadership, so that the gateway that publishes
+   * the roots also relays (a lone SQLite gateway always does).
+   */
+  leadership: Leadership;
   log: Logger;
   config: GatewayConfig;
-  /**
-   * The settlement, when the gateway runs one: with PostgreSQL its leadership decides whether this
-   * gateway submits. (The relayer reads leaves from the ledger itself.)
-   */
-  settlement?: { readonly leadership: Leadership };
-  /** Overrides the settlement's leadership (SQLite without one: always the leader). */
-  leadership?: Leadership;
 }
 
 export class Relayer {
@@ -58,14 +50,9 @@ export class Relayer {
   private stopped = false;
 
   constructor(private readonly options: RelayerOptions) {
-    const { chain, db, pg: pool, log, config } = options;
-    if ((db === undefined) === (pool === undefined)) throw new TypeError('the relayer needs exactly one ledger: db (SQLite) or pg (a PostgreSQL pool)');
-    this.store = pool ? new PgRelayStorage(pool) : new SqliteRelayStorage(db!);
-    const leadership = options.leadership ?? options.settlement?.leadership;
-    if (pool && !leadership) {
-      throw new TypeError("a relayer on a shared PostgreSQL ledger needs the settlement's leadership (options.settlement or options.leadership): only the leader submits");
-    }
-    this.leadership = leadership ?? alwaysLeader();
+    const { chain, log, config } = options;
+    this.store = options.store;
+    this.leadership = options.leadership;
     this.ctx = { chain, store: this.store, reads: freshReads(chain.provider, chain.relayer) };
     this.log = log.child({ component: 'relayer' });
     this.intervalMs = config.relayIntervalMs;
@@ -119,7 +106,6 @@ export class Relayer {
    * The first batch waits for the timer, so a slow chain never holds up the gateway's start.
    */
   async start(): Promise<void> {
-    if (this.options.pg) await preparePgRelayer(this.options.pg, this.log);
     const run = this.tail.then(() => (this.leadership.isLeader ? this.reconcile() : undefined)).catch((err: unknown) => {
       this.log.warn({ err: shortError(err) }, 'relayer could not check its sent transactions at start; retrying each round');
     });

@@ -18,12 +18,14 @@ export interface Leadership {
   readonly isLeader: boolean;
   /** Called with true on gaining leadership and false on losing it; returns the unsubscribe. */
   onChange(listener: (leader: boolean) => void): () => void;
+  /** Tries for leadership once now (where there is an election), and keeps trying after. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** SQLite: one gateway owns the ledger file, so it is always the leader. */
 export function alwaysLeader(): Leadership {
-  return { isLeader: true, onChange: () => () => {}, stop: async () => {} };
+  return { isLeader: true, onChange: () => () => {}, start: async () => {}, stop: async () => {} };
 }
 
 /** pg_try_advisory_lock key of the settlement leader ("DAOLEAD" in ASCII); one per database. */

@@ -4,23 +4,18 @@
 // crash at any point leaves either nothing (the shares roll into the next close) or a stored epoch
 // that the next start reconciles with the chain.
 //
-// The epochs live in the ledger: the SQLite file (this gateway alone, always the leader) or a
-// PostgreSQL database shared by several gateways, of which only the leader (leader.ts) closes and
-// publishes; every gateway serves the epochs and proofs from the shared tables.
-import type Database from 'better-sqlite3';
+// The epochs live in the ledger's database (server/backend/): the SQLite file (this gateway alone,
+// always the leader) or a PostgreSQL database shared by several gateways, of which only the leader
+// (leader.ts) closes and publishes; every gateway serves the epochs and proofs from the shared tables.
 import { parseUnits } from 'ethers';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import { REINVESTMENT_BPS_PARAMETER } from '../../protocol/dao/index.js';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
 import { buildEpoch } from './epoch-builder.js';
-import { PgLeaderElection, alwaysLeader, type Leadership } from './leader.js';
-import { preparePgSettlement } from './pg-schema.js';
-import { PgSettlementStore } from './pg-settlement-store.js';
+import type { Leadership } from './leader.js';
 import { RootPublisher, describeChainError, type RetryPolicy, type SettlementHooks } from './root-publisher.js';
 import type { EpochRecord, EpochSummary, SettlementStorage } from './settlement-store.js';
-import { SqliteSettlementStore } from './sqlite-settlement-store.js';
 
 export type { SettlementHooks } from './root-publisher.js';
 
@@ -30,18 +25,16 @@ const DEFAULT_RETRY: RetryPolicy = { initialMs: 1000, maxMs: 60_000 };
 
 export interface SettlementOptions {
   chain: DaoChain;
-  /** The SQLite ledger's database: this gateway alone settles. Exactly one of `db` and `pg`. */
-  db?: Database.Database;
-  /** The PostgreSQL ledger's pool: gateways sharing it elect one settlement leader. */
-  pg?: pg.Pool;
+  /** Where the epochs are kept (Backend.settlementStore()). */
+  store: SettlementStorage;
+  /** Whether this gateway settles (Backend.leadership()), not yet started: the settlement starts and stops it. */
+  leadership: Leadership;
   log: Logger;
   config: GatewayConfig;
   hooks?: SettlementHooks;
   now?: () => number;
   /** Backoff of failed publishes and failed scheduled closes (tests shorten it). */
   retry?: Partial<RetryPolicy>;
-  /** PostgreSQL: how often a follower tries to become the leader (default 5000 ms; tests shorten it). */
-  leaderRetryMs?: number;
 }
 
 /** closeEpoch() on a gateway that is not the settlement leader. */
@@ -79,8 +72,6 @@ export class Settlement {
   private closeFailures = 0;
   private closeError: string | undefined;
   private stopped = false;
-  private readonly pool: pg.Pool | undefined;
-  private readonly election: PgLeaderElection | undefined;
   /** The tail of what becoming the leader started (reconciling, then arming the timer). */
   private leading: Promise<void> = Promise.resolve();
   private unsubscribe: () => void = () => {};
@@ -91,26 +82,11 @@ export class Settlement {
     this.config = options.config;
     this.now = options.now ?? Date.now;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    if ((options.db === undefined) === (options.pg === undefined)) {
-      throw new TypeError('the settlement needs exactly one ledger: db (SQLite) or pg (a PostgreSQL pool)');
-    }
-    if (options.pg) {
-      this.pool = options.pg;
-      this.store = new PgSettlementStore(options.pg);
-      this.election = new PgLeaderElection({
-        pool: options.pg,
-        log: options.log,
-        retryMs: options.leaderRetryMs,
-        applicationName: `dao-settlement-leader-${options.config.instanceId}`,
-      });
-      this.leadership = this.election;
-    } else {
-      this.store = new SqliteSettlementStore(options.db!);
-      this.leadership = alwaysLeader();
-    }
+    this.store = options.store;
+    this.leadership = options.leadership;
     this.publisher = new RootPublisher(options.chain, this.store, options.log, options.hooks ?? {}, this.retry);
-    // With PostgreSQL nothing is published before this gateway becomes the leader.
-    if (this.election) this.publisher.pause();
+    // Where leadership is elected, nothing is published before this gateway becomes the leader.
+    if (!this.leadership.isLeader) this.publisher.pause();
     if (!Number.isSafeInteger(options.config.epochSeconds) || options.config.epochSeconds <= 0) {
       throw new RangeError(`epochSeconds must be a positive integer, got ${options.config.epochSeconds}`);
     }
@@ -160,14 +136,14 @@ export class Settlement {
   }
 
   /**
-   * PostgreSQL: brings the settlement tables up to date and tries for leadership once. Then, as
-   * leader: reconciles and publishes what an earlier run left unpublished and arms the epoch timer.
+   * Tries for leadership once. Then, as leader: reconciles and publishes what an earlier run left
+   * unpublished and arms the epoch timer.
    */
   async start(): Promise<void> {
-    if (this.pool) await preparePgSettlement(this.pool, this.log);
+    await this.leadership.start();
+    // Subscribed after the first try, then told where it stands: one start of lead() either way.
     this.unsubscribe = this.leadership.onChange((leader) => this.onLeadership(leader));
-    await this.election?.start();
-    if (!this.election) this.onLeadership(true);
+    if (this.leadership.isLeader) this.onLeadership(true);
     await this.leading;
   }
 
@@ -271,15 +247,15 @@ export class Settlement {
 }
 
 /**
- * Creates the settlement on the SQLite (`db`) or PostgreSQL (`pg`) ledger; as the leader, publishes
- * what an earlier run left unpublished and arms the epoch timer.
+ * Creates the settlement on the store and leadership of the ledger's backend; as the leader,
+ * publishes what an earlier run left unpublished and arms the epoch timer.
  */
 export async function startSettlement(options: SettlementOptions): Promise<Settlement> {
   const settlement = new Settlement(options);
   try {
     await settlement.start();
   } catch (err) {
-    // A failed start (say, a migration) must not leave the leader lock's connection open.
+    // A failed start must not leave the leader lock's connection open.
     await settlement.stop().catch(() => {});
     throw err;
   }

@@ -1,0 +1,83 @@
+import type { Logger } from 'pino';
+import { difficultyToWork } from '../protocol/target.js';
+import type { GatewayConfig } from './config.js';
+import type { Ledger } from './ledger/ledger.js';
+import type { Metrics } from './metrics.js';
+import type { PoolStats } from './pool-stats.js';
+import type { ExtranonceResume } from './stratum/extranonce-resume.js';
+import type { StratumHub } from './stratum/hub.js';
+import type { SessionContext } from './stratum/session-context.js';
+import type { JobManager } from './work/job-manager.js';
+import type { WorkSource } from './work/work-source.js';
+
+export interface GatewaySessionParts {
+  config: GatewayConfig;
+  source: WorkSource;
+  jobs: JobManager;
+  /** What sessions write shares to. */
+  ledger: Ledger;
+  extranonces: ExtranonceResume;
+  stats: PoolStats;
+  metrics: Metrics;
+  log: Logger;
+  /** The hub the sessions live in (it is built from this context, so it is looked up late). */
+  hub(): StratumHub;
+  forward: SessionContext['forward'];
+}
+
+/** The session context with the last ledger failure, which /healthz reports while it lasts. */
+export interface GatewaySessionContext extends SessionContext {
+  readonly ledgerError: string | undefined;
+}
+
+/** What this gateway's Stratum sessions see: its parts, its config's policy, and its counters. */
+export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessionContext {
+  const { config, source, extranonces, stats, metrics, log } = parts;
+  let ledgerError: string | undefined;
+  return {
+    jobs: parts.jobs,
+    ledger: parts.ledger,
+    log,
+    vardiff: {
+      targetIntervalMs: config.targetShareIntervalMs,
+      minDifficulty: config.minDifficulty,
+      maxDifficulty: config.maxDifficulty,
+      hysteresis: 1.5,
+    },
+    startDifficulty: config.startDifficulty,
+    // Miners may roll only bits the upstream lets this gateway roll.
+    get versionRollingMask() {
+      const upstreamMask = (source as Partial<{ versionMask: number }>).versionMask;
+      return upstreamMask === undefined ? config.versionRollingMask : (config.versionRollingMask & upstreamMask) >>> 0;
+    },
+    ntimeRollSeconds: config.ntimeRollSeconds,
+    now: Date.now,
+    get ledgerError() {
+      return ledgerError;
+    },
+    allocateExtranonce: (resumeId) => extranonces.allocate(resumeId),
+    onAuthorized(session, identity) {
+      log.debug({ session: session.connection.id, member: identity.member, worker: identity.worker }, 'worker authorized');
+    },
+    onShareAccepted(_session, share) {
+      ledgerError = undefined;
+      const work = difficultyToWork(share.difficulty);
+      stats.accept(work);
+      metrics.sharesAccepted.inc();
+      metrics.workAccepted.inc(work);
+    },
+    onShareRejected(session, reason, minerFault) {
+      stats.reject(reason);
+      metrics.sharesRejected.inc({ reason: reasonLabel(reason) });
+      if (!minerFault) ledgerError = reason;
+      else parts.hub().strike(session.connection.remoteAddress);
+    },
+    forward: parts.forward,
+    onSessionClosed: (session) => extranonces.hold(session.subscriptionId, session.extranonce),
+  };
+}
+
+/** Rejection reasons as metric labels: the fixed part only (no numbers), so the label set stays small. */
+function reasonLabel(reason: string): string {
+  return reason.replace(/\(.*\)/, '').replace(/[0-9.]+/g, 'N').trim().slice(0, 48);
+}

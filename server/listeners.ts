@@ -1,0 +1,45 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { Closer } from './closer.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayView } from './gateway-view.js';
+import { createRequestHandler } from './http/api.js';
+import { createTcpTransport } from './stratum/tcp-transport.js';
+import { attachWsTransport } from './stratum/ws-transport.js';
+
+type ListenConfig = Pick<GatewayConfig, 'host' | 'httpPort' | 'stratumPort' | 'maxMessageBytes' | 'idleTimeoutMs' | 'wsPingIntervalMs'>;
+
+/**
+ * Opens the gateway's two ports: HTTP (the API, the web app and WebSocket Stratum at /stratum)
+ * and TCP Stratum. Their close goes on `closer` before they listen, so a port that is taken
+ * leaves neither open.
+ */
+export async function listenForMiners(view: GatewayView, config: ListenConfig, closer: Closer): Promise<{ httpPort: number; stratumPort: number }> {
+  const { hub } = view;
+  const http = createServer(createRequestHandler(view));
+  attachWsTransport(http, hub, { path: '/stratum', maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: config.wsPingIntervalMs });
+  const tcp = createTcpTransport(hub, { maxMessageBytes: config.maxMessageBytes, idleTimeoutMs: config.idleTimeoutMs });
+  closer.push(async () => {
+    // A server closes once its connections have: the sessions go first.
+    for (const session of hub.sessions.values()) session.connection.close('gateway shutting down');
+    http.closeAllConnections?.();
+    await Promise.all([closeServer(http), closeServer(tcp)]);
+  });
+  await listen(http, config.httpPort, config.host);
+  await listen(tcp, config.stratumPort, config.host);
+  return { httpPort: (http.address() as AddressInfo).port, stratumPort: (tcp.address() as AddressInfo).port };
+}
+
+function listen(server: HttpServer | NetServer, port: number, host: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+}
+
+function closeServer(server: HttpServer | NetServer): Promise<void> {
+  return new Promise((resolvePromise) => server.close(() => resolvePromise()));
+}
