@@ -3,12 +3,13 @@
 // snapshot, as MiningSession does for the miner. It also runs the member's actions (claim, vote,
 // propose). Nothing here hashes or opens a pool connection, so it may run before consent.
 import { getAddress } from 'ethers';
+import type { CurrentEpoch } from '../../protocol/api.js';
 import type { ProposalKind, ProposalView, VoteSupport } from '../../protocol/dao/index.js';
 import type { MemberStore } from '../store/member-store.js';
 import type { ProofRow, RelayStatus, VoteRow } from '../store/schema.js';
 import type { ChainConfig } from './chain-config.js';
 import { DaoReader } from './dao-reader.js';
-import { fetchClaims, fetchEpochs, fetchPoolCredit, fetchVotes, type EpochWindow, type PoolCredit, type RelayRecord } from './gateway-api.js';
+import { fetchClaims, fetchEpochs, fetchPoolCredit, fetchVotes, type PoolCredit, type RelayRecord } from './gateway-api.js';
 import { castVote, claimFromWallet, memberSigner, requestClaim, submitProposal } from './signer.js';
 import { isFinal, verifyProof, type ProofCheck } from './verify.js';
 
@@ -39,7 +40,7 @@ export interface ChainSnapshot {
   claimable?: bigint;
   /** The member's newest claim request at the relayer. */
   claim?: RelayRecord;
-  current?: EpochWindow;
+  current?: CurrentEpoch;
   /** Oldest first. */
   proposals: ProposalView[];
   votes: Record<string, MemberVote>;
