@@ -30,12 +30,12 @@ export class DaoReader {
     this.distributor = new Contract(config.distributor, DISTRIBUTOR_ABI, this.provider);
     this.governor = new Contract(config.governor, GOVERNOR_ABI, this.provider);
     this.token = new Contract(config.token.address, TOKEN_ABI, this.provider);
-    const governor = this.governor;
+    // The page's few lines over protocol/dao/proposals.ts (the gateway has its own, proposal-list.ts).
     this.proposalReader = new ProposalReader(
       {
-        call: (method, ...args) => governor.getFunction(method).staticCall(...args),
+        call: (method, ...args) => this.governor.getFunction(method).staticCall(...args),
         headBlock: () => this.provider.getBlockNumber(),
-        proposalCreatedLogs: (from, to) => governor.queryFilter(governor.getEvent('ProposalCreated'), from, to),
+        proposalCreatedLogs: (from, to) => this.governor.queryFilter(this.governor.getEvent('ProposalCreated'), from, to),
       },
       config.deployBlock,
     );
