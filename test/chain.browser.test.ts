@@ -202,7 +202,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     const proposal = page.locator('[data-proposal-id="1"]');
     await proposal.waitFor({ timeout: 10_000 });
     assert.match((await proposal.locator('h3').textContent()) ?? '', /Buy a GPU for the pool/);
-    assert.equal(await proposal.getAttribute('data-state'), 'Active');
+    assert.equal(await proposal.getAttribute('data-state'), 'active');
 
     // The member votes For; the relayer submits the ballot with the member's leaf.
     await proposal.locator('[data-vote="For"]').click();

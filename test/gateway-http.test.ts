@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'node:http';
+import type { HealthResponse, MemberResponse, MemberShare, StatsResponse } from '../protocol/api.js';
+import { assertFields } from './helpers/api-fields.js';
 import { getJson, MEMBER, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
 
@@ -54,6 +56,45 @@ describe('HTTP API', () => {
       assert.equal(r.status, 400, bad);
       assert.match(r.body.error, /address|checksum/);
     }
+  });
+
+  test('the answers have exactly the fields protocol/api.ts declares', async () => {
+    assertFields<HealthResponse>((await getJson(`${gateway.httpUrl}healthz`)).body, { status: 'required', problems: 'required', workSource: 'required', settlement: 'optional' }, '/healthz');
+    const stats = (await getJson(`${gateway.httpUrl}api/stats`)).body;
+    assertFields<StatsResponse>(
+      stats,
+      {
+        workSource: 'required',
+        hashesPerSecond: 'required',
+        sharesPerSecond: 'required',
+        rejectedPerSecond: 'required',
+        connections: 'required',
+        miners: 'required',
+        workers: 'required',
+        difficulty: 'required',
+        currentJob: 'optional',
+        totals: 'required',
+        uptimeSeconds: 'required',
+      },
+      '/api/stats',
+    );
+    assertFields<NonNullable<StatsResponse['currentJob']>>(
+      stats.currentJob,
+      { id: 'required', height: 'required', prevhash: 'required', ntime: 'required', networkDifficulty: 'required', ageSeconds: 'required' },
+      '/api/stats currentJob',
+    );
+    assertFields<StatsResponse['totals']>(stats.totals, { shares: 'required', work: 'required', members: 'required', blocks: 'required' }, '/api/stats totals');
+    const member = (await getJson(`${gateway.httpUrl}api/members/${MEMBER}`)).body;
+    assertFields<MemberResponse>(
+      member,
+      { member: 'required', work: 'required', shares: 'required', firstShareAtMs: 'required', lastShareAtMs: 'required', hashesPerSecond: 'required', recent: 'required', workers: 'required' },
+      '/api/members/:address',
+    );
+    assertFields<MemberShare>(
+      member.recent[0],
+      { member: 'required', worker: 'required', sessionId: 'required', jobId: 'required', difficulty: 'required', work: 'required', hash: 'required', acceptedAtMs: 'required', shareKey: 'required' },
+      '/api/members/:address recent share',
+    );
   });
 
   test('/metrics is Prometheus text with the share counters', async () => {

@@ -25,6 +25,9 @@ import { leafFor, type PublishedLeaf } from '../server/relayer/leaves.js';
 import { startRelayer, type Relayer } from '../server/relayer/relayer.js';
 import { RelayStore } from '../server/relayer/request-store.js';
 import { TEST_VOTING_PERIOD_SECONDS, startTestChain, type TestChain } from './helpers/chain.js';
+import type { AcceptedProposal, ChainInfo, RelayedClaim, RelayedProposal, RelayedVote } from '../protocol/api.js';
+import type { ProposalView } from '../protocol/dao/proposals.js';
+import { assertFields } from './helpers/api-fields.js';
 import { getJson, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -133,6 +136,8 @@ async function requestsOf(kind: 'votes' | 'claims', address: string) {
   return body.requests as { id: number; status: string; txHash: string | null; error: string | null; [key: string]: unknown }[];
 }
 
+/** The fields every relayed request has (GET /api/{votes,claims}/:address, /api/proposals/requests/:address). */
+const RELAYED = { id: 'required', status: 'required', txHash: 'required', error: 'required', createdAtMs: 'required', updatedAtMs: 'required' } as const;
 const ethBalance = (address: string) => chain.provider.getBalance(address);
 const tokenBalance = async (address: string) => (await chain.contracts.token.getFunction('balanceOf')(address)) as bigint;
 const soon = () => Math.floor(Date.now() / 1000) + 600;
@@ -163,10 +168,52 @@ test('relayed proposals are created on-chain, one transaction each, and listed b
   assert.equal(p2.value, '2500');
   assert.match(p1.voteEnd, /^\d+$/);
   assert.match(p1.quorumWork, /^\d+$/);
+  assertFields<AcceptedProposal>(first.body, { id: 'required', status: 'required', nonce: 'required' }, 'POST /api/proposals');
+  for (const p of body.proposals) {
+    assertFields<ProposalView>(
+      p,
+      {
+        id: 'required',
+        proposer: 'required',
+        kind: 'required',
+        epoch: 'required',
+        voteEnd: 'required',
+        parameter: 'required',
+        value: 'required',
+        quorumWork: 'required',
+        forWork: 'required',
+        againstWork: 'required',
+        abstainWork: 'required',
+        state: 'required',
+        description: 'required',
+      },
+      'GET /api/proposals item',
+    );
+  }
 
   const mine = await getJson(`${api}proposals/requests/${members.alice.address}`);
   assert.equal(mine.body.requests[0].status, 'confirmed');
   assert.equal(mine.body.requests[0].proposalId, '1');
+  assertFields<RelayedProposal>(
+    mine.body.requests[0],
+    {
+      ...RELAYED,
+      nonce: 'required',
+      kind: 'required',
+      epoch: 'required',
+      parameter: 'required',
+      value: 'required',
+      description: 'required',
+      proposalId: 'required',
+    },
+    'GET /api/proposals/requests/:address item',
+  );
+  const chainInfo = (await getJson(api + 'chain')).body;
+  assertFields<Extract<ChainInfo, { enabled: true }>>(
+    chainInfo,
+    { enabled: 'required', chainId: 'required', rpcUrl: 'required', token: 'required', distributor: 'required', governor: 'required', deployBlock: 'required', epochSeconds: 'required', relayer: 'required' },
+    'GET /api/chain',
+  );
   const bobs = await getJson(`${api}proposals/requests/${members.bob.address}`);
   assert.notEqual(bobs.body.requests[0].txHash, mine.body.requests[0].txHash, 'proposals go one per transaction');
   assert.equal(await ethBalance(members.alice.address), 0n);
@@ -217,6 +264,11 @@ test('signed votes from members without ether go on-chain in one transaction, we
     assert.equal(record?.status, 'confirmed', JSON.stringify(record));
     assert.match(record.txHash!, /^0x[0-9a-f]{64}$/);
     hashes.add(record.txHash!);
+    assertFields<RelayedVote>(
+      record,
+      { ...RELAYED, proposalId: 'required', support: 'required', epoch: 'required', weight: 'required' },
+      'GET /api/votes/:address item',
+    );
     assert.equal(await governor.getFunction('hasVoted')(1n, wallet.address), true);
     assert.equal(await ethBalance(wallet.address), 0n, `${wallet.address} paid no gas`);
   }
@@ -304,6 +356,11 @@ test('a relayed claim pays the member its cumulative reward; a second one has no
   const [bobRecord] = await requestsOf('claims', members.bob.address);
   assert.equal(aliceRecord?.status, 'confirmed');
   assert.equal(aliceRecord.amount, alicesLeaf.cumulativeReward.toString());
+  assertFields<RelayedClaim>(
+    aliceRecord,
+    { ...RELAYED, epoch: 'required', amount: 'required', cumulativeReward: 'required', deadline: 'required' },
+    'GET /api/claims/:address item',
+  );
   assert.equal(aliceRecord.txHash, bobRecord?.txHash, 'one claimMany for both');
   assert.equal(await ethBalance(members.alice.address), 0n);
 

@@ -2,3 +2,4 @@
 export * from './reward-split.js';
 export * from './reward-tree.js';
 export * from './typed-data.js';
+export * from './proposals.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getAddress, isHexString } from 'ethers';
+import type { ApiError, HealthResponse, MemberResponse, StatsResponse, WorkSourceInfo } from '../../protocol/api.js';
 import { bytesToHex, reverseBytes } from '../../protocol/hex.js';
 import { bitsToTarget, targetToDifficulty } from '../../protocol/target.js';
 import type { GatewayView } from '../gateway-view.js';
@@ -33,7 +34,7 @@ export function createRequestHandler(view: GatewayView) {
       send(res, 404, { error: 'not found' });
     } catch (err) {
       if (err instanceof HttpError) {
-        if (!res.headersSent) send(res, err.status, { error: err.message });
+        if (!res.headersSent) send(res, err.status, { error: err.message } satisfies ApiError);
         return;
       }
       view.log.error({ err }, 'HTTP request failed');
@@ -53,14 +54,15 @@ function health(view: GatewayView, res: ServerResponse): void {
   else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
   // With a shared PostgreSQL ledger one gateway settles and relays; the others only accept work.
   const settlement = view.settlement && { leader: view.settlement.isLeader };
-  send(res, problems.length ? 503 : 200, { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view), ...(settlement && { settlement }) });
+  const body: HealthResponse = { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view), ...(settlement && { settlement }) };
+  send(res, problems.length ? 503 : 200, body);
 }
 
-function sourceInfo(view: GatewayView) {
+function sourceInfo(view: GatewayView): WorkSourceInfo {
   return { kind: view.source.kind, label: view.source.label, connected: view.source.connected, practice: view.source.kind === 'practice' };
 }
 
-async function stats(view: GatewayView) {
+async function stats(view: GatewayView): Promise<StatsResponse> {
   const job = view.jobs.current;
   // Read first: the rest describes this gateway as it is once the ledger (maybe a remote one) answered.
   const totals = await view.ledger.totals();
@@ -78,7 +80,7 @@ async function stats(view: GatewayView) {
     difficulty: {
       start: view.config.startDifficulty,
       min: view.config.minDifficulty,
-      median: difficulties.length ? difficulties[difficulties.length >> 1] : null,
+      median: difficulties[difficulties.length >> 1] ?? null,
     },
     currentJob: job && {
       id: job.id,
@@ -103,8 +105,9 @@ async function member(view: GatewayView, res: ServerResponse, address: string): 
   }
   const summary = await view.ledger.member(checksummed);
   const live = [...view.hub.sessions.values()].filter((s) => s.identities.some((i) => i.member === checksummed));
-  send(res, 200, {
+  const body: MemberResponse = {
     ...summary,
     workers: live.flatMap((s) => s.identities.filter((i) => i.member === checksummed).map((i) => ({ worker: i.worker, difficulty: s.difficulty }))),
-  });
+  };
+  send(res, 200, body);
 }

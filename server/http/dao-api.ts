@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiError, ChainInfo } from '../../protocol/api.js';
 import type { GatewayView } from '../gateway-view.js';
 import { handleEpochsApi } from './epochs-api.js';
 import { handleRelayApi } from './relay-api.js';
@@ -16,8 +17,8 @@ export async function handleDaoApi(view: GatewayView, req: IncomingMessage, res:
   if (!match) return false;
   const chain = view.chain;
   if (!chain || !view.settlement || !view.relayer) {
-    if (match[1] === 'chain') send(res, 200, { enabled: false, reason: 'this gateway settles on no chain (set --chain-rpc)' });
-    else send(res, 503, { error: 'this gateway settles on no chain (set --chain-rpc): no epochs, proposals, votes or claims' });
+    if (match[1] === 'chain') send(res, 200, { enabled: false, reason: 'this gateway settles on no chain (set --chain-rpc)' } satisfies ChainInfo);
+    else send(res, 503, { error: 'this gateway settles on no chain (set --chain-rpc): no epochs, proposals, votes or claims' } satisfies ApiError);
     return true;
   }
   if (match[1] === 'chain') {
@@ -35,7 +36,7 @@ export async function handleDaoApi(view: GatewayView, req: IncomingMessage, res:
       deployBlock: chain.deployment.deployBlock,
       epochSeconds: view.config.epochSeconds,
       relayer: chain.relayer.address,
-    });
+    } satisfies ChainInfo);
     return true;
   }
   if (match[1] === 'epochs') return handleEpochsApi(view, req, res, url);

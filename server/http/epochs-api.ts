@@ -9,6 +9,7 @@
 //   GET /api/epochs/members/:address?limit=&offset=   a member's leaves, newest first, no proofs
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getAddress } from 'ethers';
+import type { EpochInfo, EpochsResponse, MemberLeavesResponse, ProofResponse } from '../../protocol/api.js';
 import type { GatewayView } from '../gateway-view.js';
 import type { Settlement } from '../settlement/settlement.js';
 import type { EpochSummary, LeafRecord } from '../settlement/settlement-store.js';
@@ -38,7 +39,7 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
     const limit = intParam(url, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const [current, epochs] = await Promise.all([settlement.currentEpoch(), settlement.store.epochs(limit, offset)]);
-    send(res, 200, { current, epochs: epochs.map(epochJson) });
+    send(res, 200, { current, epochs: epochs.map(epochJson) } satisfies EpochsResponse);
     return true;
   }
   if (first === 'members' && second !== undefined && third === undefined) {
@@ -53,7 +54,7 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
       cumulativeWork,
       cumulativeReward,
     }));
-    send(res, 200, { account, leaves });
+    send(res, 200, { account, leaves } satisfies MemberLeavesResponse);
     return true;
   }
   if (rest.length === 0 && (second === undefined || (second === 'proof' && third !== undefined))) {
@@ -106,7 +107,7 @@ function intParam(url: URL, name: string, fallback: number, min: number, max: nu
   return value;
 }
 
-function epochJson(e: EpochSummary) {
+function epochJson(e: EpochSummary): EpochInfo {
   return {
     epoch: e.epoch,
     startMs: e.startMs,
@@ -125,7 +126,7 @@ function epochJson(e: EpochSummary) {
   };
 }
 
-function proofJson(e: EpochSummary, leaf: LeafRecord) {
+function proofJson(e: EpochSummary, leaf: LeafRecord): ProofResponse {
   return {
     epoch: e.epoch,
     root: e.root,

@@ -2,8 +2,10 @@
 // an account's relayed requests. Members sign in their browser and pay no gas.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getAddress, isAddress } from 'ethers';
+import type { ProposalsResponse, RelayedClaim, RelayedProposal, RelayedRequests, RelayedVote } from '../../protocol/api.js';
 import type { GatewayView } from '../gateway-view.js';
 import { shortError } from '../relayer/chain-errors.js';
+import { big, text } from '../relayer/lane.js';
 import type { RelayKind, RelayRecord } from '../relayer/request-store.js';
 import { HttpError, readJsonBody, send } from './respond.js';
 
@@ -36,7 +38,7 @@ export async function handleRelayApi(view: GatewayView, req: IncomingMessage, re
       } catch (err) {
         throw new HttpError(503, `the chain node did not answer: ${shortError(err)}; try again shortly`);
       }
-      send(res, 200, { proposals });
+      send(res, 200, { proposals } satisfies ProposalsResponse);
       return true;
     }
     if (method !== 'POST') return notAllowed(res, method, resource === 'proposals' ? 'GET, HEAD, POST' : 'POST');
@@ -51,7 +53,8 @@ export async function handleRelayApi(view: GatewayView, req: IncomingMessage, re
   if (addressText === undefined) throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   if (!isGet) return notAllowed(res, method, 'GET, HEAD');
   const account = parseAddress(addressText);
-  send(res, 200, { account, requests: (await relayer.requests(KIND_OF[resource], account)).map(publicRecord) });
+  const requests = (await relayer.requests(KIND_OF[resource], account)).map(publicRecord);
+  send(res, 200, { account, requests } satisfies RelayedRequests<RelayedVote | RelayedClaim | RelayedProposal>);
   return true;
 }
 
@@ -73,24 +76,24 @@ function parseAddress(text: string): string {
 }
 
 /** What a member may see of a request: no signature, no proof (both are theirs anyway, but noise). */
-function publicRecord(record: RelayRecord) {
+function publicRecord(record: RelayRecord): RelayedVote | RelayedClaim | RelayedProposal {
   const p = record.payload;
   const common = { id: record.id, status: record.status, txHash: record.txHash, error: record.error, createdAtMs: record.createdAtMs, updatedAtMs: record.updatedAtMs };
   switch (record.kind) {
     case 'vote':
-      return { ...common, proposalId: p['proposalId'], support: p['support'], epoch: p['epoch'], weight: p['cumulativeWork'] };
+      return { ...common, proposalId: big(p, 'proposalId'), support: Number(p['support']), epoch: big(p, 'epoch'), weight: big(p, 'cumulativeWork') };
     case 'claim':
-      return { ...common, epoch: p['epoch'], amount: p['amount'], cumulativeReward: p['cumulativeReward'], deadline: p['deadline'] };
+      return { ...common, epoch: big(p, 'epoch'), amount: big(p, 'amount'), cumulativeReward: big(p, 'cumulativeReward'), deadline: big(p, 'deadline') };
     case 'proposal':
       return {
         ...common,
-        nonce: p['nonce'],
-        kind: p['kind'],
-        epoch: p['epoch'],
-        parameter: p['parameter'],
-        value: p['value'],
-        description: p['description'],
-        proposalId: p['proposalId'] ?? null,
+        nonce: big(p, 'nonce'),
+        kind: Number(p['kind']),
+        epoch: big(p, 'epoch'),
+        parameter: text(p, 'parameter'),
+        value: big(p, 'value'),
+        description: text(p, 'description'),
+        proposalId: p['proposalId'] === undefined ? null : big(p, 'proposalId'),
       };
   }
 }

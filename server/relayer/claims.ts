@@ -1,6 +1,7 @@
 // Signed claim requests: the relayer pays the gas of a member's reward claim (claimMany in
 // batches). A claim pays the leaf's account whoever submits it; the signature and its short
 // deadline only keep strangers from spending the relayer's gas on claims nobody asked for.
+import type { AcceptedClaim } from '../../protocol/api.js';
 import { HttpError } from '../http/respond.js';
 import { CLAIM_REQUEST_TYPES, relayDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
@@ -9,18 +10,13 @@ import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } f
 import type { RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
+/** The API's answer (protocol/api.ts), named here for the relayer that returns it. */
+export type { AcceptedClaim };
+
 /** Claims per claimMany: each is a proof check and a token transfer, roughly 50-70k gas. */
 export const MAX_CLAIMS_PER_BATCH = 50;
 /** A request signed for further ahead than this is refused: a deadline is meant to be short. */
 export const MAX_CLAIM_DEADLINE_AHEAD_SECONDS = 24 * 3600;
-
-export interface AcceptedClaim {
-  id: number;
-  status: 'queued';
-  epoch: bigint;
-  /** What the claim will pay: the leaf's cumulative reward less what the account already claimed. */
-  amount: bigint;
-}
 
 export function claimKey(account: string, epoch: bigint): string {
   return `claim:${account.toLowerCase()}:${epoch}`;

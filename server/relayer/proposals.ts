@@ -1,6 +1,7 @@
 // Signed proposal requests, relayed one per transaction (proposeBySig). The signature binds the
 // proposer's current governor nonce, so a member has one request on its way at a time.
 import { ZeroHash, keccak256, toUtf8Bytes } from 'ethers';
+import type { AcceptedProposal } from '../../protocol/api.js';
 import { HttpError } from '../http/respond.js';
 import { PROPOSAL_REQUEST_TYPES, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
@@ -9,14 +10,10 @@ import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } f
 import type { Payload, RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
-export const MAX_DESCRIPTION_CHARS = 2000;
+/** The API's answer (protocol/api.ts), named here for the relayer that returns it. */
+export type { AcceptedProposal };
 
-export interface AcceptedProposal {
-  id: number;
-  status: 'queued';
-  /** The governor nonce the request was signed with. */
-  nonce: bigint;
-}
+export const MAX_DESCRIPTION_CHARS = 2000;
 
 export function proposalKey(proposer: string, nonce: bigint): string {
   return `proposal:${proposer.toLowerCase()}:${nonce}`;

@@ -11,7 +11,8 @@ import { freshReads } from './fresh-reads.js';
 import { acceptClaim, claimLane, type AcceptedClaim } from './claims.js';
 import type { Body } from './input.js';
 import type { Lane, RelayContext } from './lane.js';
-import { ProposalCatalog, type ProposalSummary } from './proposal-list.js';
+import type { ProposalView } from '../../protocol/dao/proposals.js';
+import { ProposalCatalog } from './proposal-list.js';
 import { acceptProposal, proposalLane, type AcceptedProposal } from './proposals.js';
 import type { Leadership } from '../settlement/leader.js';
 import type { RelayKind, RelayRecord, RelayStorage } from './request-store.js';
@@ -78,7 +79,7 @@ export class Relayer {
     return acceptProposal(this.ctx, body);
   }
 
-  listProposals(): Promise<ProposalSummary[]> {
+  listProposals(): Promise<ProposalView[]> {
     return this.proposals.list();
   }
 

@@ -4,10 +4,11 @@
 // wrapped by sqlite-relay-storage.ts) or a PostgreSQL ledger shared by several gateways
 // (pg-request-store.ts), where every gateway accepts requests and only the leader submits them.
 import type Database from 'better-sqlite3';
+import type { RelayStatus } from '../../protocol/api.js';
 import type { PublishedLeaf } from './leaves.js';
 
 export type RelayKind = 'vote' | 'claim' | 'proposal';
-export type RelayStatus = 'queued' | 'sent' | 'confirmed' | 'failed';
+export type { RelayStatus } from '../../protocol/api.js';
 
 /** Payloads are JSON objects with bigints as decimal strings. */
 export type Payload = Record<string, unknown>;

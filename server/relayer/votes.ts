@@ -1,6 +1,7 @@
 // Signed votes: checked as the governor would check them, queued, and cast in batches
 // (castVotesBySig) so members pay no gas.
 import { isCallException } from 'ethers';
+import type { AcceptedVote } from '../../protocol/api.js';
 import { HttpError } from '../http/respond.js';
 import { BALLOT_TYPES, VoteSupport, governorDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead, latestBlock } from './chain-errors.js';
@@ -9,13 +10,11 @@ import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } f
 import type { RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
+/** The API's answer (protocol/api.ts), named here for the relayer that returns it. */
+export type { AcceptedVote };
+
 /** Ballots per castVotesBySig: each costs roughly 40-60k gas with its proof, so 50 stay near 3M. */
 export const MAX_VOTES_PER_BATCH = 50;
-
-export interface AcceptedVote {
-  id: number;
-  status: 'queued';
-}
 
 export function voteKey(proposalId: bigint, voter: string): string {
   return `vote:${proposalId}:${voter.toLowerCase()}`;

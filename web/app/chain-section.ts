@@ -1,5 +1,6 @@
 import { LitElement, css, html } from 'lit';
-import { fetchChainStatus, type ChainStatus } from '../chain/chain-config.js';
+import type { ChainStatus } from '../chain/chain-config.js';
+import { fetchChainStatus } from '../chain/gateway-api.js';
 import type { ChainSession, ChainSnapshot } from '../chain/chain-session.js';
 import type { MemberStore } from '../store/member-store.js';
 

@@ -1,4 +1,6 @@
 import { LitElement, css, html } from 'lit';
+import type { WorkSourceInfo } from '../../protocol/api.js';
+import { fetchPoolCredit, fetchStats, type PoolCredit } from '../chain/gateway-api.js';
 import { openMemberStore, type MemberStore } from '../store/member-store.js';
 import type { Consent, MinerSettings } from '../store/schema.js';
 import { reportedCores } from '../store/settings.js';
@@ -11,17 +13,6 @@ import './miner-controls.js';
 import { formatRate, formatWork } from './format.js';
 import { MiningSession, type SessionSnapshot } from './mining-session.js';
 import { warmUpKeyDerivation } from '../store/identity.js';
-
-interface WorkSource {
-  label: string;
-  practice: boolean;
-  connected: boolean;
-}
-
-interface PoolCredit {
-  shares: number;
-  work: number | string;
-}
 
 /** The page: what this is, the consent gate, the controls and the figures. */
 export class DaoApp extends LitElement {
@@ -38,7 +29,7 @@ export class DaoApp extends LitElement {
   snapshot: SessionSnapshot | undefined;
   consent: Consent | undefined;
   address: string | undefined;
-  workSource: WorkSource | undefined;
+  workSource: WorkSourceInfo | undefined;
   credit: PoolCredit | undefined;
   loadError: string | undefined;
   /** Why mining, which the member started, is paused by itself now. */
@@ -105,8 +96,7 @@ export class DaoApp extends LitElement {
 
   private async fetchWorkSource(): Promise<void> {
     try {
-      const res = await fetch('/api/stats');
-      if (res.ok) this.workSource = ((await res.json()) as { workSource: WorkSource }).workSource;
+      this.workSource = (await fetchStats()).workSource;
     } catch {
       // shown as unknown
     }
@@ -115,8 +105,7 @@ export class DaoApp extends LitElement {
   private async fetchCredit(): Promise<void> {
     if (!this.address) return;
     try {
-      const res = await fetch(`/api/members/${this.address}`);
-      if (res.ok) this.credit = (await res.json()) as PoolCredit;
+      this.credit = await fetchPoolCredit(this.address);
     } catch {
       // keep the last figure
     }

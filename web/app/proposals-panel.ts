@@ -1,13 +1,13 @@
 import { LitElement, css, html } from 'lit';
-import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport } from '../../protocol/dao/index.js';
+import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport, type ProposalState, type ProposalView } from '../../protocol/dao/index.js';
 import type { ChainConfig } from '../chain/chain-config.js';
 import type { ChainSession, ChainSnapshot, MemberVote } from '../chain/chain-session.js';
-import type { Proposal } from '../chain/dao-reader.js';
 import { formatDuration, percentOf } from './chain-format.js';
 import { formatWork } from './format.js';
 
 const ZERO_PARAMETER = `0x${'00'.repeat(32)}`;
 const SUPPORT_NAMES: Record<VoteSupport, string> = { 0: 'Against', 1: 'For', 2: 'Abstain' };
+const STATE_NAMES: Record<ProposalState, string> = { active: 'Active', defeated: 'Defeated', succeeded: 'Succeeded', executed: 'Executed' };
 
 /**
  * The DAO's proposals with live tallies (work for, against and abstaining, each as a share of the
@@ -49,13 +49,14 @@ export class ProposalsPanel extends LitElement {
     return html`
       ${s.proposals.length === 0
         ? html`<p data-proposals="0">No proposals yet.</p>`
-        : html`<ul data-proposals=${s.proposals.length}>${s.proposals.map((p) => this.renderProposal(p, s))}</ul>`}
+        : // Newest on top.
+          html`<ul data-proposals=${s.proposals.length}>${[...s.proposals].reverse().map((p) => this.renderProposal(p, s))}</ul>`}
       ${s.actionError?.action === 'vote' ? html`<p class="error" role="alert" data-vote-error>${s.actionError.message}</p>` : ''}
       ${this.renderForm(s)}
     `;
   }
 
-  private renderProposal(p: Proposal, s: ChainSnapshot) {
+  private renderProposal(p: ProposalView, s: ChainSnapshot) {
     const id = p.id.toString();
     const vote = s.votes[id];
     const now = (s.chainTime ?? 0) + (s.polledAtMs ? (Date.now() - s.polledAtMs) / 1000 : 0);
@@ -67,12 +68,12 @@ export class ProposalsPanel extends LitElement {
         : 'signal';
     const counted = (label: string, work: bigint, attribute: string) =>
       html`<span data-tally=${attribute} data-work=${work.toString()}>${label}: ${formatWork(work.toString())} (${percentOf(work, p.quorumWork)} of quorum)</span>`;
-    const canVote = p.state === 'Active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
+    const canVote = p.state === 'active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
     return html`<li data-proposal-id=${id} data-state=${p.state}>
       <h3>#${id}: ${p.description ?? '(description not found)'}</h3>
       <p class="meta">
         ${what} · weight from epoch ${p.epoch} ·
-        <span data-proposal-state=${p.state}>${p.state}</span>${p.state === 'Active' ? ` · ${formatDuration(p.voteEnd - now)} left` : ''}
+        <span data-proposal-state=${p.state}>${STATE_NAMES[p.state]}</span>${p.state === 'active' ? ` · ${formatDuration(Number(p.voteEnd) - now)} left` : ''}
       </p>
       <div class="tally" aria-label="Tally of proposal ${id}">
         ${counted('For', p.forWork, 'for')} ${counted('Against', p.againstWork, 'against')} ${counted('Abstain', p.abstainWork, 'abstain')}

@@ -1,35 +1,12 @@
 // Which chain the DAO settles on, as the gateway says (GET /api/chain). The page reads the chain
 // itself from `rpcUrl`; it trusts the gateway only for where to look, and checks what it finds there.
 import { getAddress, isAddress } from 'ethers';
+import type { ChainConfig } from '../../protocol/api.js';
 
-export interface TokenInfo {
-  address: string;
-  symbol: string;
-  decimals: number;
-}
+export type { ChainConfig };
 
-export interface ChainConfig {
-  chainId: number;
-  /** The JSON-RPC URL browsers read the chain from. */
-  rpcUrl: string;
-  token: TokenInfo;
-  distributor: string;
-  governor: string;
-  /** Block of the deployment: where event scans start. */
-  deployBlock: number;
-  epochSeconds: number;
-  /** The address that pays the gas of relayed votes and claims. */
-  relayer: string;
-}
-
+/** /api/chain as the page uses it: the configuration checked, or why there is none. */
 export type ChainStatus = { enabled: false; reason: string } | { enabled: true; config: ChainConfig };
-
-/** Reads /api/chain (same origin as the page unless `base` is given). */
-export async function fetchChainStatus(base = ''): Promise<ChainStatus> {
-  const res = await fetch(`${base}/api/chain`);
-  if (!res.ok) throw new Error(`GET /api/chain answered ${res.status}`);
-  return parseChainStatus(await res.json());
-}
 
 /** Checks the answer field by field, so a wrong gateway shows what is wrong instead of failing later. */
 export function parseChainStatus(body: unknown): ChainStatus {

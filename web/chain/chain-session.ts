@@ -3,12 +3,13 @@
 // snapshot, as MiningSession does for the miner. It also runs the member's actions (claim, vote,
 // propose). Nothing here hashes or opens a pool connection, so it may run before consent.
 import { getAddress } from 'ethers';
-import type { ProposalKind, VoteSupport } from '../../protocol/dao/index.js';
+import type { CurrentEpoch } from '../../protocol/api.js';
+import type { ProposalKind, ProposalView, VoteSupport } from '../../protocol/dao/index.js';
 import type { MemberStore } from '../store/member-store.js';
 import type { ProofRow, RelayStatus, VoteRow } from '../store/schema.js';
 import type { ChainConfig } from './chain-config.js';
-import { DaoReader, type Proposal } from './dao-reader.js';
-import { fetchClaims, fetchEpochs, fetchPoolCredit, fetchVotes, type EpochWindow, type PoolCredit, type RelayRecord } from './gateway-api.js';
+import { DaoReader } from './dao-reader.js';
+import { fetchClaims, fetchEpochs, fetchPoolCredit, fetchVotes, type PoolCredit, type RelayRecord } from './gateway-api.js';
 import { castVote, claimFromWallet, memberSigner, requestClaim, submitProposal } from './signer.js';
 import { isFinal, verifyProof, type ProofCheck } from './verify.js';
 
@@ -39,8 +40,9 @@ export interface ChainSnapshot {
   claimable?: bigint;
   /** The member's newest claim request at the relayer. */
   claim?: RelayRecord;
-  current?: EpochWindow;
-  proposals: Proposal[];
+  current?: CurrentEpoch;
+  /** Oldest first. */
+  proposals: ProposalView[];
   votes: Record<string, MemberVote>;
   /** The chain's clock at the last poll (Unix s), and when that poll ran (ms, this clock). */
   chainTime?: number;
@@ -182,7 +184,7 @@ export class ChainSession {
     }
   }
 
-  private async readMember(address: string, proposals: Proposal[]): Promise<Partial<ChainSnapshot>> {
+  private async readMember(address: string, proposals: ProposalView[]): Promise<Partial<ChainSnapshot>> {
     const [localWork, credit, proof, claimed, balance, claims] = await Promise.all([
       this.localWork(),
       fetchPoolCredit(address).catch(() => undefined),
@@ -243,7 +245,7 @@ export class ChainSession {
   }
 
   /** Brings this device's vote records up to date with the relayer and the chain. */
-  private async readVotes(voter: string, proposals: Proposal[]): Promise<Record<string, MemberVote>> {
+  private async readVotes(voter: string, proposals: ProposalView[]): Promise<Record<string, MemberVote>> {
     const [relayed, onChain, rows] = await Promise.all([
       fetchVotes(voter).catch(() => [] as RelayRecord[]),
       Promise.all(proposals.map((p) => this.reader.hasVoted(p.id, voter))),

@@ -2,7 +2,7 @@
 // claims, balances, proposals and votes. Nothing here signs or sends; the page can read before the
 // member has consented to anything.
 import { Contract, JsonRpcProvider, ZeroHash } from 'ethers';
-import { REINVESTMENT_BPS_PARAMETER } from '../../protocol/dao/index.js';
+import { ProposalReader, REINVESTMENT_BPS_PARAMETER, type ProposalView } from '../../protocol/dao/index.js';
 import { DISTRIBUTOR_ABI, GOVERNOR_ABI, TOKEN_ABI } from './abi.js';
 import type { ChainConfig } from './chain-config.js';
 
@@ -16,49 +16,12 @@ export interface EpochRoot {
   publishedAt: number;
 }
 
-/** WorkGovernor.State, by its uint8. */
-export const PROPOSAL_STATES = ['Active', 'Defeated', 'Succeeded', 'Executed'] as const;
-export type ProposalState = (typeof PROPOSAL_STATES)[number];
-
-export interface Proposal {
-  id: bigint;
-  proposer: string;
-  kind: number;
-  epoch: number;
-  /** Unix seconds, inclusive: votes are taken up to and including this second. */
-  voteEnd: number;
-  parameter: string;
-  value: bigint;
-  quorumWork: bigint;
-  forWork: bigint;
-  againstWork: bigint;
-  abstainWork: bigint;
-  state: ProposalState;
-  description: string | undefined;
-}
-
-interface ProposalStruct {
-  proposer: string;
-  kind: bigint;
-  epoch: bigint;
-  voteEnd: bigint;
-  executed: boolean;
-  parameter: string;
-  value: bigint;
-  quorumWork: bigint;
-  forWork: bigint;
-  againstWork: bigint;
-  abstainWork: bigint;
-}
-
 export class DaoReader {
   readonly provider: JsonRpcProvider;
   private readonly distributor: Contract;
   private readonly governor: Contract;
   private readonly token: Contract;
-  /** Descriptions live only in ProposalCreated events: read once per proposal. */
-  private readonly descriptions = new Map<bigint, string>();
-  private scannedToBlock: number;
+  private readonly proposalReader: ProposalReader;
 
   constructor(readonly config: ChainConfig) {
     // The chain id comes from the gateway and staticNetwork skips the eth_chainId round trip;
@@ -67,7 +30,15 @@ export class DaoReader {
     this.distributor = new Contract(config.distributor, DISTRIBUTOR_ABI, this.provider);
     this.governor = new Contract(config.governor, GOVERNOR_ABI, this.provider);
     this.token = new Contract(config.token.address, TOKEN_ABI, this.provider);
-    this.scannedToBlock = config.deployBlock - 1;
+    // The page's few lines over protocol/dao/proposals.ts (the gateway has its own, proposal-list.ts).
+    this.proposalReader = new ProposalReader(
+      {
+        call: (method, ...args) => this.governor.getFunction(method).staticCall(...args),
+        headBlock: () => this.provider.getBlockNumber(),
+        proposalCreatedLogs: (from, to) => this.governor.queryFilter(this.governor.getEvent('ProposalCreated'), from, to),
+      },
+      config.deployBlock,
+    );
   }
 
   /** Throws when the node serves another chain than the gateway said: every later read would be meaningless. */
@@ -113,48 +84,13 @@ export class DaoReader {
     return block ? block.timestamp : Math.floor(Date.now() / 1000);
   }
 
-  /** Every proposal, newest first, with tallies, state and description. */
-  async proposals(): Promise<Proposal[]> {
-    const count = await this.call<bigint>(this.governor, 'proposalCount');
-    const ids: bigint[] = [];
-    for (let id = count; id >= 1n; id--) ids.push(id);
-    if (ids.some((id) => !this.descriptions.has(id))) await this.scanDescriptions();
-    return Promise.all(
-      ids.map(async (id) => {
-        const [p, state] = await Promise.all([this.call<ProposalStruct>(this.governor, 'getProposal', id), this.call<bigint>(this.governor, 'state', id)]);
-        return {
-          id,
-          proposer: p.proposer,
-          kind: Number(p.kind),
-          epoch: Number(p.epoch),
-          voteEnd: Number(p.voteEnd),
-          parameter: p.parameter,
-          value: p.value,
-          quorumWork: p.quorumWork,
-          forWork: p.forWork,
-          againstWork: p.againstWork,
-          abstainWork: p.abstainWork,
-          state: PROPOSAL_STATES[Number(state)] ?? 'Active',
-          description: this.descriptions.get(id),
-        };
-      }),
-    );
+  /** Every proposal with its tally, state and description, oldest first. */
+  proposals(): Promise<ProposalView[]> {
+    return this.proposalReader.list();
   }
 
   destroy(): void {
     this.provider.destroy();
-  }
-
-  /** ProposalCreated events since the last scan (from the deployment block the first time). */
-  private async scanDescriptions(): Promise<void> {
-    const head = await this.provider.getBlockNumber();
-    if (head <= this.scannedToBlock) return;
-    const events = await this.governor.queryFilter(this.governor.getEvent('ProposalCreated'), this.scannedToBlock + 1, head);
-    for (const event of events) {
-      if (!('args' in event)) continue;
-      this.descriptions.set(event.args.getValue('proposalId') as bigint, event.args.getValue('description') as string);
-    }
-    this.scannedToBlock = head;
   }
 
   private async call<T>(contract: Contract, method: string, ...args: unknown[]): Promise<T> {

@@ -1,52 +1,32 @@
-// The gateway's DAO endpoints as the page uses them: epochs, proofs, pool credit and the relayer.
-// Amounts arrive as decimal strings and leave here as bigints. Everything the gateway says about
-// the chain is a claim: verify.ts checks proofs against the chain itself.
+// The page's one client of the gateway's API (protocol/api.ts): the chain it settles on, pool
+// stats and credit, epochs, proofs and the relayer. Amounts arrive as decimal strings and leave
+// here as bigints. Everything the gateway says about the chain is a claim: verify.ts checks proofs
+// against the chain itself.
+import type {
+  AcceptedClaim,
+  AcceptedProposal,
+  AcceptedVote,
+  ApiError,
+  ChainInfo,
+  EpochInfo,
+  EpochsResponse,
+  MemberResponse,
+  OnWire,
+  ProofResponse,
+  RelayStatus,
+  RelayedClaim,
+  RelayedProposal,
+  RelayedRequests,
+  RelayedVote,
+  StatsResponse,
+} from '../../protocol/api.js';
 import type { VoteSupport } from '../../protocol/dao/index.js';
+import { parseChainStatus, type ChainStatus } from './chain-config.js';
 
-export interface EpochWindow {
-  epoch: number;
-  startMs: number;
-  endsAtMs: number;
-}
+/** The member's credit at the pool, as the page shows it. */
+export type PoolCredit = Pick<MemberResponse, 'work' | 'shares'>;
 
-export interface EpochSummary {
-  epoch: number;
-  status: 'built' | 'sent' | 'published';
-  root: string;
-  totalWork: bigint;
-  reward: bigint;
-  txHash: string | null;
-  members: number;
-}
-
-export interface EpochsOverview {
-  current: EpochWindow | undefined;
-  epochs: EpochSummary[];
-}
-
-/** A member's leaf and proof in one epoch, as the gateway serves it. */
-export interface GatewayProof {
-  epoch: number;
-  /** The root the gateway says it built: shown, never trusted (the chain's root is). */
-  root: string;
-  status: string;
-  account: string;
-  epochWork: bigint;
-  epochReward: bigint;
-  cumulativeWork: bigint;
-  cumulativeReward: bigint;
-  proof: string[];
-}
-
-export interface PoolCredit {
-  /** Expected hashes (a float: difficulty x 2^32 summed over shares). */
-  work: number;
-  shares: number;
-}
-
-export type RelayStatus = 'queued' | 'sent' | 'confirmed' | 'failed';
-
-/** One signed request as the relayer reports it. */
+/** One signed request as the page follows it: from a POST's answer or a GET of the account's requests. */
 export interface RelayRecord {
   id: string;
   status: RelayStatus;
@@ -70,12 +50,13 @@ export class GatewayError extends Error {
   }
 }
 
+// The one place the page talks to the gateway: every request below goes through here.
 async function request(path: string, init?: RequestInit): Promise<Response> {
   const res = await fetch(path, init);
   if (res.ok) return res;
   let message = `${init?.method ?? 'GET'} ${path} answered ${res.status}`;
   try {
-    const body = (await res.json()) as { error?: unknown };
+    const body = (await res.json()) as Partial<ApiError>;
     if (typeof body.error === 'string') message = body.error;
   } catch {
     // not JSON: keep the status line
@@ -83,13 +64,14 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
   throw new GatewayError(res.status, message);
 }
 
-async function getJson(path: string): Promise<Record<string, unknown>> {
-  return (await (await request(path)).json()) as Record<string, unknown>;
+/** The body as the API types say it is; each reader below still checks what it relies on. */
+async function getJson<T>(path: string): Promise<OnWire<T>> {
+  return (await (await request(path)).json()) as OnWire<T>;
 }
 
-async function postJson(path: string, body: unknown): Promise<Record<string, unknown>> {
+async function postJson<T>(path: string, body: unknown): Promise<OnWire<T>> {
   const res = await request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return (await res.json()) as Record<string, unknown>;
+  return (await res.json()) as OnWire<T>;
 }
 
 function big(value: unknown, field: string): bigint {
@@ -102,29 +84,40 @@ function optionalText(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
-export async function fetchEpochs(): Promise<EpochsOverview> {
-  const body = await getJson('/api/epochs');
-  const current = body.current as Partial<EpochWindow> | undefined;
-  const list = Array.isArray(body.epochs) ? (body.epochs as Record<string, unknown>[]) : [];
+/** GET /api/chain: whether and where the DAO settles, checked field by field. */
+export async function fetchChainStatus(): Promise<ChainStatus> {
+  return parseChainStatus(await getJson<ChainInfo>('/api/chain'));
+}
+
+export async function fetchStats(): Promise<StatsResponse> {
+  return getJson<StatsResponse>('/api/stats');
+}
+
+export async function fetchEpochs(): Promise<EpochsResponse> {
+  const body = await getJson<EpochsResponse>('/api/epochs');
+  const current = body.current as Partial<EpochsResponse['current']> | undefined;
+  if (typeof current?.endsAtMs !== 'number') throw new Error('the gateway sent no current epoch');
   return {
-    current: current && typeof current.endsAtMs === 'number' ? { epoch: Number(current.epoch), startMs: Number(current.startMs), endsAtMs: current.endsAtMs } : undefined,
-    epochs: list.map((e) => ({
-      epoch: Number(e.epoch),
-      status: e.status as EpochSummary['status'],
-      root: String(e.root),
-      totalWork: big(e.totalWork, 'totalWork'),
-      reward: big(e.reward, 'reward'),
-      txHash: optionalText(e.txHash),
-      members: Number(e.members ?? 0),
-    })),
+    current: { epoch: Number(current.epoch), startMs: Number(current.startMs), endsAtMs: current.endsAtMs },
+    epochs: (Array.isArray(body.epochs) ? body.epochs : []).map(
+      (e): EpochInfo => ({
+        ...e,
+        epochWork: big(e.epochWork ?? 0, 'epochWork'),
+        totalWork: big(e.totalWork, 'totalWork'),
+        reward: big(e.reward, 'reward'),
+        reinvested: big(e.reinvested ?? 0, 'reinvested'),
+        txHash: optionalText(e.txHash),
+        members: Number(e.members ?? 0),
+      }),
+    ),
   };
 }
 
 /** The member's leaf in `epoch` ('latest': the gateway's newest); null when the member has none there. */
-export async function fetchProof(epoch: number | 'latest', account: string): Promise<GatewayProof | null> {
-  let body: Record<string, unknown>;
+export async function fetchProof(epoch: number | 'latest', account: string): Promise<ProofResponse | null> {
+  let body: OnWire<ProofResponse>;
   try {
-    body = await getJson(`/api/epochs/${epoch}/proof/${account}`);
+    body = await getJson<ProofResponse>(`/api/epochs/${epoch}/proof/${account}`);
   } catch (err) {
     if (err instanceof GatewayError && err.status === 404) return null;
     throw err;
@@ -133,30 +126,28 @@ export async function fetchProof(epoch: number | 'latest', account: string): Pro
   return {
     epoch: Number(body.epoch),
     root: String(body.root),
-    status: String(body.status),
+    status: body.status,
     account: String(body.account),
     epochWork: big(body.epochWork ?? 0, 'epochWork'),
     epochReward: big(body.epochReward ?? 0, 'epochReward'),
     cumulativeWork: big(body.cumulativeWork, 'cumulativeWork'),
     cumulativeReward: big(body.cumulativeReward, 'cumulativeReward'),
-    proof: body.proof as string[],
+    proof: body.proof,
   };
 }
 
 export async function fetchPoolCredit(account: string): Promise<PoolCredit> {
-  const body = await getJson(`/api/members/${account}`);
+  const body = await getJson<MemberResponse>(`/api/members/${account}`);
   return { work: Number(body.work ?? 0), shares: Number(body.shares ?? 0) };
 }
 
 /** Queues a signed ballot; the relayer submits it with the voter's leaf. */
 export async function postVote(vote: { proposalId: bigint; support: VoteSupport; voter: string; signature: string }): Promise<RelayRecord> {
-  const body = await postJson('/api/votes', { ...vote, proposalId: vote.proposalId.toString() });
-  return relayRecord(body);
+  return relayRecord(await postJson<AcceptedVote>('/api/votes', { ...vote, proposalId: vote.proposalId.toString() }));
 }
 
 export async function postClaim(claim: { account: string; deadline: bigint; signature: string }): Promise<RelayRecord> {
-  const body = await postJson('/api/claims', { account: claim.account, deadline: Number(claim.deadline), signature: claim.signature });
-  return relayRecord(body);
+  return relayRecord(await postJson<AcceptedClaim>('/api/claims', { account: claim.account, deadline: Number(claim.deadline), signature: claim.signature }));
 }
 
 export async function postProposal(proposal: {
@@ -168,37 +159,33 @@ export async function postProposal(proposal: {
   description: string;
   signature: string;
 }): Promise<RelayRecord> {
-  const body = await postJson('/api/proposals', { ...proposal, epoch: Number(proposal.epoch), value: proposal.value.toString() });
-  return relayRecord(body);
+  return relayRecord(await postJson<AcceptedProposal>('/api/proposals', { ...proposal, epoch: Number(proposal.epoch), value: proposal.value.toString() }));
 }
 
 export async function fetchVotes(voter: string): Promise<RelayRecord[]> {
-  return relayList(await getJson(`/api/votes/${voter}`), 'votes');
+  return relayList(await getJson<RelayedRequests<RelayedVote>>(`/api/votes/${voter}`));
 }
 
 export async function fetchClaims(account: string): Promise<RelayRecord[]> {
-  return relayList(await getJson(`/api/claims/${account}`), 'claims');
+  return relayList(await getJson<RelayedRequests<RelayedClaim>>(`/api/claims/${account}`));
 }
 
-function relayList(body: unknown, key: string): RelayRecord[] {
-  // A bare array or { votes: [...] } / { claims: [...] } / { requests: [...] }: either reads the same.
-  const record = body as Record<string, unknown>;
-  const list = Array.isArray(body) ? body : Array.isArray(record[key]) ? record[key] : Array.isArray(record.requests) ? record.requests : [];
-  return (list as Record<string, unknown>[]).map(relayRecord);
+function relayList(body: OnWire<RelayedRequests<RelayedVote | RelayedClaim>>): RelayRecord[] {
+  return (Array.isArray(body.requests) ? body.requests : []).map(relayRecord);
 }
 
-function relayRecord(raw: Record<string, unknown>): RelayRecord {
-  const payload = (typeof raw.payload === 'object' && raw.payload !== null ? raw.payload : {}) as Record<string, unknown>;
-  const proposalId = raw.proposalId ?? payload.proposalId;
-  const epoch = raw.epoch ?? payload.epoch;
-  const amount = raw.amount ?? payload.amount;
+/** Any of the relayer's answers: an accepted request or a listed one. */
+type RelayAnswer = Pick<OnWire<RelayedVote>, 'id'> & { status: RelayStatus } & Partial<OnWire<Pick<RelayedProposal, 'proposalId' | 'txHash' | 'error'> & Pick<RelayedClaim, 'epoch' | 'amount'>>>;
+
+function relayRecord(raw: RelayAnswer): RelayRecord {
+  const { proposalId, epoch, amount } = raw;
   const status = String(raw.status);
   return {
     id: String(raw.id),
     status: (['queued', 'sent', 'confirmed', 'failed'].includes(status) ? status : 'queued') as RelayStatus,
     txHash: optionalText(raw.txHash),
     error: optionalText(raw.error),
-    ...(proposalId !== undefined ? { proposalId: String(proposalId) } : {}),
+    ...(proposalId !== undefined && proposalId !== null ? { proposalId: String(proposalId) } : {}),
     ...(epoch !== undefined && epoch !== null ? { epoch: Number(epoch) } : {}),
     ...(amount !== undefined && amount !== null ? { amount: big(amount, 'amount') } : {}),
   };

@@ -14,11 +14,12 @@ import {
   type Types,
   type VoteSupport,
 } from '../../protocol/dao/index.js';
+import type { ProofResponse } from '../../protocol/api.js';
 import type { MemberStore } from '../store/member-store.js';
 import { DISTRIBUTOR_ABI } from './abi.js';
 import type { ChainConfig } from './chain-config.js';
 import type { DaoReader } from './dao-reader.js';
-import { postClaim, postProposal, postVote, type GatewayProof, type RelayRecord } from './gateway-api.js';
+import { postClaim, postProposal, postVote, type RelayRecord } from './gateway-api.js';
 
 export interface MemberSigner {
   readonly address: string;
@@ -122,7 +123,7 @@ export async function submitProposal(signer: MemberSigner, config: ChainConfig, 
 }
 
 /** Claims from the member's own wallet, which pays the gas: no relayer involved. Resolves once mined. */
-export async function claimFromWallet(config: ChainConfig, leaf: GatewayProof): Promise<string> {
+export async function claimFromWallet(config: ChainConfig, leaf: ProofResponse): Promise<string> {
   const signer = await walletSigner(leaf.account);
   const network = await signer.provider.getNetwork();
   if (Number(network.chainId) !== config.chainId) {

@@ -2,10 +2,11 @@
 // read the root from the chain, and verify the proof here. The gateway's own copy of the root is
 // never used for the verdict, so a gateway that lies about a leaf is caught by this page.
 import { ZeroHash } from 'ethers';
+import type { ProofResponse } from '../../protocol/api.js';
 import { verifyRewardProof } from '../../protocol/dao/index.js';
 import type { DaoReader } from './dao-reader.js';
 import { isPublished } from './dao-reader.js';
-import { fetchProof, type GatewayProof } from './gateway-api.js';
+import { fetchProof } from './gateway-api.js';
 
 export interface ProofCheck {
   /** The latest epoch published on-chain (0 before the first). */
@@ -16,7 +17,7 @@ export interface ProofCheck {
   /** The root read from the chain for `epoch`. */
   onChainRoot?: string;
   /** The gateway's leaf and proof, when it has one for the member. */
-  leaf?: GatewayProof;
+  leaf?: ProofResponse;
   checkedAtMs: number;
 }
 

@@ -8,6 +8,7 @@
 // release still runs every step in order. Version N+1 adds `case N:` below the last step; never
 // edit a released step, since browsers that already ran it will not run it again.
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
+import type { RelayStatus } from '../../protocol/api.js';
 
 export const MEMBER_DB_NAME = 'dao-member';
 export const MEMBER_DB_VERSION = 2;
@@ -120,8 +121,8 @@ export interface ProofRow {
   checkedAtMs: number;
 }
 
-/** Where the relayer is with a signed request (GET /api/votes/:address). */
-export type RelayStatus = 'queued' | 'sent' | 'confirmed' | 'failed';
+/** Where the relayer is with a signed request (GET /api/votes/:address), as this device last saw it. */
+export type { RelayStatus };
 
 /** A vote this member signed (EIP-712 Ballot), and what became of it. */
 export interface VoteRow {

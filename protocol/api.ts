@@ -1,0 +1,262 @@
+// The gateway's HTTP API, as one set of types: server/http/*.ts builds these and
+// web/chain/gateway-api.ts reads them. Types only.
+//
+// Numbers: a uint of the chain (work, rewards, amounts, proposal ids) is a bigint here and travels
+// as a decimal string (OnWire); counts, milliseconds and floats (pool work in expected hashes)
+// are JSON numbers. Absent values are null, never left out, except where a field says otherwise.
+import type { ProposalView } from './dao/proposals.js';
+
+/** T as JSON carries it: bigints become decimal strings (uint256 values exceed 2^53). */
+export type OnWire<T> = T extends bigint
+  ? string
+  : T extends readonly (infer U)[]
+    ? OnWire<U>[]
+    : T extends object
+      ? { [K in keyof T]: OnWire<T[K]> }
+      : T;
+
+/** Every refusal: 4xx/5xx with a readable message. */
+export interface ApiError {
+  error: string;
+}
+
+// ---------------------------------------------------------------- pool: /healthz, /api/stats, /api/members
+
+export interface WorkSourceInfo {
+  kind: string;
+  label: string;
+  connected: boolean;
+  /** A made-up chain: shares are real work, but no coin is mined. */
+  practice: boolean;
+}
+
+/** GET /healthz (200 ok, 503 degraded). */
+export interface HealthResponse {
+  status: 'ok' | 'degraded';
+  problems: string[];
+  workSource: WorkSourceInfo;
+  /** Only on a gateway that settles. */
+  settlement?: { leader: boolean };
+}
+
+export interface PoolTotals {
+  shares: number;
+  /** Expected hashes. */
+  work: number;
+  members: number;
+  blocks: number;
+}
+
+/** GET /api/stats. */
+export interface StatsResponse {
+  workSource: WorkSourceInfo;
+  hashesPerSecond: number;
+  sharesPerSecond: number;
+  rejectedPerSecond: number;
+  connections: number;
+  miners: number;
+  workers: number;
+  difficulty: { start: number; min: number; median: number | null };
+  /** Left out before the first job. */
+  currentJob?: {
+    id: string;
+    height: number | null;
+    prevhash: string;
+    ntime: number;
+    networkDifficulty: number;
+    ageSeconds: number;
+  };
+  totals: PoolTotals;
+  uptimeSeconds: number;
+}
+
+/** One of a member's accepted shares. */
+export interface MemberShare {
+  member: string;
+  worker: string;
+  sessionId: string;
+  jobId: string;
+  difficulty: number;
+  /** difficulty x 2^32 expected hashes. */
+  work: number;
+  hash: string;
+  acceptedAtMs: number;
+  shareKey: string;
+}
+
+/** GET /api/members/:address: the member's credit at this pool. */
+export interface MemberResponse {
+  member: string;
+  /** Credited work, in expected hashes (a float). */
+  work: number;
+  shares: number;
+  firstShareAtMs: number | null;
+  lastShareAtMs: number | null;
+  hashesPerSecond: number;
+  recent: MemberShare[];
+  /** The member's connected workers now. */
+  workers: { worker: string; difficulty: number }[];
+}
+
+// ---------------------------------------------------------------- chain: /api/chain
+
+export interface TokenInfo {
+  address: string;
+  symbol: string;
+  decimals: number;
+}
+
+/** Which chain the DAO settles on. */
+export interface ChainConfig {
+  chainId: number;
+  /** The JSON-RPC URL browsers read the chain from. */
+  rpcUrl: string;
+  token: TokenInfo;
+  distributor: string;
+  governor: string;
+  /** Block of the deployment: where event scans start. */
+  deployBlock: number;
+  epochSeconds: number;
+  /** The address that pays the gas of relayed votes and claims. */
+  relayer: string;
+}
+
+/** GET /api/chain. */
+export type ChainInfo = { enabled: false; reason: string } | ({ enabled: true } & ChainConfig);
+
+// ---------------------------------------------------------------- epochs: /api/epochs...
+
+/** built: stored, no transaction seen; sent: a transaction was sent; published: the chain holds the root. */
+export type EpochStatus = 'built' | 'sent' | 'published';
+
+/** The epoch still open. */
+export interface CurrentEpoch {
+  /** The number the next close will get. */
+  epoch: number;
+  startMs: number;
+  /** When the scheduled close is due. */
+  endsAtMs: number;
+}
+
+/** GET /api/epochs/:n, and each of GET /api/epochs's list. */
+export interface EpochInfo {
+  epoch: number;
+  startMs: number;
+  endMs: number;
+  /** Work of this epoch's shares, in whole expected hashes. */
+  epochWork: bigint;
+  /** The root's totalWork: the sum of every leaf's cumulative work. */
+  totalWork: bigint;
+  /** The members' part of the epoch reward. */
+  reward: bigint;
+  /** The treasury's part. */
+  reinvested: bigint;
+  reinvestmentBps: number;
+  root: string;
+  status: EpochStatus;
+  txHash: string | null;
+  blockNumber: number | null;
+  /** Leaves in the epoch's tree. */
+  members: number;
+  publishedAtMs: number | null;
+}
+
+/** GET /api/epochs: the open epoch and closed ones, newest first. */
+export interface EpochsResponse {
+  current: CurrentEpoch;
+  epochs: EpochInfo[];
+}
+
+/** A member's leaf in one epoch, without its proof. */
+export interface MemberLeaf {
+  epoch: number;
+  status: EpochStatus;
+  epochWork: bigint;
+  epochReward: bigint;
+  cumulativeWork: bigint;
+  cumulativeReward: bigint;
+}
+
+/** GET /api/epochs/members/:address: newest first. */
+export interface MemberLeavesResponse {
+  account: string;
+  leaves: MemberLeaf[];
+}
+
+/** GET /api/epochs/:n/proof/:address: what a claim or a vote submits. */
+export interface ProofResponse extends MemberLeaf {
+  /** The root the gateway built: the chain's root is the one that counts. */
+  root: string;
+  account: string;
+  proof: string[];
+}
+
+// ---------------------------------------------------------------- relayer: /api/votes, /api/claims, /api/proposals
+
+export type RelayStatus = 'queued' | 'sent' | 'confirmed' | 'failed';
+
+/** POST /api/votes (202). */
+export interface AcceptedVote {
+  id: number;
+  status: 'queued';
+}
+
+/** POST /api/claims (202). */
+export interface AcceptedClaim extends AcceptedVote {
+  epoch: bigint;
+  /** What the claim will pay: the leaf's cumulative reward less what the account already claimed. */
+  amount: bigint;
+}
+
+/** POST /api/proposals (202). */
+export interface AcceptedProposal extends AcceptedVote {
+  /** The governor nonce the request was signed with. */
+  nonce: bigint;
+}
+
+interface RelayedRequest {
+  id: number;
+  status: RelayStatus;
+  txHash: string | null;
+  error: string | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface RelayedVote extends RelayedRequest {
+  proposalId: bigint;
+  support: number;
+  epoch: bigint;
+  /** The voter's cumulative work in that epoch. */
+  weight: bigint;
+}
+
+export interface RelayedClaim extends RelayedRequest {
+  epoch: bigint;
+  amount: bigint;
+  cumulativeReward: bigint;
+  /** Unix seconds. */
+  deadline: bigint;
+}
+
+export interface RelayedProposal extends RelayedRequest {
+  nonce: bigint;
+  kind: number;
+  epoch: bigint;
+  parameter: string;
+  value: bigint;
+  description: string;
+  /** Once created on-chain. */
+  proposalId: bigint | null;
+}
+
+/** GET /api/votes/:address, /api/claims/:address, /api/proposals/requests/:address: newest first. */
+export interface RelayedRequests<R extends RelayedRequest> {
+  account: string;
+  requests: R[];
+}
+
+/** GET /api/proposals: every proposal on-chain, oldest first. */
+export interface ProposalsResponse {
+  proposals: ProposalView[];
+}

@@ -1,0 +1,121 @@
+// The governor's proposals as everything reads them: the gateway's API, the page and the tests get
+// the same ProposalView from ProposalReader. The reader does no I/O itself: it is handed a
+// GovernorReads (a few lines over an ethers Contract, one on each side), so it stays pure and
+// serves Node and the browser alike.
+//
+// One representation: every uint of the contract is a bigint here (decimal strings on the wire,
+// see protocol/api.ts), kind is the ProposalKind uint8, state is a lower-case name, a description
+// that was not found is null, and proposals come in id order (oldest first).
+import type { EventLog, Log } from 'ethers';
+import type { ProposalKind } from './typed-data.js';
+
+/** WorkGovernor.State, by its uint8. */
+export const PROPOSAL_STATES = ['active', 'defeated', 'succeeded', 'executed'] as const;
+export type ProposalState = (typeof PROPOSAL_STATES)[number];
+
+/** Blocks per eth_getLogs call: public RPCs refuse wide ranges. */
+export const LOG_CHUNK_BLOCKS = 10_000;
+
+export interface ProposalView {
+  id: bigint;
+  proposer: string;
+  kind: ProposalKind;
+  epoch: bigint;
+  /** Unix seconds, inclusive: votes are taken up to and including this second. */
+  voteEnd: bigint;
+  parameter: string;
+  value: bigint;
+  quorumWork: bigint;
+  forWork: bigint;
+  againstWork: bigint;
+  abstainWork: bigint;
+  state: ProposalState;
+  /** null when the ProposalCreated event was not found (e.g. a node that pruned its logs). */
+  description: string | null;
+}
+
+/** WorkGovernor.getProposal's struct as ethers decodes it (the fields this view uses). */
+export interface ProposalStruct extends Omit<ProposalView, 'id' | 'kind' | 'state' | 'description'> {
+  kind: bigint;
+}
+
+/** What the reader asks of the governor and its node. */
+export interface GovernorReads {
+  /** A view call on the governor, answered as ethers decodes it. */
+  call(method: 'proposalCount' | 'getProposal' | 'state', ...args: bigint[]): Promise<unknown>;
+  /** The number of the chain's newest block. */
+  headBlock(): Promise<number>;
+  /** The governor's ProposalCreated logs in blocks [fromBlock, toBlock], as Contract.queryFilter returns them. */
+  proposalCreatedLogs(fromBlock: number, toBlock: number): Promise<ReadonlyArray<EventLog | Log>>;
+}
+
+export function proposalState(index: bigint | number): ProposalState {
+  const state = PROPOSAL_STATES[Number(index)];
+  // Another index means a governor with another ABI: better said than shown as a wrong state.
+  if (state === undefined) throw new RangeError(`the governor answered state ${index}, which WorkGovernor does not have`);
+  return state;
+}
+
+export function toProposalView(id: bigint, p: ProposalStruct, state: bigint | number, description: string | null | undefined): ProposalView {
+  return {
+    id,
+    proposer: p.proposer,
+    kind: Number(p.kind) as ProposalKind,
+    epoch: p.epoch,
+    voteEnd: p.voteEnd,
+    parameter: p.parameter,
+    value: p.value,
+    quorumWork: p.quorumWork,
+    forWork: p.forWork,
+    againstWork: p.againstWork,
+    abstainWork: p.abstainWork,
+    state: proposalState(state),
+    description: description ?? null,
+  };
+}
+
+/**
+ * Reads every proposal with its tally, state and description. Descriptions live only in
+ * ProposalCreated events, never in storage, and never change once emitted: they are read once,
+ * chunk by chunk from the deployment block, and kept.
+ */
+export class ProposalReader {
+  private readonly descriptions = new Map<bigint, string>();
+  /** The last block whose ProposalCreated events are in `descriptions`. */
+  private scannedTo: number;
+
+  constructor(
+    private readonly governor: GovernorReads,
+    deployBlock: number,
+    private readonly chunkBlocks = LOG_CHUNK_BLOCKS,
+  ) {
+    if (!Number.isSafeInteger(chunkBlocks) || chunkBlocks < 1) throw new RangeError(`chunkBlocks must be a positive integer, got ${chunkBlocks}`);
+    this.scannedTo = deployBlock - 1;
+  }
+
+  /** Every proposal, oldest (id 1) first. */
+  async list(): Promise<ProposalView[]> {
+    const count = (await this.governor.call('proposalCount')) as bigint;
+    const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
+    if (ids.some((id) => !this.descriptions.has(id))) await this.scanDescriptions();
+    return Promise.all(ids.map((id) => this.read(id)));
+  }
+
+  private async read(id: bigint): Promise<ProposalView> {
+    const [p, state] = await Promise.all([this.governor.call('getProposal', id), this.governor.call('state', id)]);
+    return toProposalView(id, p as ProposalStruct, state as bigint, this.descriptions.get(id));
+  }
+
+  private async scanDescriptions(): Promise<void> {
+    const head = await this.governor.headBlock();
+    for (let from = this.scannedTo + 1; from <= head; from += this.chunkBlocks) {
+      const to = Math.min(head, from + this.chunkBlocks - 1);
+      for (const log of await this.governor.proposalCreatedLogs(from, to)) {
+        if (!('args' in log)) continue; // a log the governor's ABI could not decode
+        this.descriptions.set(log.args.getValue('proposalId') as bigint, log.args.getValue('description') as string);
+      }
+      // Advanced chunk by chunk, so a failure midway keeps what was read.
+      this.scannedTo = to;
+    }
+  }
+}
