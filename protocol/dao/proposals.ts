@@ -6,7 +6,6 @@
 // One representation: every uint of the contract is a bigint here (decimal strings on the wire,
 // see protocol/api.ts), kind is the ProposalKind uint8, state is a lower-case name, a description
 // that was not found is null, and proposals come in id order (oldest first).
-import type { EventLog, Log } from 'ethers';
 import type { ProposalKind } from './typed-data.js';
 
 /** WorkGovernor.State, by its uint8. */
@@ -34,6 +33,15 @@ export interface ProposalView {
   description: string | null;
 }
 
+/**
+ * A ProposalCreated log as ethers' queryFilter returns it (an EventLog, or a bare Log it could not
+ * decode). Declared structurally: ethers' own types pull in @types/node, which protocol/ must not see.
+ */
+export interface ProposalCreatedLog {
+  readonly blockNumber: number;
+  readonly args?: { getValue(name: string): unknown };
+}
+
 /** WorkGovernor.getProposal's struct as ethers decodes it (the fields this view uses). */
 export interface ProposalStruct extends Omit<ProposalView, 'id' | 'kind' | 'state' | 'description'> {
   kind: bigint;
@@ -46,7 +54,7 @@ export interface GovernorReads {
   /** The number of the chain's newest block. */
   headBlock(): Promise<number>;
   /** The governor's ProposalCreated logs in blocks [fromBlock, toBlock], as Contract.queryFilter returns them. */
-  proposalCreatedLogs(fromBlock: number, toBlock: number): Promise<ReadonlyArray<EventLog | Log>>;
+  proposalCreatedLogs(fromBlock: number, toBlock: number): Promise<ReadonlyArray<ProposalCreatedLog>>;
 }
 
 export function proposalState(index: bigint | number): ProposalState {
@@ -111,7 +119,7 @@ export class ProposalReader {
     for (let from = this.scannedTo + 1; from <= head; from += this.chunkBlocks) {
       const to = Math.min(head, from + this.chunkBlocks - 1);
       for (const log of await this.governor.proposalCreatedLogs(from, to)) {
-        if (!('args' in log)) continue; // a log the governor's ABI could not decode
+        if (!log.args) continue; // a log the governor's ABI could not decode
         this.descriptions.set(log.args.getValue('proposalId') as bigint, log.args.getValue('description') as string);
       }
       // Advanced chunk by chunk, so a failure midway keeps what was read.
