@@ -73,7 +73,6 @@ function toRecord(row: Row): RelayRecord {
 }
 
 export class PgRelayStorage implements RelayStorage {
-  readonly backend = 'postgres';
 
   constructor(
     private readonly pool: pg.Pool,

@@ -59,7 +59,6 @@ export type EnqueueResult = { id: number; replaced: boolean } | { conflict: Rela
 
 /** What the relayer keeps and reads; see RelayStore for what each method means. */
 export interface RelayStorage {
-  readonly backend: 'sqlite' | 'postgres';
   /**
    * Queues a request unless one with the same key is queued, sent or confirmed (then returns it as
    * the conflict); a failed one with the key is replaced. Atomic across gateways.

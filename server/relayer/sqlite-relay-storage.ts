@@ -6,7 +6,6 @@ import { latestPublishedEpoch, leafFor, type PublishedLeaf } from './leaves.js';
 import { RelayStore, type EnqueueResult, type Payload, type RelayKind, type RelayRecord, type RelayStorage } from './request-store.js';
 
 export class SqliteRelayStorage implements RelayStorage {
-  readonly backend = 'sqlite';
   private readonly store: RelayStore;
 
   constructor(

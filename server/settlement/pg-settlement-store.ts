@@ -114,7 +114,6 @@ function toPending(rows: readonly { member: string; work: number; shares: number
 }
 
 export class PgSettlementStore implements SettlementStorage {
-  readonly backend = 'postgres';
 
   constructor(private readonly pool: pg.Pool) {}
 

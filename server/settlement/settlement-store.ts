@@ -92,8 +92,6 @@ export interface CloseInput {
 export type EpochBuild = (input: CloseInput) => BuiltEpoch | undefined;
 
 export interface SettlementStorage {
-  /** 'sqlite' or 'postgres': which ledger the epochs live in. */
-  readonly backend: 'sqlite' | 'postgres';
   /** The latest closed epoch, whatever its status. */
   lastEpoch(): Promise<EpochRecord | undefined>;
   /** The shares not in any epoch yet (a snapshot: shares keep coming). */

@@ -124,7 +124,6 @@ function toLeaf(row: LeafRow): LeafRecord {
 }
 
 export class SqliteSettlementStore implements SettlementStorage {
-  readonly backend = 'sqlite';
   private readonly stmt: ReturnType<typeof prepareStatements>;
 
   constructor(private readonly db: Database.Database) {
