@@ -208,10 +208,19 @@ describe('handshake', () => {
 
   test('configures (when asked), subscribes with the previous session id, authorizes', async () => {
     const pool = scripted({ 'mining.configure': { 'version-rolling': true, 'version-rolling.mask': 'ffffffff' }, 'mining.subscribe': subscribed, 'mining.authorize': true });
-    const session = await stratumHandshake(pool, { pool: 'the pool', userAgent: 'ua/1', user: 'w', password: 'p', subscriptionId: 'old', versionMask: 0x1fffe000 });
-    assert.deepEqual(pool.calls.map(([m]) => m), ['mining.configure', 'mining.subscribe', 'mining.authorize']);
+    const session = await stratumHandshake(pool, {
+      pool: 'the pool',
+      userAgent: 'ua/1',
+      user: 'w',
+      password: 'p',
+      subscriptionId: 'old',
+      versionMask: 0x1fffe000,
+      // A job may come ahead of the authorize answer: the extranonce is known before authorize goes out.
+      onSubscribed: (s) => pool.calls.push([`subscribed ${s.subscriptionId}`, []]),
+    });
+    assert.deepEqual(pool.calls.map(([m]) => m), ['mining.configure', 'mining.subscribe', 'subscribed n1', 'mining.authorize']);
     assert.deepEqual(pool.calls[1]![1], ['ua/1', 'old']);
-    assert.deepEqual(pool.calls[2]![1], ['w', 'p']);
+    assert.deepEqual(pool.calls[3]![1], ['w', 'p']);
     assert.equal(session.subscriptionId, 'n1');
     assert.equal(bytesToHex(session.extranonce1), 'a0b1c2d3');
     assert.equal(session.extranonce2Size, 8);

@@ -18,6 +18,11 @@ export interface HandshakeOptions {
   subscriptionId?: string;
   /** Ask for BIP310 version rolling with this mask; absent: do not configure. */
   versionMask?: number;
+  /**
+   * Called with the subscription before authorize is sent: a pool may send its first job ahead of
+   * the authorize answer, in the same read, and a client that takes jobs then needs the extranonce.
+   */
+  onSubscribed?(subscription: Subscription): void;
 }
 
 export interface HandshakeResult extends Subscription {
@@ -50,6 +55,7 @@ export async function stratumHandshake(client: { request(method: string, params:
     if (err instanceof ProtocolError) throw new ProtocolError(err.field, `${err.detail} (from ${o.pool})`);
     throw err;
   }
+  o.onSubscribed?.(subscription);
   let ok: unknown;
   try {
     ok = await client.request('mining.authorize', [o.user, o.password]);

@@ -132,7 +132,7 @@ export class PoolClient {
     transport.onOpen(() => void this.handshake(transport, core));
     transport.onMessage((text) => core.receive(text));
     core.onNotification((method, params) => this.onNotification(method, params));
-    // The core hangs up on a broken message or a request with no answer; the transport's close does the rest.
+    // Whoever ends the core (a broken message, a share with no answer) hangs up; the transport's close does the rest.
     core.onClose(() => transport.close());
     transport.onClose((reason) => {
       core.close(reason); // fails what is still waiting for an answer
@@ -157,9 +157,11 @@ export class PoolClient {
         user: this.options.username,
         password: 'x',
         ...(this.subscriptionId ? { subscriptionId: this.subscriptionId } : {}),
+        onSubscribed: (subscription) => {
+          this.subscriptionId = subscription.subscriptionId ?? this.subscriptionId;
+          this.setExtranonce(subscription);
+        },
       });
-      this.subscriptionId = session.subscriptionId ?? this.subscriptionId;
-      this.setExtranonce(session);
     } catch (err) {
       // A refused worker stays refused; anything else (no answer, a malformed one) is worth a reconnect.
       if (err instanceof WorkerRefusedError) this.setState('stopped', err.message);
