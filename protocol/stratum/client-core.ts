@@ -9,7 +9,11 @@ import { StratumConnectionError, StratumRpcError, StratumTimeoutError, stratumEr
  * stated reason, whoever noticed first.
  */
 
-/** Timers as the host provides them (setTimeout / clearTimeout in browsers and Node), injected so tests can drive time. */
+/**
+ * Timers as the host provides them (setTimeout / clearTimeout in browsers and Node), injected so
+ * tests can drive time. Called as methods of this object: wrap a browser's, which throw "Illegal
+ * invocation" when called on anything but the window.
+ */
 export interface Timers {
   setTimeout(callback: () => void, delayMs: number): unknown;
   clearTimeout(handle: unknown): void;

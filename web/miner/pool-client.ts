@@ -54,6 +54,12 @@ export interface PoolClientOptions {
   timers?: Timers;
 }
 
+/** The host's timers, called as plain functions (a browser's throw "Illegal invocation" when called as methods of another object). */
+const hostTimers: Timers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 interface Pending {
   share: FoundShare;
   resolve: (outcome: ShareOutcome) => void;
@@ -122,7 +128,7 @@ export class PoolClient {
     const transport = this.options.connect(this.options.url);
     const core = new StratumClientCore({
       send: (message) => transport.send(message),
-      timers: this.options.timers ?? { setTimeout, clearTimeout },
+      timers: this.options.timers ?? hostTimers,
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
       peer: this.options.url,
       userAgent: this.userAgent,
