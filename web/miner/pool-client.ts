@@ -157,7 +157,7 @@ export class PoolClient {
 
   private async handshake(transport: PoolTransport, core: StratumClientCore): Promise<void> {
     try {
-      const session = await stratumHandshake(core, {
+      await stratumHandshake(core, {
         pool: 'the pool',
         userAgent: this.userAgent,
         user: this.options.username,
