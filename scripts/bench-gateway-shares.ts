@@ -1,7 +1,7 @@
 // Valid, distinct shares for the gateway benchmark, made cheaply: the WASM engine scans a short
 // nonce range per extranonce2 against a very low share target, so about one nonce in four is a
 // share and making one costs about a microsecond, far below what the gateway spends checking it.
-import { buildCoinbaseParts } from '../server/work/coinbase.js';
+import { buildCoinbaseParts } from '../protocol/coinbase.js';
 import { openWasmEngine } from '../cli/wasm-node.js';
 import { sha256d } from '../protocol/sha256.js';
 import { serializeHeader } from '../protocol/header.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { connect } from 'node:net';
-import { StratumCode } from '../server/stratum/jsonrpc.js';
+import { StratumCode } from '../protocol/stratum/errors.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { ManualSource } from './helpers/manual-source.js';
 import { TestMiner } from './helpers/test-miner.js';

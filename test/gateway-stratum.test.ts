@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { difficultyToTarget } from '../protocol/target.js';
-import { StratumCode } from '../server/stratum/jsonrpc.js';
+import { StratumCode } from '../protocol/stratum/errors.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
 

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { hexToBytes } from '../protocol/hex.js';
 import { parseNotifyParams } from '../protocol/stratum-job.js';
 import { ExtranonceAllocator } from '../server/stratum/extranonce.js';
-import { StratumCode } from '../server/stratum/jsonrpc.js';
+import { StratumCode } from '../protocol/stratum/errors.js';
 import type { WorkSource, WorkTemplate } from '../server/work/work-source.js';
 import { MEMBER, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';

@@ -9,7 +9,7 @@ import { sha256d } from '../protocol/sha256.js';
 import { prevhashToStratum } from '../protocol/stratum-job.js';
 import { bitsToTarget, hashValue } from '../protocol/target.js';
 import { BitcoinRpcError } from '../server/work/bitcoin-rpc.js';
-import { bip34HeightPush, buildCoinbaseParts, encodeVarInt, scriptNumBytes } from '../server/work/coinbase.js';
+import { bip34HeightPush, buildCoinbaseParts, encodeVarInt, scriptNumBytes } from '../protocol/coinbase.js';
 import { buildTemplateFromGbt, createGbtSource, type BlockTemplateResult } from '../server/work/gbt-source.js';
 import { loadVectors } from './helpers/vectors.js';
 import { collectTemplates } from './helpers/collect-templates.js';

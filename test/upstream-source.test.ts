@@ -7,7 +7,8 @@ import { merkleRootFromBranch } from '../protocol/merkle.js';
 import { sha256d } from '../protocol/sha256.js';
 import { prevhashToStratum } from '../protocol/stratum-job.js';
 import { difficultyToTarget } from '../protocol/target.js';
-import { backoffDelayMs, connectStratum, StratumConnectionError } from '../server/work/stratum-client.js';
+import { StratumConnectionError } from '../protocol/stratum/errors.js';
+import { connectStratum } from '../server/work/stratum-client.js';
 import { createUpstreamSource } from '../server/work/upstream-source.js';
 import type { ForwardedShare, WorkTemplate } from '../server/work/work-source.js';
 import { loadVectors } from './helpers/vectors.js';
@@ -244,14 +245,7 @@ describe('upstream Stratum V1 source against a pool in the test', () => {
   });
 });
 
-describe('backoff and the Stratum transport', () => {
-  it('backs off exponentially with full jitter, capped', () => {
-    const top = () => 0.999999;
-    assert.deepEqual([0, 1, 2, 3, 4, 10].map((n) => backoffDelayMs(n, 1000, 60_000, top)), [999, 1999, 3999, 7999, 15999, 59999]);
-    assert.equal(backoffDelayMs(5, 1000, 60_000, () => 0), 0);
-    assert.equal(backoffDelayMs(100, 1000, 60_000, top), 59999);
-  });
-
+describe('the Stratum TCP transport', () => {
   async function rawServer(onSocket: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((s) => (sockets.add(s), s.on('error', () => {}), onSocket(s)));

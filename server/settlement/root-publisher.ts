@@ -4,6 +4,7 @@
 // second root for an epoch in any case.
 import { ZeroHash, isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
 import type { Logger } from 'pino';
+import { backoffCeilingMs, type BackoffPolicy } from '../../protocol/backoff.js';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { EpochRecord, SettlementStorage } from './settlement-store.js';
 
@@ -12,11 +13,8 @@ export interface SettlementHooks {
   afterRootSent?(epoch: number, txHash: string): void | Promise<void>;
 }
 
-export interface RetryPolicy {
-  /** Wait after the first failure; doubled after each further one. */
-  initialMs: number;
-  maxMs: number;
-}
+/** Wait `initialMs` after the first failure, doubled after each further one up to `maxMs`. */
+export type RetryPolicy = BackoffPolicy;
 
 /** How long to wait for a transaction this gateway sent earlier and the node still holds. */
 const PENDING_TX_WAIT_MS = 120_000;
@@ -97,7 +95,7 @@ export class RootPublisher {
   }
 
   private async loop(): Promise<void> {
-    let delayMs = this.retry.initialMs;
+    let failures = 0;
     while (!this.stopped && !this.problem && this.active) {
       this.kicked = false;
       let next: EpochRecord | undefined;
@@ -105,15 +103,15 @@ export class RootPublisher {
         next = (await this.store.unpublished())[0];
         if (!next) return;
         await this.publish(next);
-        delayMs = this.retry.initialMs;
+        failures = 0;
         this.lastError = undefined;
       } catch (err) {
         if (this.stopped) return;
+        const delayMs = backoffCeilingMs(failures++, this.retry);
         this.lastError = next ? `epoch ${next.epoch}: ${describeChainError(err, this.chain)}` : `reading the unpublished epochs: ${describeChainError(err, this.chain)}`;
         this.log.warn({ epoch: next?.epoch, retryInMs: delayMs }, `settlement: publishing failed, retrying: ${this.lastError}`);
         this.settle();
         await this.sleep(delayMs);
-        delayMs = Math.min(delayMs * 2, this.retry.maxMs);
       }
     }
   }

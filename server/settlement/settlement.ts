@@ -9,6 +9,7 @@
 // (leader.ts) closes and publishes; every gateway serves the epochs and proofs from the shared tables.
 import { parseUnits } from 'ethers';
 import type { Logger } from 'pino';
+import { backoffCeilingMs } from '../../protocol/backoff.js';
 import { REINVESTMENT_BPS_PARAMETER } from '../../protocol/dao/index.js';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
@@ -214,7 +215,7 @@ export class Settlement {
       (err: unknown) => {
         if (this.stopped || err instanceof NotLeaderError) return;
         // The shares stay pending, so nothing is lost; retry soon rather than a whole period later.
-        const delayMs = Math.min(this.retry.initialMs * 2 ** this.closeFailures++, this.retry.maxMs);
+        const delayMs = backoffCeilingMs(this.closeFailures++, this.retry);
         this.log.warn({ retryInMs: delayMs }, `settlement: closing the epoch failed: ${describeChainError(err, this.chain)}`);
         this.arm(Math.min(this.now() + delayMs, this.nextBoundary(this.now())));
       },

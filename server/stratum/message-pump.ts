@@ -1,4 +1,5 @@
-import { encodeError, parseMessage, StratumCode, StratumError } from './jsonrpc.js';
+import { encodeError, parseMessage } from '../../protocol/stratum/codec.js';
+import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
 import type { StratumSession } from './session.js';
 
 export interface PumpLimits {

@@ -1,5 +1,5 @@
 import { getAddress, isHexString } from 'ethers';
-import { StratumCode, StratumError } from './jsonrpc.js';
+import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
 
 export interface MinerIdentity {
   /** Checksummed EVM address: the member credited with the work. */

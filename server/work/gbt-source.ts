@@ -4,7 +4,7 @@ import { merkleBranchForCoinbase, merkleRootFromBranch } from '../../protocol/me
 import { sha256d } from '../../protocol/sha256.js';
 import { bitsToTarget, hashValue } from '../../protocol/target.js';
 import { BitcoinRpcError, createBitcoinRpc, parseRpcUrl, type BitcoinRpc } from './bitcoin-rpc.js';
-import { buildCoinbaseParts, coinbaseWithWitness, serializeBlock } from './coinbase.js';
+import { buildCoinbaseParts, coinbaseWithWitness, serializeBlock } from '../../protocol/coinbase.js';
 import type { ForwardedShare, SubmitOutcome, WorkSource, WorkTemplate } from './work-source.js';
 
 /**

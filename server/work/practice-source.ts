@@ -2,7 +2,7 @@ import { hexToBytes } from '../../protocol/hex.js';
 import { merkleBranchForCoinbase } from '../../protocol/merkle.js';
 import { sha256d } from '../../protocol/sha256.js';
 import { bitsToTarget, difficultyToTarget, hashValue, targetToBits, type Difficulty } from '../../protocol/target.js';
-import { buildCoinbaseParts } from './coinbase.js';
+import { buildCoinbaseParts } from '../../protocol/coinbase.js';
 import type { ForwardedShare, SubmitOutcome, WorkSource, WorkTemplate } from './work-source.js';
 
 export interface PracticeSourceOptions {

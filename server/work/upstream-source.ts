@@ -1,8 +1,12 @@
+import { jitteredBackoffMs, type BackoffPolicy } from '../../protocol/backoff.js';
 import { bytesToHex, concatBytes, hexToBytes, hexToU32, u32ToHex } from '../../protocol/hex.js';
+import { StratumRpcError } from '../../protocol/stratum/errors.js';
+import { stratumHandshake } from '../../protocol/stratum/handshake.js';
+import { parseExtranonce } from '../../protocol/stratum/subscription.js';
 import { parseNotifyParams } from '../../protocol/stratum-job.js';
 import { difficultyToTarget } from '../../protocol/target.js';
 import type { WorkLogger } from './gbt-source.js';
-import { backoffDelayMs, connectStratum, handshake, parseStratumUrl, StratumRpcError, type StratumClient } from './stratum-client.js';
+import { connectStratum, parseStratumUrl, type StratumClient } from './stratum-client.js';
 import type { ForwardedShare, SubmitOutcome, WorkSource, WorkTemplate } from './work-source.js';
 
 /**
@@ -58,8 +62,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
   const hostPort = `${url.host.includes(':') ? `[${url.host}]` : url.host}:${url.port}`;
   const logger = options.logger ?? silentLogger;
   const userAgent = options.userAgent ?? 'computing-power-dao-gateway/0.1';
-  const initialDelayMs = options.reconnect?.initialDelayMs ?? 1000;
-  const maxDelayMs = options.reconnect?.maxDelayMs ?? 60_000;
+  const backoff: BackoffPolicy = { initialMs: options.reconnect?.initialDelayMs ?? 1000, maxMs: options.reconnect?.maxDelayMs ?? 60_000 };
   const requestedMask = options.requestedVersionMask ?? 0x1fffe000;
   const queuedShareTtlMs = options.queuedShareTtlMs ?? 300_000;
   const maxQueuedShares = options.maxQueuedShares ?? 1000;
@@ -140,11 +143,9 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
         return;
       case 'mining.set_extranonce':
         try {
-          const en1 = hexToBytes(params[0], 'extranonce1');
-          const size = params[1];
-          if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 32) throw new Error('extranonce2_size must be 1..32');
-          extranonce1Hex = bytesToHex(en1);
-          extranonce2Size = size;
+          const extranonce = parseExtranonce(params[0], params[1]);
+          extranonce1Hex = bytesToHex(extranonce.extranonce1);
+          extranonce2Size = extranonce.extranonce2Size;
           logger.info({ upstream: hostPort, extranonce1: extranonce1Hex, extranonce2Size }, 'upstream changed the extranonce');
         } catch (err) {
           logger.warn({ upstream: hostPort, err: (err as Error).message }, 'ignoring a bad mining.set_extranonce');
@@ -172,7 +173,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
     const sameHost = host === undefined || host === null || host === '' || String(host).toLowerCase() === url.host.toLowerCase();
     const portNumber = Number(port);
     const validPort = Number.isInteger(portNumber) && portNumber >= 1 && portNumber <= 65535 ? portNumber : url.port;
-    const delayMs = Math.min(maxDelayMs, Math.max(0, Number(waitS) * 1000 || 0));
+    const delayMs = Math.min(backoff.maxMs, Math.max(0, Number(waitS) * 1000 || 0));
     if (!sameHost) logger.warn({ upstream: hostPort, asked: String(host) }, 'upstream asked to reconnect to another host; reconnecting to the configured pool');
     redirect = { port: sameHost ? validPort : url.port, delayMs };
     logger.info({ upstream: hostPort, port: redirect.port, delayMs }, 'upstream asked us to reconnect');
@@ -202,17 +203,17 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
       if (client === c && established) onSessionClosed(reason);
     });
     try {
-      const session = await handshake(c, {
-        where: hostPort,
+      const session = await stratumHandshake(c, {
+        pool: `upstream pool ${hostPort}`,
         userAgent,
         user: url.user,
         password: url.password,
-        ...(sessionId ? { sessionId } : {}),
+        ...(sessionId ? { subscriptionId: sessionId } : {}),
         ...(options.versionRolling ? { versionMask: requestedMask } : {}),
       });
       extranonce1Hex = bytesToHex(session.extranonce1);
       extranonce2Size = session.extranonce2Size;
-      if (session.sessionId) sessionId = session.sessionId;
+      if (session.subscriptionId) sessionId = session.subscriptionId;
       // The old mask stands until a new one is granted, so queued shares keep theirs meanwhile.
       if (session.versionMask !== undefined) versionMask = session.versionMask;
       if (options.versionRolling && versionMask === 0) logger.warn({ upstream: hostPort }, 'upstream did not grant version rolling');
@@ -236,7 +237,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
     authorized = false;
     if (stopped) return;
     logger.warn({ upstream: hostPort, reason }, 'upstream connection lost; miners keep the last job');
-    scheduleReconnect(redirect ? redirect.delayMs : backoffDelayMs(reconnectAttempt++, initialDelayMs, maxDelayMs));
+    scheduleReconnect(redirect ? redirect.delayMs : jitteredBackoffMs(reconnectAttempt++, backoff, Math.random));
   }
 
   function scheduleReconnect(delayMs: number): void {
@@ -244,7 +245,7 @@ export function createUpstreamSource(options: UpstreamSourceOptions): UpstreamSo
     clearTimeout(reconnectTimer);
     reconnectTimer = setTimeout(() => {
       connectOnce().catch((err: unknown) => {
-        const delay = backoffDelayMs(reconnectAttempt++, initialDelayMs, maxDelayMs);
+        const delay = jitteredBackoffMs(reconnectAttempt++, backoff, Math.random);
         logger.warn({ upstream: hostPort, err: (err as Error).message, retryInMs: delay }, 'upstream reconnect failed');
         scheduleReconnect(delay);
       });

@@ -1,5 +1,5 @@
 import { sha256d } from '../../protocol/sha256.js';
-import { buildCoinbaseParts } from '../../server/work/coinbase.js';
+import { buildCoinbaseParts } from '../../protocol/coinbase.js';
 import type { ForwardedShare, SubmitOutcome, WorkSource, WorkTemplate } from '../../server/work/work-source.js';
 
 /** A work source the test drives: each `emit` is a new template, clean (new block) or not. */

@@ -1,4 +1,9 @@
-import { bytesToHex, equalBytes, hexToBytes, u32ToHex } from '../../protocol/hex.js';
+import { jitteredBackoffMs } from '../../protocol/backoff.js';
+import { bytesToHex, equalBytes, u32ToHex } from '../../protocol/hex.js';
+import { StratumClientCore, type Timers } from '../../protocol/stratum/client-core.js';
+import { StratumRpcError } from '../../protocol/stratum/errors.js';
+import { stratumHandshake, WorkerRefusedError } from '../../protocol/stratum/handshake.js';
+import { parseExtranonce, type Extranonce } from '../../protocol/stratum/subscription.js';
 import { parseNotifyParams, type StratumJob } from '../../protocol/stratum-job.js';
 import { difficultyToTarget, type Difficulty, type Target } from '../../protocol/target.js';
 
@@ -44,7 +49,16 @@ export interface PoolClientOptions {
   connect: (url: string) => PoolTransport;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   random?: () => number;
+  /** A request unanswered this long counts as a dead connection: hang up and reconnect. */
+  requestTimeoutMs?: number;
+  timers?: Timers;
 }
+
+/** The host's timers, called as plain functions (a browser's throw "Illegal invocation" when called as methods of another object). */
+const hostTimers: Timers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 interface Pending {
   share: FoundShare;
@@ -59,9 +73,9 @@ interface Pending {
  */
 export class PoolClient {
   private transport: PoolTransport | undefined;
+  /** The Stratum side of `transport`. */
+  private core: StratumClientCore | undefined;
   private state: PoolState = 'disconnected';
-  private nextId = 1;
-  private readonly waiting = new Map<number, (message: Record<string, unknown>) => void>();
   private readonly queue: Pending[] = [];
   private extranonce1: Uint8Array | undefined;
   private extranonce2Size = 0;
@@ -112,29 +126,51 @@ export class PoolClient {
   private open(): void {
     this.setState('connecting');
     const transport = this.options.connect(this.options.url);
+    const core = new StratumClientCore({
+      send: (message) => transport.send(message),
+      timers: this.options.timers ?? hostTimers,
+      ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
+      peer: this.options.url,
+      userAgent: this.userAgent,
+    });
     this.transport = transport;
-    transport.onOpen(() => void this.handshake(transport));
-    transport.onMessage((text) => this.receive(text));
+    this.core = core;
+    transport.onOpen(() => void this.handshake(transport, core));
+    transport.onMessage((text) => core.receive(text));
+    core.onNotification((method, params) => this.onNotification(method, params));
+    // Whoever ends the core (a broken message, a share with no answer) hangs up; the transport's close does the rest.
+    core.onClose(() => transport.close());
     transport.onClose((reason) => {
+      core.close(reason); // fails what is still waiting for an answer
       if (this.transport !== transport) return;
       this.transport = undefined;
-      for (const resolve of this.waiting.values()) resolve({ error: [20, 'connection closed'] });
-      this.waiting.clear();
+      this.core = undefined;
       if (this.state === 'stopped') return;
       this.setState('disconnected', reason);
       this.scheduleReconnect();
     });
   }
 
-  private async handshake(transport: PoolTransport): Promise<void> {
-    const subscribed = await this.request('mining.subscribe', [this.options.userAgent ?? 'dao-miner', ...(this.subscriptionId ? [this.subscriptionId] : [])]);
-    const result = subscribed.result as [[string, string][], string, number] | undefined;
-    if (!result) return transport.close();
-    this.subscriptionId = result[0]?.[0]?.[1] ?? this.subscriptionId;
-    this.setExtranonce(result[1], result[2]);
-    const authorized = await this.request('mining.authorize', [this.options.username, 'x']);
-    if (authorized.result !== true) {
-      this.setState('stopped', `the pool refused ${this.options.username}: ${JSON.stringify(authorized.error)}`);
+  private get userAgent(): string {
+    return this.options.userAgent ?? 'dao-miner';
+  }
+
+  private async handshake(transport: PoolTransport, core: StratumClientCore): Promise<void> {
+    try {
+      await stratumHandshake(core, {
+        pool: 'the pool',
+        userAgent: this.userAgent,
+        user: this.options.username,
+        password: 'x',
+        ...(this.subscriptionId ? { subscriptionId: this.subscriptionId } : {}),
+        onSubscribed: (subscription) => {
+          this.subscriptionId = subscription.subscriptionId ?? this.subscriptionId;
+          this.setExtranonce(subscription);
+        },
+      });
+    } catch (err) {
+      // A refused worker stays refused; anything else (no answer, a malformed one) is worth a reconnect.
+      if (err instanceof WorkerRefusedError) this.setState('stopped', err.message);
       return transport.close();
     }
     this.attempt = 0;
@@ -142,8 +178,7 @@ export class PoolClient {
     this.flush();
   }
 
-  private setExtranonce(extranonce1Hex: string, extranonce2Size: number): void {
-    const next = hexToBytes(extranonce1Hex, 'extranonce1');
+  private setExtranonce({ extranonce1: next, extranonce2Size }: Extranonce): void {
     const changed = this.extranonce1 !== undefined && !equalBytes(next, this.extranonce1);
     this.extranonce1 = next;
     this.extranonce2Size = extranonce2Size;
@@ -151,20 +186,8 @@ export class PoolClient {
     if (changed) this.dropQueued(() => true, 'the pool gave a new extranonce1');
   }
 
-  private receive(text: string): void {
-    let message: Record<string, unknown>;
-    try {
-      message = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    if (typeof message.id === 'number' && this.waiting.has(message.id) && message.method === undefined) {
-      this.waiting.get(message.id)!(message);
-      this.waiting.delete(message.id);
-      return;
-    }
-    const params = Array.isArray(message.params) ? message.params : [];
-    switch (message.method) {
+  private onNotification(method: string, params: unknown[]): void {
+    switch (method) {
       case 'mining.set_difficulty':
         if (typeof params[0] === 'number' && params[0] > 0) this.difficulty = params[0];
         break;
@@ -172,12 +195,22 @@ export class PoolClient {
         this.onNotify(params);
         break;
       case 'mining.set_extranonce':
-        if (typeof params[0] === 'string' && typeof params[1] === 'number') this.setExtranonce(params[0], params[1]);
+        this.onSetExtranonce(params);
         break;
       case 'client.reconnect':
         this.transport?.close();
         break;
     }
+  }
+
+  private onSetExtranonce(params: unknown[]): void {
+    let extranonce: Extranonce;
+    try {
+      extranonce = parseExtranonce(params[0], params[1]);
+    } catch {
+      return; // a malformed one changes nothing
+    }
+    this.setExtranonce(extranonce);
   }
 
   private onNotify(params: unknown[]): void {
@@ -200,7 +233,8 @@ export class PoolClient {
   }
 
   private flush(): void {
-    if (this.state !== 'authorized') return;
+    const core = this.core;
+    if (this.state !== 'authorized' || !core) return;
     for (const pending of this.queue.splice(0)) {
       const { share } = pending;
       if (this.isStale(share)) {
@@ -208,13 +242,17 @@ export class PoolClient {
         continue;
       }
       const params = [this.options.username, share.job.job.jobId, bytesToHex(share.extranonce2), u32ToHex(share.job.job.ntime), u32ToHex(share.nonce)];
-      void this.request('mining.submit', params).then((response) => {
-        const error = response.error as [number, string] | null | undefined;
-        if (response.result === true) pending.resolve({ accepted: true });
-        else if (error?.[1] === 'connection closed' && this.state !== 'stopped') this.queue.push(pending);
-        else if (error?.[1] === 'connection closed') pending.resolve({ accepted: false, reason: 'miner stopped before the pool answered' });
-        else pending.resolve({ accepted: false, reason: error?.[1] ?? 'refused' });
-      });
+      core.request('mining.submit', params).then(
+        (result) => pending.resolve(result === true ? { accepted: true } : { accepted: false, reason: 'refused' }),
+        (err: Error) => {
+          if (err instanceof StratumRpcError) return pending.resolve({ accepted: false, reason: err.message });
+          if (this.state === 'stopped') return pending.resolve({ accepted: false, reason: 'miner stopped before the pool answered' });
+          // No answer in time on an open connection is a dead one: hang up; the share goes again
+          // after the reconnect (which resumes the session, so it stays valid).
+          core.close(err.message);
+          this.queue.push(pending);
+        },
+      );
     }
   }
 
@@ -228,19 +266,9 @@ export class PoolClient {
     }
   }
 
-  private request(method: string, params: unknown[]): Promise<Record<string, unknown>> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.transport?.send(JSON.stringify({ id, method, params }));
-    });
-  }
-
-  /** Exponential backoff with full jitter, so a pool restart is not met by every miner at once. */
   private scheduleReconnect(): void {
-    const initial = this.options.reconnect?.initialDelayMs ?? 1000;
-    const max = this.options.reconnect?.maxDelayMs ?? 30_000;
-    const delayMs = (this.options.random ?? Math.random)() * Math.min(max, initial * 2 ** this.attempt++);
+    const policy = { initialMs: this.options.reconnect?.initialDelayMs ?? 1000, maxMs: this.options.reconnect?.maxDelayMs ?? 30_000 };
+    const delayMs = jitteredBackoffMs(this.attempt++, policy, this.options.random ?? Math.random);
     this.reconnectTimer = setTimeout(() => this.open(), delayMs);
   }
 

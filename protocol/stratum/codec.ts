@@ -1,4 +1,10 @@
-// Stratum V1 framing: JSON-RPC 1.0-style requests, responses and notifications. Pure functions.
+import { StratumCode, StratumError } from './errors.js';
+
+/**
+ * Stratum V1 framing: JSON-RPC 1.0-style requests, responses and notifications, one message per
+ * text frame or line. `parseMessage` reads what a server receives (strictly: a bad request gets a
+ * stated refusal), `parseServerMessage` what a client receives (leniently: pools differ).
+ */
 
 /** Ids are echoed unchanged: numbers, strings and null all occur in the wild. */
 export type RpcId = number | string | null;
@@ -9,37 +15,13 @@ export interface RpcRequest {
   params: unknown[];
 }
 
-/** The error codes Stratum pools use (slush's spec, ckpool, public-pool). */
-export const StratumCode = {
-  OTHER: 20,
-  JOB_NOT_FOUND: 21,
-  DUPLICATE: 22,
-  LOW_DIFFICULTY: 23,
-  UNAUTHORIZED: 24,
-  NOT_SUBSCRIBED: 25,
-} as const;
-export type StratumCode = (typeof StratumCode)[keyof typeof StratumCode];
-
-/** A refusal to send back: [code, message, traceback]. */
-export class StratumError extends Error {
-  constructor(
-    readonly code: StratumCode,
-    message: string,
-  ) {
-    super(message);
-  }
-  toWire(): [number, string, null] {
-    return [this.code, this.message, null];
-  }
-}
-
 export type ParsedMessage =
   | { kind: 'request'; request: RpcRequest }
   /** A response to something the server sent (clients rarely answer, but some do): ignored. */
   | { kind: 'response' }
   | { kind: 'invalid'; id: RpcId; error: StratumError };
 
-/** Parses one message (a text frame or one line). Never throws. */
+/** Parses one message a server received. Never throws. */
 export function parseMessage(text: string): ParsedMessage {
   let value: unknown;
   try {
@@ -65,6 +47,38 @@ export function parseMessage(text: string): ParsedMessage {
     return { kind: 'invalid', id: validId ?? null, error: new StratumError(StratumCode.OTHER, 'params must be an array') };
   }
   return { kind: 'request', request: { id: validId ?? null, method: message.method, params } };
+}
+
+export type ServerMessage =
+  /** A notification (no id) or a request the client should answer (client.get_version). */
+  | { kind: 'request'; id: RpcId; method: string; params: unknown[] }
+  | { kind: 'response'; id: unknown; result: unknown; error: unknown }
+  /** Not a JSON-RPC message at all: the peer is broken or not a Stratum server. */
+  | { kind: 'invalid'; reason: string };
+
+/**
+ * Parses one message a client received. Never throws. Lenient where pools differ: params that are
+ * not an array read as none, an odd id is kept for the caller to match (or not).
+ */
+export function parseServerMessage(text: string): ServerMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: 'invalid', reason: 'a line that is not JSON' };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { kind: 'invalid', reason: 'a message that is not a JSON object' };
+  const message = value as Record<string, unknown>;
+  if (typeof message.method === 'string') {
+    const id = message.id;
+    const rpcId: RpcId = typeof id === 'number' || typeof id === 'string' ? id : null;
+    return { kind: 'request', id: rpcId, method: message.method, params: Array.isArray(message.params) ? message.params : [] };
+  }
+  return { kind: 'response', id: message.id, result: message.result, error: message.error };
+}
+
+export function encodeRequest(id: RpcId, method: string, params: unknown[]): string {
+  return JSON.stringify({ id, method, params });
 }
 
 export function encodeResult(id: RpcId, result: unknown): string {

@@ -1,5 +1,5 @@
-import { ProtocolError } from '../../protocol/errors.js';
-import { concatBytes } from '../../protocol/hex.js';
+import { ProtocolError } from './errors.js';
+import { concatBytes } from './hex.js';
 
 /**
  * Pure builders for the bytes a getblocktemplate pool must produce itself: the coinbase
