@@ -10,6 +10,7 @@
 import { parseUnits } from 'ethers';
 import type { Logger } from 'pino';
 import { backoffCeilingMs } from '../../protocol/backoff.js';
+import type { CurrentEpoch } from '../../protocol/api.js';
 import { REINVESTMENT_BPS_PARAMETER } from '../../protocol/dao/index.js';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
@@ -44,15 +45,6 @@ export class NotLeaderError extends Error {
     super(`this gateway (instance ${instanceId}) is not the settlement leader: the leader among the gateways sharing this ledger closes and publishes epochs`);
     this.name = 'NotLeaderError';
   }
-}
-
-/** The epoch being collected now, for the API and the web app. */
-export interface CurrentEpoch {
-  /** The number the next close will get (epochs without new work are skipped, not numbered). */
-  epoch: number;
-  startMs: number;
-  /** When the scheduled close is due. */
-  endsAtMs: number;
 }
 
 export class Settlement {
