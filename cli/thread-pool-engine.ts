@@ -21,12 +21,23 @@ export async function createThreadPoolEngine(build: WasmBuild, threads: number):
   const workers = Array.from({ length: threads }, startWorker);
   const hosts = workers.map((w) => Comlink.wrap<EngineWorkerHost>(nodeEndpoint(w)));
   await Promise.all(hosts.map((h) => h.open(build)));
-  const engines: HashEngine[] = hosts.map((h) => ({
-    name: build === 'simd' ? 'wasm-simd' : 'wasm',
-    setJob: (job) => h.setJob(job),
-    scan: (start, count) => h.scan(start, count),
-    dispose: () => h[Comlink.releaseProxy](),
-  }));
+  const engines: HashEngine[] = hosts.map((h) => {
+    // A call in flight when its proxy is released is never answered: dispose settles it instead.
+    let stop: ((reason: Error) => void) | undefined;
+    const stopped = new Promise<never>((_, reject) => (stop = reject));
+    stopped.catch(() => {});
+    return {
+      name: build === 'simd' ? 'wasm-simd' : 'wasm',
+      setJob: (job) => h.setJob(job),
+      scan: (start, count) => Promise.race([h.scan(start, count), stopped]),
+      dispose: () => {
+        if (!stop) return;
+        stop(new Error('wasm worker: disposed'));
+        stop = undefined;
+        h[Comlink.releaseProxy]();
+      },
+    };
+  });
   return parallelEngine(engines[0]!.name, engines, () => {
     for (const w of workers) void w.terminate();
   });

@@ -36,21 +36,72 @@ export const smallSigma1 = (x: number): number => rotr(x, 17) ^ rotr(x, 19) ^ (x
 export const ch = (e: number, f: number, g: number): number => (e & f) ^ (~e & g);
 export const maj = (a: number, b: number, c: number): number => (a & b) ^ (a & c) ^ (b & c);
 
-/**
- * Runs rounds 0..count-1 on the working variables `v` (a..h, in place) with message words `w`,
- * without the final feed-forward. Mining precomputes the first rounds of the header's second
- * block this way, since they read only nonce-free words.
- */
-export function sha256Rounds(v: Uint32Array, w: ArrayLike<number>, count: number): void {
+// The one SHA-256 compression in this library. The gateway runs it for every share (a header
+// hash is four of them), so it works on reused Int32Arrays with the rounds' working variables in
+// locals; the fixed-length hashes in sha256d-fixed.ts and the mining precomputations are built on it.
+
+/** `count` big-endian words of `bytes` from byte `from`, into `into` from word `at`. */
+export function readWordsBE(bytes: Uint8Array, from: number, count: number, into: Int32Array, at: number): void {
   for (let i = 0; i < count; i++) {
-    const [a, b, c, d, e, f, g, h] = v as unknown as [number, number, number, number, number, number, number, number];
-    const t1 = (h + bigSigma1(e) + ch(e, f, g) + K[i]! + w[i]!) | 0;
-    const t2 = (bigSigma0(a) + maj(a, b, c)) | 0;
-    v.copyWithin(1, 0, 7);
-    v[0] = t1 + t2;
-    v[4] = d + t1;
+    const o = from + 4 * i;
+    into[at + i] = (bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!;
   }
 }
+
+/** The message schedule of block `w[0..15]`, extended in place to 64 words. */
+export function expandSchedule(w: Int32Array): void {
+  for (let i = 16; i < 64; i++) {
+    const x = w[i - 15]!;
+    const y = w[i - 2]!;
+    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+    w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
+  }
+}
+
+/**
+ * Runs rounds 0..count-1 on the working variables `v` (a..h, in place) with the scheduled words
+ * `w`, without the final feed-forward. Mining precomputes the first rounds of the header's second
+ * block this way, since they read only nonce-free words; a compression is all 64 of them.
+ */
+export function sha256Rounds(v: Int32Array, w: Int32Array, count: number): void {
+  let a = v[0]!, b = v[1]!, c = v[2]!, d = v[3]!;
+  let e = v[4]!, f = v[5]!, g = v[6]!, h = v[7]!;
+  for (let i = 0; i < count; i++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  v[0] = a;
+  v[1] = b;
+  v[2] = c;
+  v[3] = d;
+  v[4] = e;
+  v[5] = f;
+  v[6] = g;
+  v[7] = h;
+}
+
+const working = new Int32Array(8);
+
+/** One compression of the scheduled block `w` (64 words) into `state` (in place). */
+export function compressScheduled(state: Int32Array, w: Int32Array): void {
+  working.set(state);
+  sha256Rounds(working, w, 64);
+  for (let i = 0; i < 8; i++) state[i] = (state[i]! + working[i]!) | 0;
+}
+
+const blockWords = new Int32Array(64);
+const blockState = new Int32Array(8);
 
 /**
  * One SHA-256 compression of a 64-byte block into `state` (in place). Mining needs this step on its
@@ -58,13 +109,12 @@ export function sha256Rounds(v: Uint32Array, w: ArrayLike<number>, count: number
  * "midstate") is done once per job, and the engines start every nonce from it.
  */
 export function sha256Compress(state: Uint32Array, block: Uint8Array, offset = 0): void {
-  const w = new Uint32Array(64);
-  const view = new DataView(block.buffer, block.byteOffset + offset, 64);
-  for (let i = 0; i < 16; i++) w[i] = view.getUint32(4 * i, false);
-  for (let i = 16; i < 64; i++) w[i] = (smallSigma1(w[i - 2]!) + w[i - 7]! + smallSigma0(w[i - 15]!) + w[i - 16]!) | 0;
-  const v = Uint32Array.from(state);
-  sha256Rounds(v, w, 64);
-  for (let i = 0; i < 8; i++) state[i] = (state[i]! + v[i]!) | 0;
+  if (offset < 0 || block.length - offset < 64) throw new RangeError('sha256Compress reads a 64-byte block');
+  readWordsBE(block, offset, 16, blockWords, 0);
+  expandSchedule(blockWords);
+  blockState.set(state);
+  compressScheduled(blockState, blockWords);
+  state.set(blockState);
 }
 
 /** The SHA-256 state after compressing the first 64 bytes of an 80-byte block header. */

@@ -16,6 +16,7 @@ import { buildRewardTree } from '../protocol/dao/index.js';
 import { writeDeployment } from '../server/chain/deploy.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
 import { TestMiner, type FoundShare } from './helpers/test-miner.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const BIN = fileURLToPath(new URL('../bin/dao-gateway.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../build/node/cli/dao-gateway.js', import.meta.url));
@@ -86,14 +87,6 @@ async function startGatewayProcess(): Promise<GatewayProcess> {
     });
   });
   return { child, stratumPort, log, exited };
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(100);
-  }
 }
 
 /**
@@ -168,13 +161,13 @@ test(`kill -9 under load from ${MINERS} miners after an epoch closed: no acknowl
     let killed = false;
     const began = Date.now();
     const load = Array.from({ length: MINERS }, (_, i) => runMiner(first.stratumPort, members[i % MEMBERS]!, `rig${i}`, tally, () => killed));
-    await until('an epoch to close under load', () => first.log.some((m) => /^settlement: epoch \d+ closed/.test(m)), 3 * EPOCH_SECONDS * 1000);
+    await waitFor('an epoch to close under load', () => first.log.some((m) => /^settlement: epoch \d+ closed/.test(m)), 3 * EPOCH_SECONDS * 1000);
     await sleep(MIN_LOAD_MS - (Date.now() - began));
     // Then the next root transaction: the kill lands right after it is sent, in the window where
     // the ledger may not have recorded it yet, while the shares keep coming.
     const sent = () => first.log.filter((m) => m === 'settlement: root transaction sent').length;
     const sentBefore = sent();
-    await until('the next root transaction under load', () => sent() > sentBefore, 2 * EPOCH_SECONDS * 1000 + 5000);
+    await waitFor('the next root transaction under load', () => sent() > sentBefore, 2 * EPOCH_SECONDS * 1000 + 5000);
     const ackedAtKill = tally.acknowledged.size;
     first.child.kill('SIGKILL');
     killed = true;
@@ -198,7 +191,7 @@ test(`kill -9 under load from ${MINERS} miners after an epoch closed: no acknowl
     const afterRestart: Tally = { acknowledged: new Map(), errors: [] };
     let enough = false;
     const load = [0, 1].map((i) => runMiner(second.stratumPort, members[i]!, `back${i}`, afterRestart, () => enough));
-    await until('shares after the restart', () => afterRestart.acknowledged.size >= 50, 20_000);
+    await waitFor('shares after the restart', () => afterRestart.acknowledged.size >= 50, 20_000);
     enough = true;
     await Promise.all(load);
     assert.deepEqual(afterRestart.errors, []);
@@ -216,7 +209,7 @@ test(`kill -9 under load from ${MINERS} miners after an epoch closed: no acknowl
       }
     })();
     assert.ok(lastNewId > 0, 'the shares after the restart are in the ledger');
-    await until(
+    await waitFor(
       'an epoch covering the shares after the restart to be published',
       () => {
         const state = ledgerState(ledgerFile);

@@ -5,6 +5,7 @@ import stratumClient from 'stratum-client';
 import { difficultyToTarget } from '../protocol/target.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { solveShare, TestMiner } from './helpers/test-miner.js';
+import { waitFor } from './helpers/wait-for.js';
 
 describe('interoperability', () => {
   test('the stratum-client npm package subscribes, authorizes, gets work and has its share accepted over TCP', async () => {
@@ -73,8 +74,7 @@ describe('interoperability', () => {
       const due = acceptedByRelay.filter((h) => BigInt('0x' + h) <= upstreamTarget).sort();
       assert.ok(due.length > 0 && due.length < 60, `${due.length} of 60 shares meet the upstream difficulty`);
       // Forwarding is asynchronous: wait for the upstream to have them all.
-      const deadline = Date.now() + 10_000;
-      while ((await upstream.view.ledger.member(MEMBER)).shares < due.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await waitFor('the upstream to hold every forwarded share', async () => (await upstream.view.ledger.member(MEMBER)).shares >= due.length, 10_000);
       const received = (await upstream.view.ledger.member(MEMBER, { recent: 100 })).recent.map((s) => s.hash).sort();
       // The upstream re-verified each one from its own job: the same hashes prove the extranonce
       // (relay prefix + miner extranonce2) was reassembled exactly.
@@ -112,8 +112,7 @@ describe('interoperability', () => {
       const miner = await TestMiner.tcp(relay.stratumPort);
       await miner.login(`${MEMBER_2}.kept`);
       await upstream.close();
-      const deadline = Date.now() + 5_000;
-      while (relay.view.source.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await waitFor('the relay to see its upstream gone', () => !relay.view.source.connected, 5_000);
       const health = await getJson(`${relay.httpUrl}healthz`);
       assert.equal(health.status, 503);
       assert.deepEqual(health.body.problems, ['work source disconnected']);

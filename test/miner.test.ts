@@ -12,16 +12,9 @@ import { Miner } from '../web/miner/miner.js';
 import { PoolClient, type PoolTransport } from '../web/miner/pool-client.js';
 import { MEMBER, startTestGateway } from './helpers/gateway.js';
 import { solveShare } from './helpers/test-miner.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const BIN = fileURLToPath(new URL('../bin/dao-miner.mjs', import.meta.url));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The real WASM engine, recording every range it is asked to scan. */
 function recordingEngine(): HashEngine & { ranges: { header: string; start: number; count: number }[] } {
@@ -53,7 +46,7 @@ describe('miner runtime', () => {
       const miner = new Miner(client, engines);
       try {
         miner.start();
-        await until(() => miner.stats.accepted >= 5, 20_000, 'five accepted shares');
+        await waitFor('five accepted shares', () => miner.stats.accepted >= 5, 20_000, 20);
         await miner.stop();
         // Shares still in flight at the stop may be credited without the miner hearing back.
         assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= miner.stats.accepted);
@@ -86,7 +79,7 @@ describe('miner runtime', () => {
     client.onState((s) => states.push(s));
     try {
       client.start();
-      await until(() => client.job !== undefined, 5_000, 'a job');
+      await waitFor('a job', () => client.job !== undefined, 5_000, 20);
       const job = client.job!;
       const extranonce2 = new Uint8Array(job.extranonce2Size);
       const share = await solveShare({
@@ -116,11 +109,11 @@ describe('miner runtime', () => {
     const miner = new Miner(client, [openWasmEngine('simd')]);
     try {
       miner.start();
-      await until(() => miner.stats.accepted >= 2, 20_000, 'shares before the restart');
+      await waitFor('shares before the restart', () => miner.stats.accepted >= 2, 20_000, 20);
       await gateway.close();
       const before = miner.stats.accepted;
       gateway = await startTestGateway({ httpPort, stratumPort, dataDir });
-      await until(() => miner.stats.accepted >= before + 2, 20_000, 'shares after the restart');
+      await waitFor('shares after the restart', () => miner.stats.accepted >= before + 2, 20_000, 20);
       assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= before + 2, 'the ledger kept the shares from before and has new ones');
     } finally {
       await miner.stop();

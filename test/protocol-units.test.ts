@@ -17,8 +17,11 @@ import {
   parseNotifyParams,
   parseSubmitParams,
   rollVersion,
+  sha256,
+  sha256Compress,
   sha256d,
   concatBytes,
+  IV,
   targetToBits,
   targetToDifficulty,
   targetToWords,
@@ -172,6 +175,25 @@ describe('merkle branches', () => {
     for (let i = 0; i < 500; i++) headers.push(concatBytes(sha256d(Uint8Array.of(i, 1)), sha256d(Uint8Array.of(i, 2)), sha256d(Uint8Array.of(i, 3)).subarray(0, 16)));
     for (const header of headers) assert.deepEqual(sha256dHeader(header), sha256d(header));
     assert.throws(() => sha256dHeader(new Uint8Array(79)), /an 80-byte header/);
+  });
+  test('the compression, run block by block over a padded message, equals sha256 (noble)', () => {
+    // One and two blocks, at an offset into the buffer, as midstate uses it on a header.
+    for (const length of [0, 1, 55, 56, 64, 100, 119]) {
+      for (let seed = 0; seed < 20; seed++) {
+        const message = Uint8Array.from({ length }, (_, i) => (i * 151 + seed * 29 + (i >> 2) * seed) & 0xff);
+        const blocks = length + 9 <= 64 ? 1 : 2;
+        const padded = new Uint8Array(3 + 64 * blocks);
+        padded.set(message, 3);
+        padded[3 + length] = 0x80;
+        new DataView(padded.buffer).setUint32(3 + 64 * blocks - 4, length * 8, false);
+        const state = Uint32Array.from(IV);
+        for (let b = 0; b < blocks; b++) sha256Compress(state, padded, 3 + 64 * b);
+        const digest = new Uint8Array(32);
+        state.forEach((word, i) => new DataView(digest.buffer).setUint32(4 * i, word, false));
+        assert.deepEqual(digest, sha256(message), `length ${length}, seed ${seed}`);
+      }
+    }
+    assert.throws(() => sha256Compress(Uint32Array.from(IV), new Uint8Array(80), 17), /64-byte block/);
   });
 });
 

@@ -13,6 +13,7 @@ import { createUpstreamSource } from '../server/work/upstream-source.js';
 import type { ForwardedShare, WorkTemplate } from '../server/work/work-source.js';
 import { loadVectors } from './helpers/vectors.js';
 import { collectTemplates } from './helpers/collect-templates.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const vector = loadVectors().stratum_examples[0]!;
 const NOTIFY = vector.messages.notify.params as unknown[];
@@ -93,14 +94,6 @@ class FakePool {
 }
 
 
-async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}
-
 /** The vector share as the gateway would forward it: extranonce = the upstream extranonce2, version rolled. */
 function vectorShare(template: WorkTemplate): ForwardedShare {
   const header = hexToBytes(vector.expected.header_hex, 'header');
@@ -175,9 +168,9 @@ describe('upstream Stratum V1 source against a pool in the test', () => {
     await source.start();
     pool.acceptConnections = false;
     pool.dropAll();
-    await until(() => !source.connected);
+    await waitFor('the source to see the drop', () => !source.connected, 3000, 10);
     const before = templates.all.length;
-    await until(() => pool.connections >= 4); // several refused attempts, spaced by the backoff
+    await waitFor('four connection attempts', () => pool.connections >= 4, 3000, 10); // several refused attempts, spaced by the backoff
     assert.equal(templates.all.length, before, 'no template while disconnected');
     assert.equal(source.connected, false);
     pool.acceptConnections = true;
@@ -195,7 +188,7 @@ describe('upstream Stratum V1 source against a pool in the test', () => {
     const template = templates.all[0]!;
     pool.acceptConnections = false;
     pool.dropAll();
-    await until(() => !source.connected);
+    await waitFor('the source to see the drop', () => !source.connected, 3000, 10);
     const outcome = source.submit(vectorShare(template));
     await delay(100);
     assert.equal(pool.calls('mining.submit').length, 0);
@@ -210,7 +203,7 @@ describe('upstream Stratum V1 source against a pool in the test', () => {
     const template = templates.all[0]!;
     pool.acceptConnections = false;
     pool.dropAll();
-    await until(() => !source.connected);
+    await waitFor('the source to see the drop', () => !source.connected, 3000, 10);
     const outcome = source.submit(vectorShare(template));
     pool.notify = ['2', '00'.repeat(32), ...NOTIFY.slice(2, 8), true];
     pool.acceptConnections = true;

@@ -6,10 +6,32 @@ export interface ThrottledEngine extends HashEngine {
   measuredCpuShare(): number;
 }
 
+/** Time as the throttle sees it: injected, so that a test drives the duty cycle without waiting for it. */
+export interface ThrottleClock {
+  now(): number;
+  /** Calls `wake` after `delayMs`; the function returned cancels that. */
+  setTimer(wake: () => void, delayMs: number): () => void;
+}
+
+/** performance.now and setTimeout. */
+export const realClock: ThrottleClock = {
+  now: () => performance.now(),
+  setTimer(wake, delayMs) {
+    const timer = setTimeout(wake, delayMs);
+    return () => clearTimeout(timer);
+  },
+};
+
 export interface ThrottleOptions {
   /** The measuring window (default 5000 ms). */
   windowMs?: number;
-  now?: () => number;
+  clock?: ThrottleClock;
+}
+
+/** The idle time after a scan of `scanMs` that makes scanning `cpuPercent` (clamped to 1..100) of the wall time. */
+export function idleMsAfter(scanMs: number, cpuPercent: number): number {
+  const percent = Math.min(100, Math.max(1, cpuPercent));
+  return scanMs * (100 / percent - 1);
 }
 
 /**
@@ -20,7 +42,8 @@ export interface ThrottleOptions {
  */
 export function throttleEngine(engine: HashEngine, getCpuPercent: () => number, options: ThrottleOptions = {}): ThrottledEngine {
   const windowMs = options.windowMs ?? 5000;
-  const now = options.now ?? (() => performance.now());
+  const clock = options.clock ?? realClock;
+  const now = () => clock.now();
   /** Busy intervals [start, end], oldest first; only those overlapping the window are kept. */
   const busy: [number, number][] = [];
   let firstStartMs: number | undefined;
@@ -32,9 +55,9 @@ export function throttleEngine(engine: HashEngine, getCpuPercent: () => number, 
   function idle(ms: number): Promise<void> {
     if (ms <= 0 || disposed) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      const cancel = clock.setTimer(resolve, ms);
       void disposedSignal.then(() => {
-        clearTimeout(timer);
+        cancel();
         resolve();
       });
     });
@@ -56,8 +79,7 @@ export function throttleEngine(engine: HashEngine, getCpuPercent: () => number, 
       const ended = now();
       busy.push([began, ended]);
       prune(ended);
-      const percent = Math.min(100, Math.max(1, getCpuPercent()));
-      await idle((ended - began) * (100 / percent - 1));
+      await idle(idleMsAfter(ended - began, getCpuPercent()));
       return result;
     },
     measuredCpuShare() {

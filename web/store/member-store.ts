@@ -10,6 +10,7 @@
 // read-write transactions on a store across every tab and worker of the origin, so two tabs that
 // create the identity or settle a share at once cannot both win.
 import { openDB, type IDBPDatabase } from 'idb';
+import { difficultyToWork } from '../../protocol/target.js';
 import { injectedIdentity, localIdentityFromKey, newLocalIdentity, publicIdentity, type Identity } from './identity.js';
 import {
   MEMBER_DB_NAME,
@@ -224,7 +225,7 @@ export async function openMemberStore(name: string = MEMBER_DB_NAME, options: Op
     },
     async acceptedWork() {
       const accepted = await db.getAllFromIndex('shares', 'by-status', 'accepted');
-      return accepted.reduce((sum, share) => sum + share.difficulty * 2 ** 32, 0);
+      return accepted.reduce((sum, share) => sum + difficultyToWork(share.difficulty), 0);
     },
 
     async addAccrual(snapshot) {

@@ -29,8 +29,8 @@ export function packJobUniform(header: Uint8Array, target: Target): Uint32Array<
   const w = [view.getUint32(64, false), view.getUint32(68, false), view.getUint32(72, false)] as const;
 
   // Rounds 0..2 of the second block read only W0..W2 (merkle tail, ntime, nbits).
-  const v = Uint32Array.from(mid);
-  sha256Rounds(v, w, 3);
+  const v = Int32Array.from(mid);
+  sha256Rounds(v, Int32Array.from(w), 3);
   const [a, b, c, d, e, f, g, h] = v as unknown as [number, number, number, number, number, number, number, number];
   // Round 3 adds W3 (the nonce) to T1 and nothing else depends on it: the kernel adds it to these.
   const t1NoW3 = (h + bsig1(e) + ch(e, f, g) + K[3]!) | 0;
