@@ -151,10 +151,8 @@ test(`random DAO action sequences keep the contracts' invariants (${STEPS} steps
     startBalance: new Map(await Promise.all(accounts.map(async (a) => [a, (await ctx.c.token.balanceOf(a)) as bigint] as const))),
     lastClaimed: new Map(),
   };
-  const counts = new Map<string, number>();
   for (let step = 0; step < STEPS; step++) {
     const [, name, run] = ctx.dist.latestEpoch === 0 ? ACTIONS[0]! : pickAction(rng);
-    counts.set(name, (counts.get(name) ?? 0) + 1);
     ctx.touched.clear();
     try {
       await run(ctx);
@@ -166,5 +164,13 @@ test(`random DAO action sequences keep the contracts' invariants (${STEPS} steps
       throw new Error(`FUZZ_SEED=${SEED} failed at step ${step} (${name}): ${message}\nlast actions:\n${recent.join('\n')}`, { cause: err });
     }
   }
-  t.diagnostic(`actions: ${[...counts].map(([n, k]) => `${n} ${k}`).join(', ')}; ${ctx.gov.proposals.length} proposals, ${ctx.dist.latestEpoch} epochs, paid ${ctx.dist.paid}`);
+  // How often each action was expected to succeed or to revert (and with which error): a run that
+  // only ever reverts would check little.
+  const outcomes = new Map<string, number>();
+  for (const line of ctx.trace) {
+    const outcome = `${line.split(' ')[0]} ${line.includes(' expecting ') ? line.split(' expecting ')[1]!.replace(/^pay .*|^\d+ payments/, 'paid') : 'done'}`;
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+  }
+  t.diagnostic(`outcomes: ${[...outcomes].sort().map(([o, k]) => `${o} ×${k}`).join(', ')}`);
+  t.diagnostic(`${ctx.gov.proposals.length} proposals (${ctx.gov.proposals.filter((p) => p.executed).length} executed), ${ctx.dist.latestEpoch} epochs, paid ${ctx.dist.paid}`);
 });

@@ -35,7 +35,7 @@ export async function publishAction(ctx: FuzzContext): Promise<void> {
   const tree = workTree(values);
   const reinvested = rng.chance(0.5) ? BigInt(rng.range(0, 100_000)) * 10n ** 12n : 0n;
   assert.deepEqual(dist.expectPublish(epoch, tree.root), { ok: true });
-  ctx.trace.push(`publishRoot(${epoch}, ${leaves.size} leaves, reward ${reward}, reinvested ${reinvested})`);
+  ctx.trace.push(`publish epoch ${epoch}: ${leaves.size} leaves, reward ${reward}, reinvested ${reinvested} expecting success`);
   const receipt = await mined(ctx.c.distributor.publishRoot(epoch, tree.root, tree.totalWork, reward, reinvested));
   assert.deepEqual(
     eventsOf(receipt, ctx.c.distributor, 'RootPublished').map(comparable),
@@ -49,7 +49,7 @@ async function invalidPublish(ctx: FuzzContext): Promise<void> {
   const root = workTree([[ctx.members[0]!.address, 1n, 1n]]).root;
   const variant = rng.int(3);
   if (variant === 0) {
-    ctx.trace.push(`publishRoot by non-publisher ${ctx.outsider.address}`);
+    ctx.trace.push(`publish by non-publisher ${ctx.outsider.address} expecting AccessControlUnauthorizedAccount`);
     const role = await ctx.c.distributor.PUBLISHER_ROLE();
     await expectRevert(ctx.as(ctx.c.distributor, ctx.outsider).publishRoot(dist.latestEpoch + 1, root, 1, 0, 0), 'AccessControlUnauthorizedAccount', [ctx.outsider.address, role]);
     return;
@@ -59,18 +59,22 @@ async function invalidPublish(ctx: FuzzContext): Promise<void> {
   const posted = variant === 1 ? root : ZeroHash;
   const expected = dist.expectPublish(epoch, posted);
   assert.equal(expected.ok, false, 'an invalid publication was generated');
-  ctx.trace.push(`publishRoot(${epoch}, ${posted === ZeroHash ? 'empty root' : 'a root'}) expecting ${expected.ok ? '' : expected.error}`);
+  ctx.trace.push(`publish epoch ${epoch} with ${posted === ZeroHash ? 'an empty root' : 'a root'} expecting ${expected.ok ? 'success' : expected.error}`);
   if (!expected.ok) await expectRevert(ctx.c.distributor.publishRoot(epoch, posted, 1, 0, 0), expected.error, expected.args);
 }
 
-/** A claim for `account`: its own leaf in a published epoch (usually), or a broken one. */
-function buildClaim(ctx: FuzzContext): ClaimInput {
+/**
+ * A claim with a holder's own leaf in a published epoch (usually), or a broken one. `owedOnly`
+ * picks the latest epoch and, where there is one, a holder it still owes something.
+ */
+function buildClaim(ctx: FuzzContext, owedOnly = false): ClaimInput {
   const { rng, dist } = ctx;
   const epochs = [...dist.epochs.keys()];
-  const epoch = rng.chance(0.7) ? dist.latestEpoch : rng.pick(epochs);
+  const epoch = owedOnly || rng.chance(0.7) ? dist.latestEpoch : rng.pick(epochs);
   const tree = dist.epochs.get(epoch)!.tree;
   const holders = [...tree.tree.entries()].map(([, [address]]) => address);
-  const account = rng.pick(holders);
+  const owed = holders.filter((h) => tree.leaf(h).cumulativeReward > dist.claimedBy(h));
+  const account = rng.pick(owedOnly && owed.length > 0 ? owed : holders);
   const leaf = tree.leaf(account);
   const honest: ClaimInput = { account, epoch, cumulativeWork: leaf.cumulativeWork, cumulativeReward: leaf.cumulativeReward, proof: leaf.proof };
   if (!rng.chance(0.2)) return honest;
@@ -100,9 +104,9 @@ export async function claimAction(ctx: FuzzContext): Promise<void> {
   await settle(ctx, send, expected, payments, sender.address);
 }
 
-/** A relayer's batch of 1 to 4 claims, which may repeat an account or include a bad claim. */
+/** A relayer's batch of 1 to 4 claims, usually of the accounts still owed something, which may repeat an account or include a bad claim. */
 export async function claimManyAction(ctx: FuzzContext): Promise<void> {
-  const claims = Array.from({ length: ctx.rng.range(1, 4) }, () => buildClaim(ctx));
+  const claims = Array.from({ length: ctx.rng.range(1, 4) }, () => buildClaim(ctx, ctx.rng.chance(0.8)));
   const { expected, payments } = ctx.dist.simulateClaims(claims);
   ctx.trace.push(`claimMany [${claims.map(describeClaim).join(', ')}] expecting ${expected.ok ? `${payments.length} payments` : expected.error}`);
   const send = () => ctx.as(ctx.c.distributor, ctx.relayer).claimMany(claims);
