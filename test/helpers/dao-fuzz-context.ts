@@ -12,6 +12,8 @@ export interface FuzzContext {
   d: DaoDeployment;
   /** Connected to the deployer, who is also the publisher. */
   c: DaoContracts;
+  /** Read-only, through a provider that sends concurrent calls as one JSON-RPC batch: the per-step checks make many. */
+  reads: DaoContracts;
   /** Accounts that get leaves. */
   members: Wallet[];
   /** Submits claims, ballots and proposals for others. */
