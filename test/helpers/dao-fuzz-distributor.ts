@@ -88,7 +88,8 @@ function buildClaim(ctx: FuzzContext, owedOnly = false): ClaimInput {
     case 3:
       return { ...honest, account: ctx.outsider.address };
     default:
-      return { ...honest, epoch: dist.latestEpoch + rng.range(1, 5) };
+      // Any epoch number: a skipped or future one (UnknownEpoch) or another published one.
+      return { ...honest, epoch: rng.range(0, dist.latestEpoch + 3) };
   }
 }
 
