@@ -167,7 +167,7 @@ contract WorkGovernor is EIP712, Nonces {
     error ZeroAddress();
     /// @notice A zero voting period, or a quorum of zero or above 100 %.
     error InvalidConfiguration();
-    /// @notice The epoch has no published root (its total work is 0).
+    /// @notice The epoch has no published root, or its root carries no work (totalWorkOf is 0).
     /// @param epoch The epoch asked for.
     error UnknownEpoch(uint64 epoch);
     /// @notice No proposal has this id.
