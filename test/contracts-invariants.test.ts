@@ -25,6 +25,8 @@ import { Rng, seedFrom } from './helpers/fuzz-rng.js';
 const SEED = seedFrom(process.env.FUZZ_SEED);
 const STEPS = Number(process.env.FUZZ_STEPS ?? 300);
 if (!Number.isInteger(STEPS) || STEPS < 1) throw new Error(`FUZZ_STEPS must be a positive integer, got "${process.env.FUZZ_STEPS}"`);
+/** A step that takes longer has hung: it fails, naming the seed and the trace, instead of stalling the suite. */
+const STEP_TIMEOUT_MS = 60_000;
 /** Every this many steps (and at the end) all proposals are checked, not only those just touched. */
 const FULL_CHECK_EVERY = 20;
 
@@ -150,6 +152,18 @@ async function checkGovernor(ctx: FuzzContext, all: boolean): Promise<void> {
   );
 }
 
+async function withTimeout(ms: number, body: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`step still running after ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([body(), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 test(`random DAO action sequences keep the contracts' invariants (${STEPS} steps)`, async (t) => {
   t.diagnostic(`FUZZ_SEED=${SEED} FUZZ_STEPS=${STEPS} replays this run`);
   const rng = new Rng(SEED);
@@ -164,9 +178,11 @@ test(`random DAO action sequences keep the contracts' invariants (${STEPS} steps
     const [, name, run] = ctx.dist.latestEpoch === 0 ? ACTIONS[0]! : pickAction(rng);
     ctx.touched.clear();
     try {
-      await run(ctx);
-      await checkDistributor(ctx, seen);
-      await checkGovernor(ctx, step % FULL_CHECK_EVERY === 0 || step === STEPS - 1);
+      await withTimeout(STEP_TIMEOUT_MS, async () => {
+        await run(ctx);
+        await checkDistributor(ctx, seen);
+        await checkGovernor(ctx, step % FULL_CHECK_EVERY === 0 || step === STEPS - 1);
+      });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const recent = ctx.trace.slice(-20).map((line, i, lines) => `  ${ctx.trace.length - lines.length + i}: ${line}`);
