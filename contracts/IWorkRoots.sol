@@ -8,6 +8,13 @@ pragma solidity 0.8.30;
  */
 interface IWorkRoots {
     /// @notice True when `epoch` has a root and the leaf with `proof` is in it.
+    /// @dev Leaves are hashed as OpenZeppelin's StandardMerkleTree does (double keccak256).
+    /// @param epoch The epoch whose root is checked.
+    /// @param account The leaf's account.
+    /// @param cumulativeWork The leaf's work since the DAO began.
+    /// @param cumulativeReward The leaf's reward since the DAO began.
+    /// @param proof The Merkle proof of the leaf.
+    /// @return True when the leaf is in the epoch's root; false for an unpublished epoch.
     function verifyLeaf(
         uint64 epoch,
         address account,
@@ -17,5 +24,7 @@ interface IWorkRoots {
     ) external view returns (bool);
 
     /// @notice The sum of `cumulativeWork` over every leaf of `epoch`'s root; 0 for an unpublished epoch.
+    /// @param epoch The epoch to read.
+    /// @return The epoch's total work, as its publisher posted it.
     function totalWorkOf(uint64 epoch) external view returns (uint256);
 }

@@ -26,9 +26,12 @@ contract RewardDistributor is AccessControl, IWorkRoots {
     using SafeERC20 for IERC20;
 
     /// @notice May publish epoch roots. A multisig in production; the gateway's key locally.
+    /// @return The role id, keccak256("PUBLISHER_ROLE").
     bytes32 public constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
 
+    /// @notice What was posted for one epoch; immutable once published.
     struct Epoch {
+        /// Root of the tree over cumulative leaves `(account, cumulativeWork, cumulativeReward)`.
         bytes32 root;
         /// Sum of cumulativeWork over all leaves: the most weight a vote pinned to this epoch can carry.
         uint256 totalWork;
@@ -36,6 +39,7 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         uint256 reward;
         /// The DAO's reinvested share of this epoch's reward, paid to the treasury.
         uint256 reinvested;
+        /// Block timestamp of the publishRoot transaction, in seconds.
         uint64 publishedAt;
     }
 
@@ -48,16 +52,28 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         bytes32[] proof;
     }
 
+    /// @notice The ERC-20 paid out by claims and pulled from the publisher by publishRoot.
+    /// @return The token's address.
     IERC20 public immutable rewardToken;
     /// @notice Receives the reinvested share of every epoch's reward (hardware, operations).
+    /// @return The treasury's address.
     address public immutable treasury;
 
     /// @notice The highest epoch published so far (0 before the first).
+    /// @return The epoch number.
     uint64 public latestEpoch;
     mapping(uint64 epoch => Epoch) private _epochs;
     /// @notice Cumulative reward already paid to each account.
+    /// @dev Equals the cumulativeReward of the leaf the account last claimed with, so it only grows.
+    /// @return The total paid to the account, in the token's smallest unit.
     mapping(address account => uint256) public claimed;
 
+    /// @notice The root of `epoch` was posted and its funding pulled from the publisher.
+    /// @param epoch The epoch the root belongs to.
+    /// @param root The Merkle root over the epoch's cumulative leaves.
+    /// @param totalWork The sum of cumulativeWork over every leaf.
+    /// @param reward The amount pulled into this contract for claims.
+    /// @param reinvested The amount pulled to the treasury.
     event RootPublished(
         uint64 indexed epoch,
         bytes32 root,
@@ -65,6 +81,12 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         uint256 reward,
         uint256 reinvested
     );
+    /// @notice `account` was paid `amount`, bringing its claimed total to `cumulativeReward`.
+    /// @param account The member paid (the account in the leaf).
+    /// @param epoch The epoch whose root proved the leaf.
+    /// @param amount What this claim paid: the leaf's cumulativeReward minus what was claimed before.
+    /// @param cumulativeReward The leaf's cumulativeReward, now the account's claimed total.
+    /// @param submitter Who sent the transaction (the account itself or a relayer).
     event Claimed(
         address indexed account,
         uint64 indexed epoch,
@@ -73,14 +95,34 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         address indexed submitter
     );
 
+    /// @notice A constructor argument was the zero address.
     error ZeroAddress();
+    /// @notice publishRoot was given a zero root, which would read as "not published".
     error EmptyRoot();
+    /// @notice `epoch` already has a root; roots are never replaced.
+    /// @param epoch The epoch that was published before.
     error EpochAlreadyPublished(uint64 epoch);
+    /// @notice `epoch` is not after the latest published epoch.
+    /// @param epoch The epoch asked for.
+    /// @param latestEpoch The highest epoch published so far.
     error EpochOutOfOrder(uint64 epoch, uint64 latestEpoch);
+    /// @notice A claim named an epoch that has no root.
+    /// @param epoch The unpublished epoch.
     error UnknownEpoch(uint64 epoch);
+    /// @notice The leaf with its proof is not in the epoch's root.
+    /// @param account The account the claim was for.
+    /// @param epoch The epoch the claim named.
     error InvalidProof(address account, uint64 epoch);
+    /// @notice The leaf owes nothing beyond what the account has already claimed.
+    /// @param account The account the claim was for.
+    /// @param cumulativeReward The leaf's cumulativeReward.
+    /// @param alreadyClaimed What the account has claimed so far.
     error NothingToClaim(address account, uint256 cumulativeReward, uint256 alreadyClaimed);
 
+    /// @param token The reward token.
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants and revokes the publisher).
+    /// @param publisher Holder of PUBLISHER_ROLE.
+    /// @param treasury_ Receiver of each epoch's reinvested share.
     constructor(IERC20 token, address admin, address publisher, address treasury_) {
         if (address(token) == address(0) || admin == address(0) || publisher == address(0) || treasury_ == address(0)) {
             revert ZeroAddress();
@@ -96,6 +138,13 @@ contract RewardDistributor is AccessControl, IWorkRoots {
      * here for claims, `reinvested` goes to the treasury. Epochs only move forward (gaps allowed,
      * for epochs without new work) and a root is never replaced, so a publisher that retries after
      * a crash cannot create a second root for an epoch.
+     * @dev Checks, then effects, then the token transfers last, so a token calling back sees the
+     * epoch already recorded. The publisher must have approved `reward + reinvested`.
+     * @param epoch The epoch to publish; must be above latestEpoch.
+     * @param root The Merkle root over the epoch's cumulative leaves; must not be zero.
+     * @param totalWork The sum of cumulativeWork over every leaf (the quorum base of governance).
+     * @param reward Tokens pulled from the publisher into this contract for the new claims.
+     * @param reinvested Tokens pulled from the publisher to the treasury.
      */
     function publishRoot(uint64 epoch, bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested)
         external
@@ -114,6 +163,14 @@ contract RewardDistributor is AccessControl, IWorkRoots {
     }
 
     /// @notice Pays `account` what its leaf in `epoch` owes beyond what it has already claimed.
+    /// @dev Leaves are cumulative, so replaying a leaf (or an older one) pays nothing: `claimed` is
+    /// set to the leaf's cumulativeReward before the transfer (checks-effects-interactions), and a
+    /// leaf not above it reverts with NothingToClaim. Anyone may submit; the tokens go to `account`.
+    /// @param account The account in the leaf, which receives the tokens.
+    /// @param epoch A published epoch whose root holds the leaf (usually the latest).
+    /// @param cumulativeWork The leaf's work since the DAO began.
+    /// @param cumulativeReward The leaf's reward since the DAO began.
+    /// @param proof The Merkle proof of the leaf in the epoch's root.
     function claim(
         address account,
         uint64 epoch,
@@ -125,6 +182,7 @@ contract RewardDistributor is AccessControl, IWorkRoots {
     }
 
     /// @notice Several claims in one transaction (a relayer's batch). Reverts as a whole if one fails.
+    /// @param claims The claims, each checked and paid as by claim.
     function claimMany(Claim[] calldata claims) external {
         for (uint256 i = 0; i < claims.length; ++i) {
             Claim calldata c = claims[i];
@@ -133,6 +191,8 @@ contract RewardDistributor is AccessControl, IWorkRoots {
     }
 
     /// @notice The record of `epoch` (all zero when it was never published).
+    /// @param epoch The epoch to read.
+    /// @return The epoch's root, total work, reward, reinvested share and publication time.
     function epochs(uint64 epoch) external view returns (Epoch memory) {
         return _epochs[epoch];
     }

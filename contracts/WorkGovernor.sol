@@ -19,17 +19,20 @@ import {IWorkRoots} from "./IWorkRoots.sol";
  * go through OpenZeppelin's ECDSA, which refuses malleable (high-s) encodings.
  */
 contract WorkGovernor is EIP712, Nonces {
+    /// @notice What a passed proposal does: nothing on chain (Signal) or set one parameter.
     enum Kind {
         Signal,
         ParameterChange
     }
 
+    /// @notice A voter's choice; Abstain counts toward quorum only.
     enum Support {
         Against,
         For,
         Abstain
     }
 
+    /// @notice Where a proposal stands; see state().
     enum State {
         Active,
         Defeated,
@@ -37,15 +40,21 @@ contract WorkGovernor is EIP712, Nonces {
         Executed
     }
 
+    /// @notice A proposal and its running tally.
     struct Proposal {
         address proposer;
         Kind kind;
+        /// The epoch whose root weighs every vote.
         uint64 epoch;
+        /// Last second (block timestamp) at which votes are counted.
         uint64 voteEnd;
         bool executed;
+        /// The parameter a ParameterChange sets, and its new value (both zero for a Signal).
         bytes32 parameter;
         uint256 value;
+        /// quorumBps of the epoch's total work, rounded up: the turnout needed to pass.
         uint256 quorumWork;
+        /// The sums of the voters' cumulativeWork by support.
         uint256 forWork;
         uint256 againstWork;
         uint256 abstainWork;
@@ -77,27 +86,56 @@ contract WorkGovernor is EIP712, Nonces {
     }
 
     /// @notice The share of each epoch's reward that the DAO reinvests (hardware), in basis points.
+    /// @return The parameter's key in `parameters`, keccak256("reinvestmentBps").
     bytes32 public constant REINVESTMENT_BPS = keccak256("reinvestmentBps");
 
+    /// @notice EIP-712 type hash of a signed ballot.
+    /// @dev The leaf is not signed: it only proves weight, and a wrong one fails verification anyway.
+    /// @return keccak256 of the Ballot type string.
     bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,uint8 support,address voter)");
+    /// @notice EIP-712 type hash of a signed proposal request.
+    /// @dev Carries the proposer's nonce, so one signature opens one proposal only.
+    /// @return keccak256 of the ProposalRequest type string.
     bytes32 public constant PROPOSAL_TYPEHASH = keccak256(
         "ProposalRequest(address proposer,uint8 kind,uint64 epoch,bytes32 parameter,uint256 value,bytes32 descriptionHash,uint256 nonce)"
     );
 
     uint16 private constant BPS = 10_000;
 
+    /// @notice The published roots that weigh members (the RewardDistributor).
+    /// @return The roots contract's address.
     IWorkRoots public immutable roots;
+    /// @notice How long a proposal takes votes after it is opened, in seconds.
+    /// @return The voting period in seconds.
     uint64 public immutable votingPeriod;
+    /// @notice The turnout a proposal needs, in basis points of its epoch's total work.
+    /// @return The quorum in basis points.
     uint16 public immutable quorumBps;
 
+    /// @notice Number of proposals opened so far; also the id of the latest (ids start at 1).
+    /// @return The count.
     uint256 public proposalCount;
     mapping(uint256 proposalId => Proposal) private _proposals;
+    /// @notice Whether `voter` has voted on `proposalId` (directly or by signature).
+    /// @return True once the vote was counted.
     mapping(uint256 proposalId => mapping(address voter => bool)) public hasVoted;
     /// @notice Current value of each parameter the DAO governs.
+    /// @return The value (0 for a parameter that does not exist).
     mapping(bytes32 parameter => uint256) public parameters;
     /// @notice Highest value a parameter may take; 0 means the parameter does not exist.
+    /// @return The maximum.
     mapping(bytes32 parameter => uint256) public parameterMax;
 
+    /// @notice A proposal was opened.
+    /// @param proposalId The new proposal's id.
+    /// @param proposer The member who proposed (the signer, for proposeBySig).
+    /// @param kind Signal or ParameterChange.
+    /// @param epoch The epoch whose root weighs the votes.
+    /// @param parameter The parameter to set (zero for a Signal).
+    /// @param value The value to set it to (zero for a Signal).
+    /// @param voteEnd Last second at which votes are counted.
+    /// @param quorumWork The turnout needed to pass.
+    /// @param description Free text for members; only its hash is signed.
     event ProposalCreated(
         uint256 indexed proposalId,
         address indexed proposer,
@@ -109,23 +147,66 @@ contract WorkGovernor is EIP712, Nonces {
         uint256 quorumWork,
         string description
     );
+    /// @notice A vote was counted.
+    /// @param proposalId The proposal voted on.
+    /// @param voter The member whose work was counted.
+    /// @param support For, Against or Abstain.
+    /// @param weight The voter's cumulativeWork in the proposal's epoch.
+    /// @param submitter Who sent the transaction (the voter or a relayer).
     event VoteCast(uint256 indexed proposalId, address indexed voter, Support support, uint256 weight, address submitter);
+    /// @notice A succeeded proposal was executed.
+    /// @param proposalId The proposal executed.
     event ProposalExecuted(uint256 indexed proposalId);
+    /// @notice An executed ParameterChange set a parameter.
+    /// @param parameter The parameter set.
+    /// @param oldValue Its value before.
+    /// @param newValue Its value now.
     event ParameterChanged(bytes32 indexed parameter, uint256 oldValue, uint256 newValue);
 
+    /// @notice The roots address was zero.
     error ZeroAddress();
+    /// @notice A zero voting period, or a quorum of zero or above 100 %.
     error InvalidConfiguration();
+    /// @notice The epoch has no published root, or its root carries no work (totalWorkOf is 0).
+    /// @param epoch The epoch asked for.
     error UnknownEpoch(uint64 epoch);
+    /// @notice No proposal has this id.
+    /// @param proposalId The id asked for.
     error UnknownProposal(uint256 proposalId);
+    /// @notice The parameter is not governed here (its maximum is 0).
+    /// @param parameter The parameter asked for.
     error UnknownParameter(bytes32 parameter);
+    /// @notice The value is above the parameter's maximum.
+    /// @param parameter The parameter.
+    /// @param value The value asked for.
+    /// @param max The highest value allowed.
     error ParameterOutOfRange(bytes32 parameter, uint256 value, uint256 max);
+    /// @notice A Signal proposal named a parameter or a value.
     error SignalWithParameter();
+    /// @notice The leaf is not the account's in the epoch's root, or it has no work.
+    /// @param account The account that needed weight.
+    /// @param epoch The epoch checked.
     error NotAMember(address account, uint64 epoch);
+    /// @notice The signature is malformed, malleable, or not by the expected signer over this content.
+    /// @param expectedSigner The account that should have signed.
     error InvalidSignature(address expectedSigner);
+    /// @notice The proposal's voting period is over.
+    /// @param proposalId The proposal.
+    /// @param voteEnd Its last voting second.
     error VotingClosed(uint256 proposalId, uint64 voteEnd);
+    /// @notice The account has already voted on the proposal.
+    /// @param proposalId The proposal.
+    /// @param voter The account.
     error AlreadyVoted(uint256 proposalId, address voter);
+    /// @notice Only a Succeeded proposal can be executed.
+    /// @param proposalId The proposal.
+    /// @param state Its current state.
     error ProposalNotSucceeded(uint256 proposalId, State state);
 
+    /// @param roots_ The published roots that weigh members (the RewardDistributor).
+    /// @param votingPeriodSeconds How long each proposal takes votes; above 0.
+    /// @param quorumBps_ The turnout needed, in basis points of the epoch's total work; 1 to 10000.
+    /// @param reinvestmentBps The initial REINVESTMENT_BPS parameter; at most 10000.
     constructor(IWorkRoots roots_, uint64 votingPeriodSeconds, uint16 quorumBps_, uint256 reinvestmentBps)
         EIP712("WorkGovernor", "1")
     {
@@ -142,11 +223,23 @@ contract WorkGovernor is EIP712, Nonces {
     // ---------------------------------------------------------------- proposals
 
     /// @notice Opens a proposal pinned to `request.epoch`; the caller proves their own leaf in it.
+    /// @dev Pinning to one published epoch fixes every member's weight for the whole vote, so work
+    /// done (or roots published) while it runs cannot change the outcome.
+    /// @param request What is proposed; a ParameterChange's value must be within the parameter's maximum.
+    /// @param proposerLeaf The caller's leaf in `request.epoch`, with non-zero work.
+    /// @return The new proposal's id.
     function propose(ProposalRequest calldata request, Leaf calldata proposerLeaf) external returns (uint256) {
         return _propose(msg.sender, request, proposerLeaf);
     }
 
     /// @notice Opens a proposal signed by `proposer` (EIP-712 ProposalRequest); anyone may submit it.
+    /// @dev The signature covers the proposer's current nonce, which is used up here, so it cannot be
+    /// replayed; a reverted call leaves the nonce unused.
+    /// @param proposer The member who signed, and who is recorded as the proposer.
+    /// @param request What is proposed, exactly as signed (the description is signed by its hash).
+    /// @param proposerLeaf The proposer's leaf in `request.epoch`, with non-zero work.
+    /// @param signature The proposer's EIP-712 signature over the request and nonce.
+    /// @return The new proposal's id.
     function proposeBySig(
         address proposer,
         ProposalRequest calldata request,
@@ -160,17 +253,23 @@ contract WorkGovernor is EIP712, Nonces {
     // ---------------------------------------------------------------- votes
 
     /// @notice Votes as the caller, with the caller's leaf in the proposal's epoch.
+    /// @param proposalId The proposal, while Active.
+    /// @param support For, Against or Abstain.
+    /// @param leaf The caller's leaf in the proposal's epoch; its cumulativeWork is the weight.
     function castVote(uint256 proposalId, Support support, Leaf calldata leaf) external {
         _castVote(proposalId, support, msg.sender, leaf);
     }
 
     /// @notice Submits one EIP-712 signed ballot.
+    /// @dev A ballot cannot be counted twice: hasVoted records the voter, whichever way they voted.
+    /// @param ballot The ballot, its voter's leaf and the voter's signature.
     function castVoteBySig(SignedBallot calldata ballot) external {
         _castSigned(ballot);
     }
 
     /// @notice Submits signed ballots in one transaction. Reverts as a whole if one is invalid: a
     /// relayer checks each (e.g. with a static call of castVoteBySig) before batching.
+    /// @param ballots The ballots, each checked and counted as by castVoteBySig.
     function castVotesBySig(SignedBallot[] calldata ballots) external {
         for (uint256 i = 0; i < ballots.length; ++i) _castSigned(ballots[i]);
     }
@@ -178,6 +277,8 @@ contract WorkGovernor is EIP712, Nonces {
     // ---------------------------------------------------------------- outcome
 
     /// @notice Applies a succeeded proposal (a parameter change takes effect now). Anyone may call.
+    /// @dev Marked executed before the parameter is written, so it runs once.
+    /// @param proposalId A proposal in state Succeeded.
     function execute(uint256 proposalId) external {
         State current = state(proposalId);
         if (current != State.Succeeded) revert ProposalNotSucceeded(proposalId, current);
@@ -192,6 +293,9 @@ contract WorkGovernor is EIP712, Nonces {
     }
 
     /// @notice Active until voteEnd (inclusive); then Succeeded when quorum is met and For beats Against.
+    /// @dev Quorum counts For, Against and Abstain; a tie of For and Against is Defeated.
+    /// @param proposalId An existing proposal.
+    /// @return The proposal's state now.
     function state(uint256 proposalId) public view returns (State) {
         Proposal storage p = _proposal(proposalId);
         if (p.executed) return State.Executed;
@@ -200,11 +304,15 @@ contract WorkGovernor is EIP712, Nonces {
         return turnout >= p.quorumWork && p.forWork > p.againstWork ? State.Succeeded : State.Defeated;
     }
 
+    /// @notice A proposal with its tally so far.
+    /// @param proposalId An existing proposal.
+    /// @return The stored proposal.
     function getProposal(uint256 proposalId) external view returns (Proposal memory) {
         return _proposal(proposalId);
     }
 
     /// @notice The EIP-712 domain separator (for off-chain signers and checks).
+    /// @return The separator for name "WorkGovernor", version "1", this chain and this contract.
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }

@@ -6,6 +6,7 @@ import { Interface, JsonRpcProvider, Wallet, isCallException, type Contract, typ
 import { startAnvil, type Anvil } from '../../server/chain/anvil.js';
 import { loadArtifact } from '../../server/chain/artifacts.js';
 import { connectDao, deployDao, type DaoContracts, type DaoDeployment, type DeployDaoOptions } from '../../server/chain/deploy.js';
+import { waitFor } from './wait-for.js';
 
 export const TEST_VOTING_PERIOD_SECONDS = 3600;
 
@@ -105,10 +106,15 @@ export function workTree(values: LeafValue[]): WorkTree {
 
 // ---------------------------------------------------------------- transactions and reverts
 
-/** Waits for the transaction and asserts it succeeded. */
-export async function mined(tx: Promise<ContractTransactionResponse>): Promise<TransactionReceipt> {
-  const receipt = await (await tx).wait();
-  assert.ok(receipt, 'transaction has no receipt');
+/**
+ * Waits for the transaction and asserts it succeeded. Polls for the receipt rather than using
+ * tx.wait(): the contract fuzz test hung in wait() twice in about 2000 transactions, each time with
+ * its transaction already mined, ethers waiting for a next block that an automining chain with
+ * nothing more to send never makes. A receipt poll does not depend on new blocks.
+ */
+export async function mined(tx: Promise<ContractTransactionResponse>, timeoutMs = 30_000): Promise<TransactionReceipt> {
+  const sent = await tx;
+  const receipt = await waitFor(`transaction ${sent.hash} to be mined`, async () => (await sent.provider.getTransactionReceipt(sent.hash)) ?? undefined, timeoutMs, 5);
   assert.equal(receipt.status, 1, 'transaction reverted');
   return receipt;
 }

@@ -1,5 +1,5 @@
-// The seeded random source of the Stratum fuzzer: a failing case is reproduced from (seed,
-// transport, case index).
+// The seeded random source of the fuzz tests (the Stratum fuzzer, the DAO contracts' invariants):
+// a failing case is reproduced from its seed.
 
 /** sfc32: tiny, fast, and the same sequence on every platform for a given seed. */
 export class Rng {
