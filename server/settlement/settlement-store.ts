@@ -3,35 +3,22 @@
 // ledger shared by several gateways (pg-settlement-store.ts, shares carry their epoch). Both are
 // behind this asynchronous interface, so the settlement, the publisher and the API never care.
 
-/** built: stored, no transaction seen; sent: a transaction was sent; published: the chain holds the root. */
-export type EpochStatus = 'built' | 'sent' | 'published';
+import type { EpochInfo, EpochStatus } from '../../protocol/api.js';
 
-/** One closed epoch. Amounts are bigints (uint256 on-chain); they are stored as decimals. */
-export interface EpochRecord {
-  epoch: number;
-  startMs: number;
-  endMs: number;
+export type { EpochStatus };
+
+/**
+ * One closed epoch: what the API shows of it (less the leaf count, which is counted when listed)
+ * and where its shares are. Amounts are bigints (uint256 on-chain); they are stored as decimals.
+ */
+export interface EpochRecord extends Omit<EpochInfo, 'members'> {
   /**
    * SQLite: the epoch covers the share rows with id in (firstShareId, lastShareId]. PostgreSQL:
    * null (row ids are not commit-ordered across gateways; every share row carries its epoch instead).
    */
   firstShareId: number | null;
   lastShareId: number | null;
-  /** Work of this epoch's shares, in whole expected hashes (the sum of the members' rounded work). */
-  epochWork: bigint;
-  /** Sum of every leaf's cumulativeWork: the root's `totalWork` on-chain. */
-  totalWork: bigint;
-  /** The members' part of the epoch reward, as `publishRoot` takes it (stays in the distributor). */
-  reward: bigint;
-  /** The treasury's part; reward + reinvested is the whole epoch reward. */
-  reinvested: bigint;
-  reinvestmentBps: number;
-  root: string;
-  status: EpochStatus;
-  txHash: string | null;
-  blockNumber: number | null;
   createdAtMs: number;
-  publishedAtMs: number | null;
 }
 
 /** An epoch as listed: the record and how many leaves its tree has. */
