@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { StratumCode } from '../protocol/stratum/errors.js';
 import { MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { ManualSource } from './helpers/manual-source.js';
+import { capturingLogger } from './helpers/stratum-fuzz-watch.js';
 import { TestMiner } from './helpers/test-miner.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -79,7 +80,8 @@ describe('bans', () => {
   });
 
   test('sustained abuse from several connections of one address bans the address; its clean connections mine on; the metric counts every ban', { timeout: 60_000 }, async () => {
-    const gateway = await startTestGateway({ maxInvalidPerMinute: 10, banAddressAfter: 3, banSeconds: 60 });
+    const { logger, entries } = capturingLogger();
+    const gateway = await startTestGateway({ maxInvalidPerMinute: 10, banAddressAfter: 3, banSeconds: 60 }, { logger });
     const address = '127.0.0.30';
     try {
       const clean = await loggedIn(gateway, address, `${MEMBER}.clean`);
@@ -96,6 +98,12 @@ describe('bans', () => {
       assert.equal(await admitted(gateway, '127.0.0.31'), true, 'another address is untouched');
       assert.equal(await metric(gateway, 'dao_gateway_bans_total{scope="connection",reason="malformed"}'), 3);
       assert.equal(await metric(gateway, 'dao_gateway_bans_total{scope="address",reason="repeated connection bans"}'), 1);
+      // A log line per ban, with the address and why.
+      const banLines = entries.filter((e) => /banned/.test(e.msg ?? '')).map((e) => e as unknown as { msg: string; ip: string; reason?: string });
+      assert.deepEqual(
+        banLines.map(({ msg, ip, reason }) => [msg, ip, reason]),
+        [...Array(3).fill(['connection banned', address, 'malformed']), ['address banned: several of its connections were banned', address, undefined]],
+      );
       clean.close();
     } finally {
       await gateway.close();
