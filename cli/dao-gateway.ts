@@ -9,7 +9,7 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   config: { type: 'string' },
   'payout-script': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const, multiple: s.repeatable ?? false }])),
 };
 
 const USAGE = `usage: dao-gateway [--config FILE] [options]
@@ -31,7 +31,7 @@ ${SETTINGS.map((s) => `  --${s.flag.padEnd(24)}${s.help}`).join('\n')}
 export async function main(argv: string[]): Promise<number> {
   let config;
   try {
-    const flags = parseOptions(argv, OPTIONS) as Record<string, string | undefined> & { help?: boolean };
+    const flags = parseOptions(argv, OPTIONS) as Record<string, string | string[] | undefined> & { help?: boolean };
     if (flags.help) {
       console.log(USAGE);
       return 0;

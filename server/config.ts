@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ProtocolError } from '../protocol/errors.js';
 import { difficultyToTarget } from '../protocol/target.js';
+import { parseCidrList } from './cidr.js';
 
 /** Where the gateway's work comes from (--source). */
 export type SourceConfig =
@@ -30,6 +31,10 @@ export interface GatewayConfig {
   maxConnectionsPerIp: number;
   maxInvalidPerMinute: number;
   banSeconds: number;
+  /** Connections of one address banned within banSeconds that ban the address itself. */
+  banAddressAfter: number;
+  /** CIDR ranges (a bare address is one host) never address-banned nor capped per address. */
+  banExempt: string[];
   ledgerSynchronous: 'FULL' | 'NORMAL';
   /**
    * Where members' work is recorded: `sqlite` (the file <dataDir>/ledger.sqlite, one gateway) or a
@@ -83,6 +88,8 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   maxConnectionsPerIp: 256,
   maxInvalidPerMinute: 100,
   banSeconds: 600,
+  banAddressAfter: 5,
+  banExempt: [],
   ledgerSynchronous: 'FULL',
   ledger: 'sqlite',
   webRoot: 'build/web',
@@ -104,6 +111,8 @@ interface Setting {
   flag: string;
   parse: (text: string) => unknown;
   help: string;
+  /** The flag may be given several times (and the file may give a list): the values join with commas. */
+  repeatable?: true;
 }
 
 export class ConfigError extends Error {
@@ -156,8 +165,10 @@ export const SETTINGS: Setting[] = [
   { key: 'idleTimeoutMs', flag: 'idle-timeout-ms', parse: int(1_000, 86_400_000), help: 'close a connection silent this long' },
   { key: 'wsPingIntervalMs', flag: 'ws-ping-interval-ms', parse: int(100, 600_000), help: 'ping a WebSocket silent this long; drop it if still silent one interval later' },
   { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', parse: int(1, 1_000_000), help: 'concurrent connections per address' },
-  { key: 'maxInvalidPerMinute', flag: 'max-invalid-per-minute', parse: int(1, 1_000_000), help: 'invalid messages or shares before a ban' },
-  { key: 'banSeconds', flag: 'ban-seconds', parse: int(1, 86_400), help: 'length of a ban' },
+  { key: 'maxInvalidPerMinute', flag: 'max-invalid-per-minute', parse: int(1, 1_000_000), help: 'strikes a minute that ban a connection (stale, low-difficulty and duplicate shares: only those past this many)' },
+  { key: 'banSeconds', flag: 'ban-seconds', parse: int(1, 86_400), help: 'length of an address ban' },
+  { key: 'banAddressAfter', flag: 'ban-address-after', parse: int(1, 1_000_000), help: 'connections of one address banned within --ban-seconds that ban the address' },
+  { key: 'banExempt', flag: 'ban-exempt', parse: parseCidrList, repeatable: true, help: 'CIDRs of known farms and proxies (comma-separated or repeated): no address ban or per-address cap' },
   { key: 'ledgerSynchronous', flag: 'ledger-synchronous', parse: oneOf('FULL', 'NORMAL'), help: 'SQLite synchronous: FULL survives power loss' },
   { key: 'ledger', flag: 'ledger', parse: ledgerLocation, help: 'sqlite (a file in --data-dir) | postgres://USER:PASS@HOST:PORT/DB shared by several gateways' },
   { key: 'webRoot', flag: 'web-root', parse: (t) => t, help: 'built web app to serve (default build/web)' },
@@ -275,9 +286,9 @@ export function envName(flag: string): string {
  * flag names), then DAO_GATEWAY_* environment variables, then flags. Each error names the setting
  * and where it came from.
  */
-export function loadConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+export function loadConfig(flags: Record<string, string | string[] | undefined>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config: GatewayConfig = { ...DEFAULT_CONFIG };
-  const configFile = flags.config ?? env.DAO_GATEWAY_CONFIG;
+  const configFile = flagText(flags.config) ?? env.DAO_GATEWAY_CONFIG;
   const origin = flags.config !== undefined ? '--config' : 'DAO_GATEWAY_CONFIG';
   if (configFile !== undefined && configFile.trim() === '') throw new ConfigError(`${origin}: must not be empty`);
   const filePayout = configFile === undefined ? undefined : applyFile(config, configFile);
@@ -286,12 +297,12 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     if (value !== undefined) assign(config, setting, value, envName(setting.flag));
   }
   for (const setting of SETTINGS) {
-    const value = flags[setting.flag];
+    const value = flagText(flags[setting.flag]);
     if (value !== undefined) assign(config, setting, value, `--${setting.flag}`);
   }
   const payout =
     flags['payout-script'] !== undefined
-      ? { value: flags['payout-script'], origin: '--payout-script' }
+      ? { value: flagText(flags['payout-script'])!, origin: '--payout-script' }
       : env.DAO_GATEWAY_PAYOUT_SCRIPT !== undefined
         ? { value: env.DAO_GATEWAY_PAYOUT_SCRIPT, origin: 'DAO_GATEWAY_PAYOUT_SCRIPT' }
         : filePayout;
@@ -319,6 +330,11 @@ export function loadConfig(flags: Record<string, string | undefined>, env: NodeJ
     throw new ConfigError(`min-difficulty ${config.minDifficulty} is above max-difficulty ${config.maxDifficulty}`);
   }
   return config;
+}
+
+/** A flag's text: a repeated flag's values joined with commas. */
+function flagText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
 }
 
 function assign(config: GatewayConfig, setting: Setting, text: string, origin: string): void {
@@ -355,6 +371,10 @@ function applyFile(config: GatewayConfig, file: string): { value: string; origin
     }
     const setting = SETTINGS.find((s) => s.key === name || s.flag === name);
     if (!setting) throw new ConfigError(`config file ${file}: unknown setting "${name}"`);
+    if (setting.repeatable && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+      assign(config, setting, value.join(','), origin);
+      continue;
+    }
     if (typeof value !== 'string' && typeof value !== 'number') {
       // Not echoed: an object here could be a source with its password.
       throw new ConfigError(`${origin}: expected a string or a number, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);

@@ -66,11 +66,11 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       metrics.sharesAccepted.inc();
       metrics.workAccepted.inc(work);
     },
-    onShareRejected(session, reason, minerFault) {
+    onShareRejected(session, reason, fault) {
       stats.reject(reason);
       metrics.sharesRejected.inc({ reason: reasonLabel(reason) });
-      if (!minerFault) ledgerError = reason;
-      else parts.hub().strike(session.connection.remoteAddress);
+      if (fault === 'pool') ledgerError = reason;
+      else parts.hub().strike(session.connection, fault);
     },
     forward: parts.forward,
     onSessionClosed: (session) => extranonces.hold(session.subscriptionId, session.extranonce),

@@ -16,7 +16,7 @@ import { startRelayer } from './relayer/relayer.js';
 import { startSettlement, type SettlementHooks } from './settlement/settlement.js';
 import type { ExtranonceAllocator } from './stratum/extranonce.js';
 import { ExtranonceResume } from './stratum/extranonce-resume.js';
-import { StratumHub } from './stratum/hub.js';
+import { StratumHub, type Ban } from './stratum/hub.js';
 import { IpGuard } from './stratum/ip-guard.js';
 import { followTemplates } from './stratum/template-rollout.js';
 import { JobManager } from './work/job-manager.js';
@@ -83,9 +83,10 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
     hub: () => hub,
     forward: shareForwarder({ source, ledger: backend.ledger, metrics, log }),
   });
-  const guard = new IpGuard({ maxConnectionsPerIp: config.maxConnectionsPerIp, maxInvalidPerWindow: config.maxInvalidPerMinute, windowMs: 60_000, banMs: config.banSeconds * 1000 });
+  const guard = new IpGuard({ maxConnectionsPerIp: config.maxConnectionsPerIp, connectionBansPerAddressBan: config.banAddressAfter, banMs: config.banSeconds * 1000, exempt: config.banExempt });
   const limits = { messagesPerSecond: config.messagesPerSecond, burst: config.messageBurst };
-  const hub = closer.add(new StratumHub(ctx, guard, limits, log), (h) => h.close());
+  const bans = { strikes: { maxStrikesPerWindow: config.maxInvalidPerMinute, windowMs: 60_000 }, onBan: (ban: Ban) => metrics.bans.inc(ban) };
+  const hub = closer.add(new StratumHub(ctx, guard, limits, bans, log), (h) => h.close());
   jobs.onJob((job) => hub.broadcast(job));
   followTemplates(source, { extranonces, hub, jobs, versionRollingMask: () => ctx.versionRollingMask, log });
   closer.push(() => source.stop());

@@ -207,6 +207,8 @@ describe('dao-gateway bad input: one line, exit status 2', () => {
       [['--log-level', 'loud'], /^dao-gateway: --log-level: "loud" is not one of fatal, /],
       [['--min-difficulty', '2', '--max-difficulty', '1'], /^dao-gateway: min-difficulty 2 is above max-difficulty 1$/],
       [['--version-rolling-mask', 'xyz'], /^dao-gateway: --version-rolling-mask: "xyz" is not 8 hex digits$/],
+      // Repeated: every value is checked, not only the last.
+      [['--ban-exempt', '10.0.0/8', '--ban-exempt', 'fd00::/8'], /^dao-gateway: --ban-exempt: "10\.0\.0\/8" is not a CIDR: expected ADDRESS\/PREFIX such as /],
       [['--source', 'ftp://u:s3cr3t@h:21'], /^dao-gateway: --source: the scheme must be stratum\+tcp:\/\/ or http:\/\/, not ftp:$/],
       [['--source', 'stratum+tcp://u:s3cr3t@h'], /^dao-gateway: --source: "stratum\+tcp:\/\/u:\*\*\*@h" needs a host and a port$/],
       [['--source', 'http://u:s3cr3t@h:8332'], /^dao-gateway: --payout-script is required with a node source/],

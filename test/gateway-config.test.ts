@@ -124,6 +124,8 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'max-connections-per-ip': ['0x10', '"0x10" is not a whole number'],
     'max-invalid-per-minute': ['0', '0 is outside 1..1000000'],
     'ban-seconds': ['86401', '86401 is outside 1..86400'],
+    'ban-address-after': ['0', '0 is outside 1..1000000'],
+    'ban-exempt': ['10.0.0.0/33', '"10.0.0.0/33": the prefix length of an IPv4 range must be a whole number 0..32'],
     'ledger-synchronous': ['full', '"full" is not one of FULL, NORMAL'],
     // The password of a mistyped URL is never repeated.
     ledger: ['mysql://dao:s3cret@db:3306/dao', '"mysql://dao:***@db:3306/dao" is not sqlite or postgres://USER:PASS@HOST:PORT/DB (postgresql:// also works)'],
@@ -208,6 +210,31 @@ describe('every kind of value is validated, naming the setting and its origin', 
   test('the HTTP and Stratum ports must differ (0, a free port each, may repeat)', () => {
     refuses({ 'http-port': '4000', 'stratum-port': '4000' }, {}, 'http-port and stratum-port are both 4000: the two servers need two ports');
     assert.equal(loadConfig({ 'http-port': '0', 'stratum-port': '0' }, {}).stratumPort, 0);
+  });
+});
+
+describe('--ban-exempt', () => {
+  test('IPv4 and IPv6 CIDRs and bare addresses, comma-separated, from a flag, the environment or the file', () => {
+    assert.deepEqual(DEFAULT_CONFIG.banExempt, []);
+    assert.deepEqual(loadConfig({ 'ban-exempt': '203.0.113.0/24, 2001:db8::/32,,198.51.100.7' }, {}).banExempt, ['203.0.113.0/24', '2001:db8::/32', '198.51.100.7']);
+    assert.deepEqual(loadConfig({}, { DAO_GATEWAY_BAN_EXEMPT: '10.0.0.0/8,fd00::/8' }).banExempt, ['10.0.0.0/8', 'fd00::/8']);
+    assert.deepEqual(loadConfig({ config: configFile({ banExempt: '10.0.0.0/8' }) }, {}).banExempt, ['10.0.0.0/8']);
+    // A list in the file, and a repeated flag (the CLI hands over its values as a list).
+    assert.deepEqual(loadConfig({ config: configFile({ 'ban-exempt': ['10.0.0.0/8', '::1/128'] }) }, {}).banExempt, ['10.0.0.0/8', '::1/128']);
+    assert.deepEqual(loadConfig({ 'ban-exempt': ['10.0.0.0/8', '192.168.0.0/16,fd00::/8'] } as Record<string, string | string[]>, {}).banExempt, ['10.0.0.0/8', '192.168.0.0/16', 'fd00::/8']);
+  });
+  test('each bad range is refused, saying what is wrong with it', () => {
+    const bad: [string, string][] = [
+      ['10.0.0/8', '"10.0.0/8" is not a CIDR: expected ADDRESS/PREFIX such as 203.0.113.0/24 or 2001:db8::/32'],
+      ['farm.example.com', '"farm.example.com" is not a CIDR: expected ADDRESS/PREFIX such as 203.0.113.0/24 or 2001:db8::/32'],
+      ['10.0.0.0/8/8', '"10.0.0.0/8/8" is not a CIDR: expected ADDRESS/PREFIX such as 203.0.113.0/24 or 2001:db8::/32'],
+      ['2001:db8::/129', '"2001:db8::/129": the prefix length of an IPv6 range must be a whole number 0..128'],
+      ['10.0.0.0/-1', '"10.0.0.0/-1": the prefix length of an IPv4 range must be a whole number 0..32'],
+      ['10.0.0.0/', '"10.0.0.0/": the prefix length of an IPv4 range must be a whole number 0..32'],
+    ];
+    for (const [value, detail] of bad) refuses({ 'ban-exempt': `192.168.0.0/16,${value}` }, {}, `--ban-exempt: ${detail}`);
+    const file = configFile({ banExempt: ['10.0.0.0/8', 7] });
+    refuses({ config: file }, {}, `config file ${file}: banExempt: expected a string or a number, got an array`);
   });
 });
 

@@ -96,7 +96,8 @@ describe('recorded Stratum sessions through the gateway', () => {
         const attempt = byMistake[negative.id];
         if (!attempt) continue; // the other mistakes are a verifier's, covered in protocol-vectors.test.ts
         const response = await miner.submit(attempt.params);
-        assert.equal(response.result, null, negative.id);
+        // A refused submit answers false beside the error (issue 18), as ckpool does.
+        assert.equal(response.result, false, negative.id);
         assert.equal(response.error?.[0], attempt.code, `${negative.id}: ${response.error?.[1]}`);
       }
       assert.equal(Object.keys(byMistake).filter((id) => vectors.negative_examples.some((n) => n.id === id)).length, 3);

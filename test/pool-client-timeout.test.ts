@@ -68,6 +68,25 @@ describe('pool client', { timeout: 10_000 }, () => {
     }
   });
 
+  test('a share answered "result": false with an error is refused with the pool\'s reason, on the same connection', async () => {
+    const pool = new ScriptedPool(() => (method) => {
+      if (method === 'mining.subscribe') return subscribed([['mining.notify', 'n1']]);
+      if (method === 'mining.authorize') return { result: true, error: null };
+      if (method === 'mining.submit') return { result: false, error: [23, 'low difficulty share', null] };
+      return undefined;
+    });
+    const client = new PoolClient({ url: 'ws://pool.test/stratum', username: 'w', connect: pool.connect, requestTimeoutMs: 1_000, reconnect: { initialDelayMs: 1, maxDelayMs: 5 } });
+    try {
+      client.start();
+      const job = await waitFor('a job', () => client.job);
+      assert.deepEqual(await client.submit({ job, extranonce2: new Uint8Array(4), nonce: 7 }), { accepted: false, reason: 'low difficulty share' });
+      assert.equal(pool.connections.length, 1);
+      assert.equal(pool.connections[0]!.closed, false);
+    } finally {
+      client.stop();
+    }
+  });
+
   test('a subscribe that gets no answer is retried on a new connection', async () => {
     const pool = new ScriptedPool((connection) => (method) => {
       if (method === 'mining.subscribe') return connection === 0 ? undefined : subscribed(['mining.notify', 'bare']);

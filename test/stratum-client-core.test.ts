@@ -62,6 +62,13 @@ describe('codec', () => {
     assert.deepEqual(parseServerMessage(encodeNotification('mining.set_difficulty', [2])), { kind: 'request', id: null, method: 'mining.set_difficulty', params: [2] });
   });
 
+  test('a refused mining.submit answers "result": false beside the error; other refusals null', () => {
+    const refusal = new StratumError(StratumCode.LOW_DIFFICULTY, 'low difficulty share');
+    assert.deepEqual(JSON.parse(encodeError(3, refusal, 'mining.submit')), { id: 3, result: false, error: [23, 'low difficulty share', null] });
+    assert.deepEqual(JSON.parse(encodeError(3, refusal, 'mining.authorize')), { id: 3, result: null, error: [23, 'low difficulty share', null] });
+    assert.deepEqual(JSON.parse(encodeError(3, refusal)), { id: 3, result: null, error: [23, 'low difficulty share', null] });
+  });
+
   test('malformed lines are refused with a reason, never thrown', () => {
     for (const [text, reason] of [
       ['{"id":1,', 'malformed JSON'],
@@ -125,6 +132,16 @@ describe('client core', () => {
     core.receive(JSON.stringify({ id: 1, result: [[], '00', 4], error: null }));
     assert.deepEqual(await first, [[], '00', 4]);
     await assert.rejects(second, (err: unknown) => err instanceof StratumRpcError && err.code === 24 && err.message === 'Unauthorized worker');
+  });
+
+  test('a submit answered "result": false with an error is refused with that error, as one answered null is', async () => {
+    const { core } = harness();
+    const asFalse = core.request('mining.submit', ['w', '1', '00', '00', '00']);
+    const asNull = core.request('mining.submit', ['w', '1', '00', '00', '01']);
+    core.receive(JSON.stringify({ id: 1, result: false, error: [23, 'low difficulty share', null] }));
+    core.receive(JSON.stringify({ id: 2, result: null, error: [21, 'job not found', null] }));
+    await assert.rejects(asFalse, (err: unknown) => err instanceof StratumRpcError && err.code === 23 && err.message === 'low difficulty share');
+    await assert.rejects(asNull, (err: unknown) => err instanceof StratumRpcError && err.code === 21);
   });
 
   test('a request that gets no answer times out with a clear error; a late answer is ignored; the connection stays', async () => {

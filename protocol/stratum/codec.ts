@@ -85,8 +85,13 @@ export function encodeResult(id: RpcId, result: unknown): string {
   return JSON.stringify({ id, result, error: null });
 }
 
-export function encodeError(id: RpcId, error: StratumError): string {
-  return JSON.stringify({ id, result: null, error: error.toWire() });
+/**
+ * A refusal. A refused `mining.submit` answers `"result": false` beside the error, as ckpool and
+ * most pools do: some proxies (ckpool's) recognise a rejected share only by that false, and every
+ * client we know reads the error first. Other refusals answer `"result": null`.
+ */
+export function encodeError(id: RpcId, error: StratumError, method?: string): string {
+  return JSON.stringify({ id, result: method === 'mining.submit' ? false : null, error: error.toWire() });
 }
 
 export function encodeNotification(method: string, params: unknown[]): string {

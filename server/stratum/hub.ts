@@ -5,13 +5,26 @@ import { JobBroadcast } from './job-broadcast.js';
 import { MessagePump, type PumpLimits } from './message-pump.js';
 import { StratumSession, type Connection } from './session.js';
 import type { SessionContext } from './session-context.js';
+import { StrikeCounter, type BanReason, type Offence, type StrikeLimits } from './strike-counter.js';
+
+/** One ban: of a connection, or of an address whose connections kept getting banned. */
+export type Ban = { scope: 'connection'; reason: BanReason } | { scope: 'address'; reason: 'repeated connection bans' };
+
+export interface BanPolicy {
+  strikes: StrikeLimits;
+  /** Each ban, after it is logged (the gateway counts them in a metric). */
+  onBan(ban: Ban): void;
+}
 
 /**
  * Every live session, whatever its transport: admits connections (per-IP cap and bans), wires
- * each to a session and a message pump, broadcasts jobs, and hangs up on abusers.
+ * each to a session and a message pump, broadcasts jobs, and hangs up on abusers: a connection
+ * that earns a ban is closed alone; its address is banned only when the guard says so.
  */
 export class StratumHub {
   readonly sessions = new Map<string, StratumSession>();
+  /** Per connection, while it is live and not yet banned. */
+  private readonly strikes = new Map<string, StrikeCounter>();
   private readonly tickTimer: NodeJS.Timeout;
   private readonly jobs = new JobBroadcast<StratumSession>({
     snapshot: () => [...this.sessions.values()],
@@ -23,12 +36,14 @@ export class StratumHub {
     private readonly ctx: SessionContext,
     private readonly guard: IpGuard,
     private readonly limits: PumpLimits,
+    private readonly bans: BanPolicy,
     private readonly log: Logger,
     tickIntervalMs = 5_000,
   ) {
     this.tickTimer = setInterval(() => {
       const nowMs = ctx.now();
       for (const session of this.sessions.values()) session.tick(nowMs);
+      guard.sweep();
     }, tickIntervalMs);
     this.tickTimer.unref();
   }
@@ -43,7 +58,8 @@ export class StratumHub {
     }
     const session = new StratumSession(this.ctx, connection);
     this.sessions.set(connection.id, session);
-    const pump = new MessagePump(session, this.limits, () => this.strike(connection.remoteAddress));
+    this.strikes.set(connection.id, new StrikeCounter(this.bans.strikes));
+    const pump = new MessagePump(session, this.limits, (offence) => this.strike(connection, offence));
     return (text) => pump.receive(text);
   }
 
@@ -52,6 +68,7 @@ export class StratumHub {
     const session = this.sessions.get(connection.id);
     if (!session) return;
     this.sessions.delete(connection.id);
+    this.strikes.delete(connection.id);
     this.guard.release(connection.remoteAddress);
     this.ctx.onSessionClosed?.(session);
   }
@@ -61,14 +78,35 @@ export class StratumHub {
     this.jobs.send(job);
   }
 
-  /** Counts an invalid message or share against an address; a ban closes all its connections. */
-  strike(ip: string): boolean {
-    if (!this.guard.strike(ip)) return false;
-    this.log.warn({ ip }, 'address banned for a flood of invalid messages or shares');
+  /** Counts an offence against a connection (strike-counter.ts says which count); a ban closes it. */
+  strike(connection: { readonly id: string }, offence: Offence): void {
+    const session = this.sessions.get(connection.id);
+    const reason = this.strikes.get(connection.id)?.record(offence, this.ctx.now());
+    if (!session || !reason) return;
+    const { id, remoteAddress: ip } = session.connection;
+    // Banned once: what it sends before the close lands counts no more.
+    this.strikes.delete(id);
+    this.log.warn({ ip, session: id, reason }, 'connection banned');
+    this.bans.onBan({ scope: 'connection', reason });
+    session.connection.close(`banned: too many invalid messages or shares (${reason})`);
+    if (this.guard.connectionBanned(ip)) this.banAddress(ip);
+  }
+
+  /**
+   * New connections from `ip` are refused for the ban's length. Of those open, the ones that
+   * struck in their current window are closed; the ones with a clean record (the rest of a farm
+   * behind the same NAT) mine on.
+   */
+  private banAddress(ip: string): void {
+    const nowMs = this.ctx.now();
+    this.log.warn({ ip }, 'address banned: several of its connections were banned');
+    this.bans.onBan({ scope: 'address', reason: 'repeated connection bans' });
     for (const session of this.sessions.values()) {
-      if (session.connection.remoteAddress === ip) session.connection.close('banned: too many invalid messages or shares');
+      const { id, remoteAddress } = session.connection;
+      if (remoteAddress !== ip || !this.strikes.get(id)?.hasStruck(nowMs)) continue;
+      this.strikes.delete(id);
+      session.connection.close('banned: this address keeps abusing the pool');
     }
-    return true;
   }
 
   close(): void {

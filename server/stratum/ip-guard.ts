@@ -1,31 +1,43 @@
+import type { BlockList } from 'node:net';
+import { cidrBlockList, inBlockList } from '../cidr.js';
+
 /**
- * Per-IP protection: a cap on concurrent connections, and temporary bans for addresses that send
- * floods of invalid shares or malformed messages. One instance per gateway.
+ * Per-address protection: a cap on concurrent connections, and temporary bans for addresses whose
+ * connections keep getting banned. A farm behind NAT or a proxy is one address, so one bad
+ * connection never bans an address: only `connectionBansPerAddressBan` of them within `banMs`
+ * do. Exempt ranges (known farms and proxies) are neither capped nor address-banned. One
+ * instance per gateway.
  */
 export interface IpGuardOptions {
   maxConnectionsPerIp: number;
-  /** Invalid shares or messages within the window that earn a ban... */
-  maxInvalidPerWindow: number;
-  windowMs: number;
+  /** Connections of one address banned within `banMs` that ban the address... */
+  connectionBansPerAddressBan: number;
   /** ...for this long. */
   banMs: number;
+  /** CIDR ranges (as config.ts checked them) exempt from address bans and the per-address cap. */
+  exempt?: readonly string[];
 }
 
 export class IpGuard {
   private readonly connections = new Map<string, number>();
-  private readonly invalid = new Map<string, { count: number; windowStartMs: number }>();
+  /** When each recent connection ban of an address happened, oldest first. */
+  private readonly connectionBans = new Map<string, number[]>();
   private readonly bans = new Map<string, number>();
+  private readonly exempt: BlockList;
 
   constructor(
     private readonly options: IpGuardOptions,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.exempt = cidrBlockList(options.exempt ?? []);
+  }
 
   /** Why a new connection from `ip` is refused, or undefined to let it in (and count it). */
   admit(ip: string): string | undefined {
+    if (this.isExempt(ip)) return undefined;
     const bannedUntil = this.bans.get(ip);
     if (bannedUntil !== undefined) {
-      if (bannedUntil > this.now()) return `temporarily banned for ${Math.ceil((bannedUntil - this.now()) / 1000)} s after too many invalid messages`;
+      if (bannedUntil > this.now()) return `temporarily banned for ${Math.ceil((bannedUntil - this.now()) / 1000)} s after repeated abuse from this address`;
       this.bans.delete(ip);
     }
     const open = this.connections.get(ip) ?? 0;
@@ -34,25 +46,34 @@ export class IpGuard {
     return undefined;
   }
 
+  /** A connection admitted from `ip` ended. */
   release(ip: string): void {
+    if (this.isExempt(ip)) return;
     const open = (this.connections.get(ip) ?? 1) - 1;
     if (open <= 0) this.connections.delete(ip);
     else this.connections.set(ip, open);
   }
 
-  /** Counts one invalid share or message; returns true when the address is now banned. */
-  strike(ip: string): boolean {
+  /** One connection from `ip` was banned; returns true when that bans the address too. */
+  connectionBanned(ip: string): boolean {
+    if (this.isExempt(ip)) return false;
     const nowMs = this.now();
-    let entry = this.invalid.get(ip);
-    if (!entry || nowMs - entry.windowStartMs > this.options.windowMs) {
-      entry = { count: 0, windowStartMs: nowMs };
-      this.invalid.set(ip, entry);
+    const recent = (this.connectionBans.get(ip) ?? []).filter((atMs) => nowMs - atMs < this.options.banMs);
+    recent.push(nowMs);
+    if (recent.length < this.options.connectionBansPerAddressBan) {
+      this.connectionBans.set(ip, recent);
+      return false;
     }
-    entry.count++;
-    if (entry.count < this.options.maxInvalidPerWindow) return false;
+    this.connectionBans.delete(ip);
     this.bans.set(ip, nowMs + this.options.banMs);
-    this.invalid.delete(ip);
     return true;
+  }
+
+  /** Forgets lapsed bans and old connection bans, so the maps hold only what still counts. */
+  sweep(): void {
+    const nowMs = this.now();
+    for (const [ip, until] of this.bans) if (until <= nowMs) this.bans.delete(ip);
+    for (const [ip, times] of this.connectionBans) if (nowMs - times[times.length - 1]! >= this.options.banMs) this.connectionBans.delete(ip);
   }
 
   isBanned(ip: string): boolean {
@@ -60,7 +81,7 @@ export class IpGuard {
     return until !== undefined && until > this.now();
   }
 
-  get bannedCount(): number {
-    return [...this.bans.values()].filter((until) => until > this.now()).length;
+  isExempt(ip: string): boolean {
+    return inBlockList(this.exempt, ip);
   }
 }

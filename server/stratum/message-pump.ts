@@ -1,6 +1,7 @@
 import { encodeError, parseMessage } from '../../protocol/stratum/codec.js';
 import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
 import type { StratumSession } from './session.js';
+import type { Offence } from './strike-counter.js';
 
 export interface PumpLimits {
   /** Sustained messages per second a connection may send... */
@@ -12,7 +13,7 @@ export interface PumpLimits {
 /**
  * Feeds one connection's messages to its session in arrival order: a token bucket limits the
  * rate, the requests in flight are bounded, and malformed or over-limit messages are answered
- * with an error (the caller disconnects when `onStrike` says so). Shared by both transports.
+ * with an error and reported as strikes (the caller bans). Shared by both transports.
  */
 export class MessagePump {
   private tokens: number;
@@ -22,8 +23,8 @@ export class MessagePump {
   constructor(
     private readonly session: StratumSession,
     private readonly limits: PumpLimits,
-    /** A malformed or over-limit message: returns true when the connection must be closed. */
-    private readonly onStrike: (reason: string) => boolean,
+    /** A malformed or over-limit message. */
+    private readonly onStrike: (offence: Extract<Offence, 'malformed' | 'flood'>) => void,
     private readonly now: () => number = Date.now,
   ) {
     this.tokens = limits.burst;
@@ -32,18 +33,18 @@ export class MessagePump {
 
   receive(text: string): void {
     if (!this.takeToken()) {
-      this.refuse(null, 'rate limit exceeded, slow down');
+      this.refuse(null, 'rate limit exceeded, slow down', 'flood');
       return;
     }
     const parsed = parseMessage(text);
     if (parsed.kind === 'response') return;
     if (parsed.kind === 'invalid') {
-      this.refuse(parsed.id, parsed.error.message);
+      this.refuse(parsed.id, parsed.error.message, 'malformed');
       return;
     }
     // Bounded: a client that pipelines without reading answers is refused, not buffered forever.
     if (this.pending >= this.limits.burst) {
-      this.refuse(parsed.request.id, 'too many requests in flight');
+      this.refuse(parsed.request.id, 'too many requests in flight', 'flood', parsed.request.method);
       return;
     }
     // Not awaited: the session checks each message synchronously in arrival order, and only the
@@ -52,9 +53,9 @@ export class MessagePump {
     void this.session.handle(parsed.request).finally(() => this.pending--);
   }
 
-  private refuse(id: string | number | null, reason: string): void {
-    this.session.connection.send(encodeError(id, new StratumError(StratumCode.OTHER, reason)));
-    if (this.onStrike(reason)) this.session.connection.close(reason);
+  private refuse(id: string | number | null, reason: string, offence: Extract<Offence, 'malformed' | 'flood'>, method?: string): void {
+    this.session.connection.send(encodeError(id, new StratumError(StratumCode.OTHER, reason), method));
+    this.onStrike(offence);
   }
 
   private takeToken(): boolean {

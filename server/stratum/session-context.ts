@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Difficulty } from '../../protocol/target.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Job, JobManager } from '../work/job-manager.js';
+import type { Offence } from './strike-counter.js';
 import type { MinerIdentity } from './username.js';
 import type { VardiffConfig } from './vardiff.js';
 
@@ -27,6 +28,9 @@ export interface ForwardCandidate {
   isBlock: boolean;
   member: string;
 }
+
+/** Whose fault a refused share is: the pool's own (its ledger failed), or the miner's, by kind. */
+export type ShareFault = 'pool' | Extract<Offence, 'unauthorized' | 'invalid share' | 'honest reject'>;
 
 /**
  * What the gateway's callbacks read of a session. Declared here rather than taken from
@@ -60,8 +64,8 @@ export interface SessionContext {
   allocateExtranonce(resumeId?: string): { extranonce1: Uint8Array; extranonce2Size: number; subscriptionId: string };
   onAuthorized(session: SessionView, identity: MinerIdentity): void;
   onShareAccepted(session: SessionView, share: AcceptedShare): void;
-  /** `minerFault` is false when the pool itself failed (the ledger), which must not ban anyone. */
-  onShareRejected(session: SessionView, reason: string, minerFault: boolean): void;
+  /** A `pool` fault (the ledger failed) must not count against anyone. */
+  onShareRejected(session: SessionView, reason: string, fault: ShareFault): void;
   forward(job: Job, candidate: ForwardCandidate): void;
   /** The session's connection ended: release what it held (its extranonce1). */
   onSessionClosed?(session: SessionView): void;

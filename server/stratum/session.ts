@@ -7,7 +7,7 @@ import type { Job } from '../work/job-manager.js';
 import { encodeError, encodeNotification, encodeResult, type RpcRequest } from '../../protocol/stratum/codec.js';
 import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
 import { MerkleRootCache } from './merkle-root-cache.js';
-import type { SessionContext, SessionView } from './session-context.js';
+import type { SessionContext, SessionView, ShareFault } from './session-context.js';
 import { parseUsername, type MinerIdentity } from './username.js';
 import { Vardiff } from './vardiff.js';
 
@@ -77,7 +77,7 @@ export class StratumSession implements SessionView {
     } catch (err) {
       const error = err instanceof StratumError ? err : new StratumError(StratumCode.OTHER, err instanceof ProtocolError ? err.message : 'internal error');
       if (!(err instanceof StratumError) && !(err instanceof ProtocolError)) this.ctx.log.error({ err, session: this.connection.id }, 'request failed');
-      this.connection.send(encodeError(request.id, error));
+      this.connection.send(encodeError(request.id, error, request.method));
     }
   }
 
@@ -224,7 +224,7 @@ export class StratumSession implements SessionView {
   }
 
   private async submit(params: unknown[], after: After): Promise<boolean> {
-    if (!this.extranonce1) throw new StratumError(StratumCode.NOT_SUBSCRIBED, 'not subscribed');
+    if (!this.extranonce1) return this.reject(StratumCode.NOT_SUBSCRIBED, 'not subscribed');
     let submission: ShareSubmission;
     try {
       submission = parseSubmitParams(params);
@@ -277,7 +277,7 @@ export class StratumSession implements SessionView {
       this.ctx.log.error({ err, session: this.connection.id }, 'ledger write failed; share not acknowledged');
       this.ctx.jobs.forgetSeen(job, share.hash);
       // The cause (database is locked, database or disk is full...) goes to /healthz, not to the miner.
-      this.ctx.onShareRejected(this, `ledger unavailable: ${err instanceof Error ? err.message : String(err)}`, false);
+      this.ctx.onShareRejected(this, `ledger unavailable: ${err instanceof Error ? err.message : String(err)}`, 'pool');
       throw new StratumError(StratumCode.OTHER, 'share not recorded: the pool ledger is unavailable, try again');
     }
     if (!recorded) return this.reject(StratumCode.DUPLICATE, 'duplicate share');
@@ -298,7 +298,7 @@ export class StratumSession implements SessionView {
   }
 
   private reject(code: StratumCode, reason: string): never {
-    this.ctx.onShareRejected(this, reason, true);
+    this.ctx.onShareRejected(this, reason, shareFault(code));
     throw new StratumError(code, reason);
   }
 
@@ -315,6 +315,24 @@ export class StratumSession implements SessionView {
     this.connection.send(encodeNotification('mining.set_difficulty', [this.vardiff.difficulty]));
     const current = this.ctx.jobs.current;
     if (current) this.sendJob(changed ? this.ctx.jobs.derive(current) : current);
+  }
+}
+
+/**
+ * Stale, low-difficulty and duplicate shares are what an honest miner gets after a new block or a
+ * retarget (or a reconnect): forgiven up to a rate. Anything else no honest miner sends.
+ */
+function shareFault(code: StratumCode): ShareFault {
+  switch (code) {
+    case StratumCode.JOB_NOT_FOUND:
+    case StratumCode.LOW_DIFFICULTY:
+    case StratumCode.DUPLICATE:
+      return 'honest reject';
+    case StratumCode.UNAUTHORIZED:
+    case StratumCode.NOT_SUBSCRIBED:
+      return 'unauthorized';
+    default:
+      return 'invalid share';
   }
 }
 

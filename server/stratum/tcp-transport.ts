@@ -46,7 +46,9 @@ export function createTcpTransport(hub: StratumHub, options: TcpTransportOptions
     const deliver = hub.attach(connection);
     socket.on('close', () => hub.detach(connection));
     socket.on('error', () => socket.destroy());
-    if (!deliver) return;
+    // Refused: read (and drop) what the client sends, so that its end is seen and the socket goes
+    // now, not when the unref'd grace timer fires (a closing server would wait for it).
+    if (!deliver) return void socket.resume();
     socket.setTimeout(options.idleTimeoutMs, () => connection.close('idle timeout'));
     const framer = new LineFramer(options.maxMessageBytes);
     socket.on('data', (chunk: string) => {

@@ -70,7 +70,8 @@ export function classifyServerMessage(text: string): ServerMessage {
   if (!Array.isArray(e) || e.length !== 3 || !Number.isInteger(e[0]) || typeof e[1] !== 'string' || e[2] !== null) {
     return { kind: 'malformed', problem: `error is not [code, message, null]: ${text.slice(0, 200)}` };
   }
-  if (m.result !== null) return { kind: 'malformed', problem: `error with a result: ${text.slice(0, 200)}` };
+  // A refused mining.submit answers false beside the error (what ckpool's proxy needs), the rest null.
+  if (m.result !== null && m.result !== false) return { kind: 'malformed', problem: `error with a result: ${text.slice(0, 200)}` };
   return { kind: 'response', id, ok: false, code: e[0] as number, message: e[1] };
 }
 
