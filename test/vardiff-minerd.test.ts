@@ -171,3 +171,28 @@ describe('vardiff with a miner that behaves like cpuminer', () => {
     assert.ok(Math.abs(ratio - 1) < 0.02, `credited ${ratio.toFixed(4)} of the true work`);
   });
 });
+
+describe('a suggestion sets a floor, not the estimate', () => {
+  test('a fast miner that suggests a low difficulty every 5 s is still raised to its own', () => {
+    const hashesPerSecond = 50e6;
+    const ideal = (hashesPerSecond * TARGET_MS) / 1000 / TWO_32;
+    const rand = random(11);
+    let nowMs = 0;
+    const vardiff = new Vardiff(DEFAULT_VARDIFF, 0.001, nowMs);
+    let nextSuggestMs = 0;
+    let nextShareMs = 0;
+    while (nowMs < 10 * 60_000) {
+      if (nextSuggestMs <= nextShareMs) {
+        nowMs = nextSuggestMs;
+        nextSuggestMs += 5_000;
+        vardiff.suggest(1e-4, nowMs);
+      } else {
+        nowMs = nextShareMs;
+        vardiff.onShare(nowMs);
+      }
+      nextShareMs = nowMs + (-Math.log(rand()) * vardiff.difficulty * TWO_32 * 1000) / hashesPerSecond;
+    }
+    assert.ok(vardiff.difficulty > ideal / 2 && vardiff.difficulty < ideal * 2, `difficulty ${vardiff.difficulty} after 10 min, right ${ideal.toPrecision(3)}`);
+    assert.equal(vardiff.minimum, 1e-4);
+  });
+});
