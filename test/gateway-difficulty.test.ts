@@ -9,6 +9,7 @@ import { parseNotifyParams } from '../protocol/stratum-job.js';
 import { StratumCode } from '../protocol/stratum/errors.js';
 import { difficultyToWork } from '../protocol/target.js';
 import { ExtranonceAllocator } from '../server/stratum/extranonce.js';
+import { passwordDifficulty } from '../server/stratum/session-difficulty.js';
 import type { WorkSource, WorkTemplate } from '../server/work/work-source.js';
 import { MEMBER, startTestGateway } from './helpers/gateway.js';
 import { ManualSource } from './helpers/manual-source.js';
@@ -47,26 +48,16 @@ const notifies = (miner: TestMiner) => miner.messages.filter((m) => m.method ===
 const setDifficulties = (miner: TestMiner) => miner.messages.filter((m) => m.method === 'mining.set_difficulty').map((m) => m.params![0]);
 
 describe('a proxy that asks for difficulty 2 is credited at 2', () => {
+  /** After authorize, as ckpool's proxy (mining.suggest, answered though it does not wait) and rigs ask. */
+  const askAfterAuthorize = (method: string) => async (miner: TestMiner, worker: string) => {
+    await miner.request('mining.authorize', [worker, 'x']);
+    const retargeted = miner.nextJob();
+    assert.equal((await miner.request(method, [2])).result, true);
+    await retargeted;
+  };
   const ways: { name: string; login: (miner: TestMiner, worker: string) => Promise<void> }[] = [
-    {
-      name: 'mining.suggest (ckpool proxy)',
-      login: async (miner, worker) => {
-        await miner.request('mining.authorize', [worker, 'x']);
-        const retargeted = miner.nextJob();
-        // ckpool's proxy does not wait for an answer; the request is answered all the same.
-        assert.equal((await miner.request('mining.suggest', [2])).result, true);
-        await retargeted;
-      },
-    },
-    {
-      name: 'mining.suggest_difficulty after authorize',
-      login: async (miner, worker) => {
-        await miner.request('mining.authorize', [worker, 'x']);
-        const retargeted = miner.nextJob();
-        assert.equal((await miner.request('mining.suggest_difficulty', [2])).result, true);
-        await retargeted;
-      },
-    },
+    { name: 'mining.suggest (ckpool proxy)', login: askAfterAuthorize('mining.suggest') },
+    { name: 'mining.suggest_difficulty after authorize', login: askAfterAuthorize('mining.suggest_difficulty') },
     {
       name: 'd=2 in the password',
       login: async (miner, worker) => {
@@ -177,6 +168,13 @@ describe('stale policy', () => {
 });
 
 describe('difficulty requests within limits', () => {
+  test('the d= password convention', () => {
+    assert.equal(passwordDifficulty('x,d=1024'), 1024);
+    assert.equal(passwordDifficulty('d=0.5'), 0.5);
+    assert.equal(passwordDifficulty('x d=2e-3,other'), 0.002);
+    for (const password of ['x', 'x,d=', 'x,d=abc', 'x,d=-1', 'x,d=0', 'pd=5', 'x,d=5x', undefined, 42]) assert.equal(passwordDifficulty(password), undefined, String(password));
+  });
+
   test('a request sets a floor vardiff keeps; a repeated one mints no job; a second change within 10 s is refused', async () => {
     const gateway = await startTestGateway({ startDifficulty: 1e-5, minDifficulty: 1e-7, maxDifficulty: 1e-3 });
     try {

@@ -4,22 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_CONFIG } from '../server/config.js';
 import { JobManager } from '../server/work/job-manager.js';
-import type { WorkTemplate } from '../server/work/work-source.js';
-
-function template(overrides: Partial<WorkTemplate> = {}): WorkTemplate {
-  return {
-    prevhash: new Uint8Array(32).fill(1),
-    coinb1: Uint8Array.of(1, 2, 3),
-    coinb2: Uint8Array.of(4, 5, 6),
-    extranonceSize: 8,
-    merkleBranch: [new Uint8Array(32).fill(7)],
-    version: 0x20000000,
-    bits: 0x1d00ffff,
-    ntime: 1_700_000_000,
-    cleanJobs: false,
-    ...overrides,
-  };
-}
+import { template } from './helpers/work-template.js';
 
 test('with the default settings a job superseded 20 s and 60 s ago is still accepted; past the configured age it is not', () => {
   let nowMs = 5_000_000;
@@ -28,12 +13,12 @@ test('with the default settings a job superseded 20 s and 60 s ago is still acce
     const first = jobs.accept(template({ cleanJobs: true }));
     const retarget = jobs.derive(first, first.stratum.ntime + 1);
     nowMs += 30_000;
-    const second = jobs.accept(template({ ntime: 1_700_000_030 }));
+    const second = jobs.accept(template({ ntime: 1_700_000_030, cleanJobs: false }));
     nowMs += 20_000;
     assert.deepEqual(jobs.check(first.id), { ok: true, job: first }, 'superseded 20 s ago');
     assert.equal(jobs.check(retarget.id).ok, true, 'a session\'s retarget job of the same template');
     nowMs += 30_000;
-    jobs.accept(template({ ntime: 1_700_000_060 }));
+    jobs.accept(template({ ntime: 1_700_000_060, cleanJobs: false }));
     nowMs += 10_000;
     assert.equal(jobs.check(first.id).ok, true, 'superseded 60 s ago, two templates back');
     assert.equal(jobs.check(second.id).ok, true);

@@ -8,20 +8,10 @@ import { DEFAULT_CONFIG } from '../server/config.js';
 import { DEFAULT_VARDIFF, Vardiff } from '../server/stratum/vardiff.js';
 import { JobManager, type Job } from '../server/work/job-manager.js';
 import type { WorkTemplate } from '../server/work/work-source.js';
+import { random } from './helpers/seeded-random.js';
 
 const TWO_32 = 2 ** 32;
 const TARGET_MS = DEFAULT_VARDIFF.targetIntervalMs;
-
-/** A seeded uniform generator in (0, 1), so any failure reproduces. */
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return ((x >>> 0) + 0.5) / 2 ** 32;
-  };
-}
 
 interface Run {
   /** Every difficulty vardiff set, with when. */

@@ -1,4 +1,5 @@
-import { difficultyToTarget, type Difficulty, type Target } from '../../protocol/target.js';
+import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
+import { difficultyToTarget, parseDifficulty, type Difficulty, type Target } from '../../protocol/target.js';
 import { Vardiff, type VardiffConfig } from './vardiff.js';
 
 /** What a job was sent to a session at: its shares are judged and credited by it. */
@@ -18,6 +19,8 @@ export interface JobDifficulty {
 export class SessionDifficulty {
   private readonly vardiff: Vardiff;
   private readonly jobs = new Map<string, JobDifficulty>();
+  /** When a difficulty request last changed the difficulty (and so minted a job for this session). */
+  private lastRequestChangeMs = -Infinity;
 
   constructor(config: VardiffConfig, startDifficulty: Difficulty, nowMs: number) {
     this.vardiff = new Vardiff(config, startDifficulty, nowMs);
@@ -56,18 +59,43 @@ export class SessionDifficulty {
     return this.vardiff.onTick(nowMs);
   }
 
-  suggest(difficulty: Difficulty, nowMs: number): Difficulty {
-    return this.vardiff.suggest(difficulty, nowMs);
-  }
-
-  /** The difficulty a suggestion would set, without taking it. */
-  afterSuggestion(difficulty: Difficulty): Difficulty {
-    return this.vardiff.afterSuggestion(difficulty);
+  /**
+   * A difficulty the miner asks for (suggest_difficulty, mining.suggest, d= in the password): the
+   * session's floor, within the configured range (vardiff.ts says when it also moves the
+   * difficulty). Returns whether the difficulty changed. When jobs are flowing a change mints the
+   * session a job, so it may happen once every REQUEST_CHANGE_INTERVAL_MS: a request that would
+   * change it sooner is refused; a repeated request changes nothing and is always answered.
+   */
+  request(difficulty: Difficulty, nowMs: number, mintsJob: boolean): boolean {
+    const before = this.vardiff.difficulty;
+    const tooSoon = mintsJob && nowMs - this.lastRequestChangeMs < REQUEST_CHANGE_INTERVAL_MS;
+    if (tooSoon && this.vardiff.afterSuggestion(difficulty) !== before) {
+      throw new StratumError(StratumCode.OTHER, `difficulty requests may change the difficulty once every ${REQUEST_CHANGE_INTERVAL_MS / 1000} s`);
+    }
+    if (this.vardiff.suggest(difficulty, nowMs) === before) return false;
+    if (mintsJob) this.lastRequestChangeMs = nowMs;
+    return true;
   }
 
   setMinimum(difficulty: Difficulty, nowMs: number): Difficulty {
     return this.vardiff.setMinimum(difficulty, nowMs);
   }
+}
+
+/** A session's difficulty requests may change its difficulty (and mint it a job) this often. */
+const REQUEST_CHANGE_INTERVAL_MS = 10_000;
+
+/** The `d=` of a password such as `x,d=1024` or `d=0.5`; undefined when there is none or it is not a difficulty. */
+export function passwordDifficulty(password: unknown): Difficulty | undefined {
+  if (typeof password !== 'string') return undefined;
+  const match = /(?:^|[,;\s])d=([0-9][0-9.eE+-]{0,31})(?=$|[,;\s])/.exec(password.slice(0, 256));
+  if (!match) return undefined;
+  try {
+    parseDifficulty(match[1]);
+  } catch {
+    return undefined;
+  }
+  return Number(match[1]);
 }
 
 /** difficultyToTarget, remembered for the last difficulty: most sessions of a broadcast share one. */

@@ -9,7 +9,7 @@ import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
 import { MerkleRootCache } from './merkle-root-cache.js';
 import type { SessionContext, SessionView } from './session-context.js';
 import { parseUsername, type MinerIdentity } from './username.js';
-import { SessionDifficulty } from './session-difficulty.js';
+import { passwordDifficulty, SessionDifficulty } from './session-difficulty.js';
 
 /** What a transport gives a session: a way to send one message and to hang up. */
 export interface Connection {
@@ -39,8 +39,6 @@ export class StratumSession implements SessionView {
   private readonly difficulties: SessionDifficulty;
   /** The ntime of the last job sent: a retarget's job must have a later one (a new header). */
   private lastNtime = 0;
-  /** When a difficulty request last changed the difficulty (and so minted a job for this session). */
-  private lastRequestChangeMs = -Infinity;
   /** Made at the first share, when the extranonce2 size is known; dropped when the extranonce changes. */
   private merkleRoots: MerkleRootCache | undefined;
   private jobsFlowing = false;
@@ -233,23 +231,9 @@ export class StratumSession implements SessionView {
     return true;
   }
 
-  /**
-   * A difficulty the miner asks for: the session's floor, within the configured range (vardiff.ts
-   * says when it also moves the difficulty). A change mints a job for this session, so a session
-   * gets one at most every REQUEST_CHANGE_INTERVAL_MS; a repeated request changes nothing.
-   */
+  /** A difficulty the miner asks for: a change mints this session a job (session-difficulty.ts bounds how often). */
   private requestDifficulty(difficulty: Difficulty, after: After): void {
-    const nowMs = this.ctx.now();
-    const before = this.difficulties.current;
-    if (this.jobsFlowing && nowMs - this.lastRequestChangeMs < REQUEST_CHANGE_INTERVAL_MS && this.difficulties.afterSuggestion(difficulty) !== before) {
-      throw new StratumError(StratumCode.OTHER, `difficulty requests may change the difficulty once every ${REQUEST_CHANGE_INTERVAL_MS / 1000} s`);
-    }
-    this.difficulties.suggest(difficulty, nowMs);
-    if (this.difficulties.current === before) return;
-    if (this.jobsFlowing) {
-      this.lastRequestChangeMs = nowMs;
-      after.then = () => this.sendDifficultyAndJob();
-    }
+    if (this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing)) after.then = () => this.sendDifficultyAndJob();
   }
 
   private async submit(params: unknown[], after: After): Promise<boolean> {
@@ -370,18 +354,3 @@ function notifyText(job: Job): string {
   return text;
 }
 
-/** A session's difficulty requests may change its difficulty (and mint it a job) this often. */
-const REQUEST_CHANGE_INTERVAL_MS = 10_000;
-
-/** The `d=` of a password such as `x,d=1024` or `d=0.5`; undefined when there is none or it is not a difficulty. */
-export function passwordDifficulty(password: unknown): Difficulty | undefined {
-  if (typeof password !== 'string') return undefined;
-  const match = /(?:^|[,;\s])d=([0-9][0-9.eE+-]{0,31})(?=$|[,;\s])/.exec(password.slice(0, 256));
-  if (!match) return undefined;
-  try {
-    parseDifficulty(match[1]);
-  } catch {
-    return undefined;
-  }
-  return Number(match[1]);
-}

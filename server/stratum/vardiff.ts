@@ -37,9 +37,9 @@ const MAX_INTERVALS = 96;
 const FAST_RAMP_INTERVALS = 8;
 const FAST_RAMP_FACTOR = 8;
 /**
- * An estimate from 8 intervals is 1.7 times too high once in twenty: a fast step goes to half the
- * estimate, so it overshoots the right difficulty at all only as rarely as that, and 4x about once
- * in 300,000 steps. The full estimate (24 intervals) overshoots 4x about once in 10^7.
+ * An estimate from 8 intervals is more than twice too high about once in 40: a fast step goes to
+ * half the estimate, so it overshoots the right difficulty about that rarely, and 4x about 4 times
+ * in a million steps. The full estimate (24 intervals) overshoots 4x about once in 10^8.
  */
 const FAST_RAMP_SHARE = 0.5;
 /** Largest change in one step, so one lucky or unlucky spell cannot swing it too far. */
