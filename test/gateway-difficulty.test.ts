@@ -196,10 +196,12 @@ describe('difficulty requests within limits', () => {
 
       const clamped = await TestMiner.tcp(gateway.stratumPort);
       await clamped.request('mining.subscribe', []);
+      assert.equal((await clamped.request('mining.suggest_difficulty', [1e-4])).result, true);
       const first = clamped.nextJob();
       await clamped.request('mining.authorize', [`${MEMBER}.clamped`, 'x,d=1024']);
       await first;
       assert.equal(clamped.difficulty, 1e-3, 'd=1024 within a range that ends at 1e-3');
+      assert.deepEqual(setDifficulties(clamped), [1e-3], 'requests before authorize send nothing: the first set_difficulty carries them');
       clamped.close();
     } finally {
       await gateway.close();

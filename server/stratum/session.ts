@@ -233,7 +233,8 @@ export class StratumSession implements SessionView {
 
   /** A difficulty the miner asks for: a change mints this session a job (session-difficulty.ts bounds how often). */
   private requestDifficulty(difficulty: Difficulty, after: After): void {
-    if (this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing)) after.then = () => this.sendDifficultyAndJob();
+    // Before authorize there is nothing to re-send: the first set_difficulty will carry it.
+    if (this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing) && this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
   }
 
   private async submit(params: unknown[], after: After): Promise<boolean> {
