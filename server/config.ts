@@ -77,7 +77,9 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   maxDifficulty: 1e12,
   targetShareIntervalMs: 10_000,
   versionRollingMask: 0x1fffe000,
-  staleGraceMs: 10_000,
+  // Any job of the current block stays valid this long after a newer one replaced it: miners
+  // keep a job that is not clean for up to a minute (cpuminer) and proxies queue shares.
+  staleGraceMs: 120_000,
   jobRefreshMs: 55_000,
   ntimeRollSeconds: 7_000,
   maxMessageBytes: 16_384,
@@ -156,7 +158,7 @@ export const SETTINGS: Setting[] = [
   { key: 'maxDifficulty', flag: 'max-difficulty', parse: positive, help: 'highest share difficulty vardiff may set' },
   { key: 'targetShareIntervalMs', flag: 'share-interval-ms', parse: int(100, 3_600_000), help: 'share interval vardiff aims at' },
   { key: 'versionRollingMask', flag: 'version-rolling-mask', parse: hex32, help: 'BIP310 bits miners may roll (hex)' },
-  { key: 'staleGraceMs', flag: 'stale-grace-ms', parse: int(0, 600_000), help: 'grace for the previous job after a non-clean update' },
+  { key: 'staleGraceMs', flag: 'stale-grace-ms', parse: int(0, 600_000), help: 'how long a job of the current block is still accepted after a newer one (not clean) replaced it; a new block ends it at once' },
   { key: 'jobRefreshMs', flag: 'job-refresh-ms', parse: int(1_000, 60_000), help: 'a new job id at least this often' },
   { key: 'ntimeRollSeconds', flag: 'ntime-roll-seconds', parse: int(0, 7_200), help: 'how far past the job ntime a share may be' },
   { key: 'maxMessageBytes', flag: 'max-message-bytes', parse: int(512, 1_048_576), help: 'largest Stratum message' },

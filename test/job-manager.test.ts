@@ -3,22 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JobManager } from '../server/work/job-manager.js';
-import type { WorkTemplate } from '../server/work/work-source.js';
-
-function template(overrides: Partial<WorkTemplate> = {}): WorkTemplate {
-  return {
-    prevhash: new Uint8Array(32).fill(1),
-    coinb1: Uint8Array.of(1, 2, 3),
-    coinb2: Uint8Array.of(4, 5, 6),
-    extranonceSize: 8,
-    merkleBranch: [new Uint8Array(32).fill(7), new Uint8Array(32).fill(8)],
-    version: 0x20000000,
-    bits: 0x1d00ffff,
-    ntime: 1_700_000_000,
-    cleanJobs: true,
-    ...overrides,
-  };
-}
+import { template } from './helpers/work-template.js';
 
 test('jobs with byte-identical coinbase parts and branch share a merkle key; any change makes a new one', () => {
   const jobs = new JobManager({ staleGraceMs: 10_000, refreshIntervalMs: 60_000 });

@@ -3,19 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEFAULT_VARDIFF, Vardiff } from '../server/stratum/vardiff.js';
+import { random } from './helpers/seeded-random.js';
 
 const TWO_32 = 2 ** 32;
-
-/** A seeded uniform generator in (0, 1), so any failure reproduces. */
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return ((x >>> 0) + 0.5) / 2 ** 32;
-  };
-}
 
 interface Simulation {
   intervalsMs: number[];

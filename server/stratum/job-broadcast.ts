@@ -9,7 +9,7 @@ import type { Job } from '../work/job-manager.js';
  * - A refresh (same previous block) asks nothing urgent, so it is spread over `refreshSpreadMs`.
  *   Sent in 2 s, a refresh was a few seconds of doubled answer latency every 30 s under load
  *   (README "Load"); spread over 4 s the same work hides between shares. The default spread is
- *   well inside the default 10 s grace of the previous template.
+ *   well inside the grace of the previous template (120 s by default).
  */
 export interface BroadcastPacing {
   cleanSlice: number;

@@ -2,14 +2,14 @@ import { ProtocolError } from '../../protocol/errors.js';
 import { bytesToHex, concatBytes, hexToU32, u32ToHex } from '../../protocol/hex.js';
 import { shareMerkleRoot, verifyShare } from '../../protocol/share.js';
 import { parseSubmitParams, type ShareSubmission } from '../../protocol/stratum-job.js';
-import { difficultyToTarget, difficultyToWork, parseDifficulty, type Difficulty, type Target } from '../../protocol/target.js';
+import { difficultyToWork, parseDifficulty, type Difficulty } from '../../protocol/target.js';
 import type { Job } from '../work/job-manager.js';
 import { encodeError, encodeNotification, encodeResult, type RpcRequest } from '../../protocol/stratum/codec.js';
 import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
 import { MerkleRootCache } from './merkle-root-cache.js';
 import type { SessionContext, SessionView, ShareFault } from './session-context.js';
 import { parseUsername, type MinerIdentity } from './username.js';
-import { Vardiff } from './vardiff.js';
+import { passwordDifficulty, SessionDifficulty } from './session-difficulty.js';
 
 /** What a transport gives a session: a way to send one message and to hang up. */
 export interface Connection {
@@ -36,9 +36,9 @@ export class StratumSession implements SessionView {
   /** What the miner asked for in mining.configure; the granted mask is this within the pool's. */
   private requestedVersionMask = 0;
   private extranonceSubscribed = false;
-  private readonly vardiff: Vardiff;
-  /** The difficulty in force when each job was sent to this session: shares are judged by it. */
-  private readonly jobDifficulty = new Map<string, { difficulty: Difficulty; target: Target }>();
+  private readonly difficulties: SessionDifficulty;
+  /** The ntime of the last job sent: a retarget's job must have a later one (a new header). */
+  private lastNtime = 0;
   /** Made at the first share, when the extranonce2 size is known; dropped when the extranonce changes. */
   private merkleRoots: MerkleRootCache | undefined;
   private jobsFlowing = false;
@@ -52,11 +52,11 @@ export class StratumSession implements SessionView {
     readonly connection: Connection,
   ) {
     this.connectedAtMs = ctx.now();
-    this.vardiff = new Vardiff(ctx.vardiff, ctx.startDifficulty, this.connectedAtMs);
+    this.difficulties = new SessionDifficulty(ctx.vardiff, ctx.startDifficulty, this.connectedAtMs);
   }
 
   get difficulty(): Difficulty {
-    return this.vardiff.difficulty;
+    return this.difficulties.current;
   }
 
   get identities(): MinerIdentity[] {
@@ -84,17 +84,16 @@ export class StratumSession implements SessionView {
   /** A new job from the job manager, for every session that is mining. */
   sendJob(job: Job): void {
     if (!this.jobsFlowing) return;
-    // The target too: parsing a difficulty into a 256-bit target per share would be wasted work.
-    this.jobDifficulty.set(job.id, { difficulty: this.vardiff.difficulty, target: targetFor(this.vardiff.difficulty) });
-    // Forget difficulties of jobs the manager has dropped.
-    for (const id of this.jobDifficulty.keys()) if (!this.ctx.jobs.get(id)) this.jobDifficulty.delete(id);
+    this.difficulties.sent(job.id);
+    this.difficulties.forgetUnless((id) => this.ctx.jobs.get(id) !== undefined);
+    this.lastNtime = job.stratum.ntime;
     this.connection.send(notifyText(job));
   }
 
   /** Periodic: lets vardiff lower the difficulty of a miner that has gone quiet. */
   tick(nowMs: number): void {
     if (!this.jobsFlowing) return;
-    const changed = this.vardiff.onTick(nowMs);
+    const changed = this.difficulties.onTick(nowMs);
     if (changed !== undefined) this.sendDifficultyAndJob();
   }
 
@@ -136,8 +135,10 @@ export class StratumSession implements SessionView {
         return this.authorize(p, after);
       case 'mining.configure':
         return this.configure(p, after);
+      // ckpool's proxy asks with mining.suggest; miners with mining.suggest_difficulty.
       case 'mining.suggest_difficulty':
-        return this.suggestDifficulty(p, after);
+      case 'mining.suggest':
+        return this.suggestDifficulty(request.method, p, after);
       case 'mining.extranonce.subscribe':
         this.extranonceSubscribed = true;
         return true;
@@ -173,6 +174,15 @@ export class StratumSession implements SessionView {
     const identity = parseUsername(username);
     this.workers.set(username as string, identity);
     this.ctx.onAuthorized(this, identity);
+    // The d= password convention (`x,d=1024`): a difficulty request that never fails the login.
+    const requested = passwordDifficulty(params[1]);
+    if (requested !== undefined) {
+      try {
+        this.requestDifficulty(requested, after);
+      } catch (err) {
+        if (!(err instanceof StratumError)) throw err;
+      }
+    }
     if (!this.jobsFlowing) {
       this.jobsFlowing = true;
       after.then = () => this.sendDifficultyAndJob(false);
@@ -198,11 +208,11 @@ export class StratumSession implements SessionView {
         const raw = opts['minimum-difficulty.value'];
         const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
         if (!(value > 0) || !Number.isFinite(value)) throw new StratumError(StratumCode.OTHER, 'minimum-difficulty.value must be a positive number');
-        const before = this.vardiff.difficulty;
-        this.vardiff.setMinimum(value, this.ctx.now());
+        const before = this.difficulties.current;
+        this.difficulties.setMinimum(value, this.ctx.now());
         result['minimum-difficulty'] = true;
         // A new job only when the difficulty moved: a repeated request must not mint jobs.
-        if (this.jobsFlowing && this.vardiff.difficulty !== before) after.then = () => this.sendDifficultyAndJob();
+        if (this.jobsFlowing && this.difficulties.current !== before) after.then = () => this.sendDifficultyAndJob();
       } else {
         result[extension.slice(0, 64)] = false;
       }
@@ -210,17 +220,21 @@ export class StratumSession implements SessionView {
     return result;
   }
 
-  private suggestDifficulty(params: unknown[], after: After): boolean {
+  private suggestDifficulty(method: string, params: unknown[], after: After): boolean {
     const suggested = params[0];
     try {
       parseDifficulty(suggested);
     } catch (err) {
-      throw new StratumError(StratumCode.OTHER, `suggest_difficulty: ${(err as ProtocolError).detail}`);
+      throw new StratumError(StratumCode.OTHER, `${method.slice('mining.'.length)}: ${(err as ProtocolError).detail}`);
     }
-    const before = this.vardiff.difficulty;
-    this.vardiff.suggest(Number(suggested), this.ctx.now());
-    if (this.jobsFlowing && this.vardiff.difficulty !== before) after.then = () => this.sendDifficultyAndJob();
+    this.requestDifficulty(Number(suggested), after);
     return true;
+  }
+
+  /** A difficulty the miner asks for: a change mints this session a job (session-difficulty.ts bounds how often). */
+  private requestDifficulty(difficulty: Difficulty, after: After): void {
+    // Before authorize there is nothing to re-send: the first set_difficulty will carry it.
+    if (this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing) && this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
   }
 
   private async submit(params: unknown[], after: After): Promise<boolean> {
@@ -243,12 +257,12 @@ export class StratumSession implements SessionView {
     if (submission.ntime < ntimeMin || submission.ntime > ntimeMin + this.ctx.ntimeRollSeconds) return this.reject(StratumCode.OTHER, 'ntime out of range');
     if (submission.versionBits !== undefined && this.versionMask === 0) return this.reject(StratumCode.OTHER, 'version rolling was not negotiated');
 
-    const sent = this.jobDifficulty.get(job.id);
-    const difficulty = sent?.difficulty ?? this.vardiff.difficulty;
+    const sent = this.difficulties.of(job.id);
+    const difficulty = sent.difficulty;
     let share;
     try {
       share = verifyShare(
-        { job: job.stratum, extranonce1: this.extranonce1, versionMask: this.versionMask, difficulty, shareTarget: sent?.target, merkleRoot: this.merkleRoot(job, submission.extranonce2) },
+        { job: job.stratum, extranonce1: this.extranonce1, versionMask: this.versionMask, difficulty, shareTarget: sent.target, merkleRoot: this.merkleRoot(job, submission.extranonce2) },
         submission,
       );
     } catch (err) {
@@ -293,7 +307,7 @@ export class StratumSession implements SessionView {
       isBlock: share.meetsNetworkTarget,
       member: identity.member,
     });
-    if (this.vardiff.onShare(nowMs) !== undefined) after.then = () => this.sendDifficultyAndJob();
+    if (this.difficulties.onShare(job.id, nowMs) !== undefined) after.then = () => this.sendDifficultyAndJob();
     return true;
   }
 
@@ -309,12 +323,24 @@ export class StratumSession implements SessionView {
 
   /**
    * set_difficulty, then a job: Stratum applies a new difficulty from the next notify on, so after
-   * a change the current work goes out again under a new job id that carries the new difficulty.
+   * a change the current work goes out again under a new job id, with a later ntime so that its
+   * header differs from the work the miner has (see JobManager.derive).
    */
   private sendDifficultyAndJob(changed = true): void {
-    this.connection.send(encodeNotification('mining.set_difficulty', [this.vardiff.difficulty]));
+    this.connection.send(encodeNotification('mining.set_difficulty', [this.difficulties.current]));
     const current = this.ctx.jobs.current;
-    if (current) this.sendJob(changed ? this.ctx.jobs.derive(current) : current);
+    if (current) this.sendJob(changed ? this.ctx.jobs.derive(current, this.retargetNtime(current)) : current);
+  }
+
+  /**
+   * The wall clock's second, and past the last job's, within the first half of the ntime window
+   * (the miner may roll ntime further itself). With --ntime-roll-seconds 0 there is no room, and
+   * the job keeps its ntime.
+   */
+  private retargetNtime(job: Job): number {
+    const earliest = job.template.ntime;
+    const latest = earliest + Math.floor(this.ctx.ntimeRollSeconds / 2);
+    return Math.min(Math.max(earliest, Math.floor(this.ctx.now() / 1000), this.lastNtime + 1), latest);
   }
 }
 
@@ -347,13 +373,3 @@ function notifyText(job: Job): string {
   return text;
 }
 
-/** difficultyToTarget, remembered for the last difficulty: most sessions of a broadcast share one. */
-let lastDifficulty: Difficulty | undefined;
-let lastTarget: Target = 0n;
-function targetFor(difficulty: Difficulty): Target {
-  if (difficulty !== lastDifficulty) {
-    lastTarget = difficultyToTarget(difficulty);
-    lastDifficulty = difficulty;
-  }
-  return lastTarget;
-}

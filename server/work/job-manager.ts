@@ -28,14 +28,20 @@ export interface Job {
 export interface Generation {
   serial: number;
   prevhashHex: string;
-  /** When a newer template replaced this one; its jobs stay valid for the grace period after. */
+  /**
+   * When a newer template of the same block replaced this one: its jobs stay valid for the
+   * grace period after (a miner may keep a job that is not clean for a minute or more).
+   */
   supersededAtMs: number | undefined;
   /** Hashes of shares accepted for this generation's jobs. */
   seenHashes: DigestSet;
 }
 
 export interface JobManagerOptions {
-  /** How long jobs of a replaced template (same previous block) are still accepted. */
+  /**
+   * How long jobs of a replaced template of the current block are still accepted. A clean job (a
+   * new previous block) ends them all at once: only work on an older block is stale.
+   */
   staleGraceMs: number;
   /** A job is re-issued under a new id when the source sent nothing for this long. */
   refreshIntervalMs: number;
@@ -89,12 +95,21 @@ export class JobManager {
   }
 
   /**
-   * The current work under a new id, for one session's re-notify after set_difficulty. It shares
-   * the parent's encoded fields, so thousands of sessions retargeting cost little memory.
+   * The current work under a new id and a new ntime, for one session's re-notify after
+   * set_difficulty. The header must differ from the job the session has: a miner switches work
+   * only when the header changes (cpuminer compares the first 76 bytes), and would otherwise go on
+   * mining the old job at the old difficulty. It shares the parent's coinbase and merkle branch
+   * (and with them the session's cached merkle roots), so thousands of retargets cost little.
    */
-  derive(job: Job): Job {
+  derive(job: Job, ntime: number = job.stratum.ntime): Job {
     const id = this.newId();
-    const derived: Job = { ...job, id, createdAtMs: this.now(), notifyParams: [id, ...job.notifyParams.slice(1, 8), false] };
+    const derived: Job = {
+      ...job,
+      id,
+      createdAtMs: this.now(),
+      stratum: { ...job.stratum, jobId: id, ntime, cleanJobs: false },
+      notifyParams: [id, ...job.notifyParams.slice(1, 7), u32ToHex(ntime), false],
+    };
     this.jobs.set(id, derived);
     return derived;
   }

@@ -147,15 +147,12 @@ export class TestMiner {
       const conf = await this.request('mining.configure', [['version-rolling'], { 'version-rolling.mask': 'ffffffff' }]);
       this.versionMask = parseInt((conf.result as Record<string, string>)['version-rolling.mask']!, 16);
     }
+    // Before authorize, as ESP-Miner and ckpool's proxy ask: the first job already carries it.
+    if (options.suggestDifficulty !== undefined) await this.request('mining.suggest_difficulty', [options.suggestDifficulty]);
     const firstJob = this.nextJob();
     const auth = await this.request('mining.authorize', [username, 'x']);
     if (auth.result !== true) throw new Error(`authorize failed: ${JSON.stringify(auth.error)}`);
     await firstJob;
-    if (options.suggestDifficulty !== undefined) {
-      const retargeted = this.nextJob();
-      await this.request('mining.suggest_difficulty', [options.suggestDifficulty]);
-      await retargeted;
-    }
   }
 
   /** Hashes the current job until a share meets the current difficulty (or `difficulty`). */
