@@ -1,5 +1,21 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin, type PreviewServer, type ViteDevServer } from 'vite';
+import { BASE_SECURITY_HEADERS, framingHeadersFor } from './server/http/security-headers.js';
+
+/**
+ * The gateway's security headers on the dev and preview servers too, so that a page that works
+ * here is not framed (or refused) differently once the gateway serves it.
+ */
+function securityHeaders(): Plugin {
+  const apply = (server: ViteDevServer | PreviewServer): void => {
+    server.middlewares.use((req, res, next) => {
+      const path = new URL(req.url ?? '/', 'http://vite').pathname;
+      for (const [name, value] of Object.entries({ ...BASE_SECURITY_HEADERS, ...framingHeadersFor(path) })) res.setHeader(name, value);
+      next();
+    });
+  };
+  return { name: 'dao-security-headers', configureServer: apply, configurePreviewServer: apply };
+}
 
 // The web app lives in web/; it imports the pure protocol/ code, the WASM builds from
 // build/wasm/ and the WGSL kernels from shaders/, all outside web/, which Vite allows because they
@@ -25,6 +41,7 @@ export default defineConfig({
       output: { entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js') },
     },
   },
+  plugins: [securityHeaders()],
   worker: { format: 'es' },
   preview: { host: '127.0.0.1', port: 5173, strictPort: false },
   server: { host: '127.0.0.1' },

@@ -6,11 +6,14 @@ import { bitsToTarget, targetToDifficulty } from '../../protocol/target.js';
 import type { GatewayView } from '../gateway-view.js';
 import { handleDaoApi } from './dao-api.js';
 import { HttpError, send } from './respond.js';
+import { BASE_SECURITY_HEADERS, NO_FRAMING } from './security-headers.js';
 import { serveStatic } from './static-files.js';
 
 /** The HTTP side of the gateway: health, stats, member records, metrics, the DAO API, and the web app. */
 export function createRequestHandler(view: GatewayView) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // On every response, whichever branch answers: pages replace the framing pair (static-files.ts).
+    for (const [name, value] of Object.entries({ ...BASE_SECURITY_HEADERS, ...NO_FRAMING })) res.setHeader(name, value);
     try {
       const url = new URL(req.url ?? '/', 'http://gateway');
       const path = url.pathname;

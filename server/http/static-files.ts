@@ -1,6 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { extname, join, normalize, relative, resolve, sep } from 'node:path';
+import { FRAMING_HEADER_NAMES, framingHeadersFor } from './security-headers.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -16,7 +17,8 @@ const TYPES: Record<string, string> = {
 
 /**
  * Serves the built web app. Paths are resolved inside `root` only (no ../ escapes); Vite's
- * fingerprinted /assets/ files are cached for a year, everything else revalidated.
+ * fingerprinted /assets/ files are cached for a year, everything else revalidated. Every file may be
+ * framed by this origin only, except the widget frame page, which partners frame (security-headers.ts).
  */
 export function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
   const base = resolve(root);
@@ -25,11 +27,15 @@ export function serveStatic(root: string, req: IncomingMessage, res: ServerRespo
   try {
     if (statSync(file).isDirectory()) file = join(file, 'index.html');
     const stat = statSync(file);
+    // Judged by the file served, not the URL: /widget/./widget.html is the same page.
+    const framing = framingHeadersFor(`/${relative(base, file).split(sep).join('/')}`);
+    // The request handler sets "frame nothing" on every response first; a page replaces it.
+    for (const name of FRAMING_HEADER_NAMES) res.removeHeader(name);
     res.writeHead(200, {
+      ...framing,
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': stat.size,
       'cache-control': pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-      'x-content-type-options': 'nosniff',
     });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
