@@ -6,6 +6,7 @@ import { SigningKey, computeAddress } from 'ethers';
 import { devices, type Browser, type Page } from 'playwright-core';
 import type { Gateway } from '../server/gateway.js';
 import { launchChromium, openPage } from './helpers/browser.js';
+import { answerConfirm } from './helpers/confirm.js';
 import { startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -222,7 +223,21 @@ describe('contributor app (built, through the gateway)', () => {
     await page.getByRole('button', { name: 'Import key' }).click();
     const error = await page.locator('[data-identity-error]').textContent({ timeout: 5000 });
     assert.match(error ?? '', /not a private key/);
+    assert.equal(await page.getByRole('dialog').count(), 0, 'garbage is refused before any question');
     assert.equal(await figure(page, 'data-address'), address, 'the address is kept');
+
+    // A real key: the question names both addresses; Cancel keeps the old key, Confirm replaces it.
+    const other = '0x' + '11'.repeat(32);
+    const otherAddress = computeAddress(new SigningKey(other));
+    const expected = new RegExp(`Replace the key of ${address} \\(its unclaimed rewards stay with that key\\) with ${otherAddress}`);
+    await page.getByLabel('Import a key').fill(other);
+    await page.getByRole('button', { name: 'Import key' }).click();
+    await answerConfirm(page, expected, 'Cancel');
+    await page.waitForTimeout(300);
+    assert.equal(await figure(page, 'data-address'), address, 'Cancel keeps the key');
+    await page.getByRole('button', { name: 'Import key' }).click();
+    await answerConfirm(page, expected);
+    await waitFor('the imported address', async () => (await figure(page, 'data-address')) === otherAddress, 5000);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -18,6 +18,7 @@ import type { NewProof, NewVote } from '../web/store/chain-records.js';
 import type { ProofRow, VoteRow } from '../web/store/schema.js';
 import type { StoreMethod, StoreTestApi } from './browser/store-page.js';
 import { launchChromium, startDevServer, type DevServer } from './helpers/browser.js';
+import { answerConfirm } from './helpers/confirm.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
 import { getJson, startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -184,7 +185,21 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
 
     // Claim through the relayer: signed in the page, sent by the gateway.
     const balanceOf = contracts.token.getFunction('balanceOf');
+    // Cancel signs nothing: no POST of a claim, no status, the same amount still claimable.
+    const posts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST') posts.push(new URL(request.url()).pathname);
+    });
     await page.getByTestId('claim').click();
+    await answerConfirm(page, /Claim .+ for epoch 1 to 0x[0-9a-fA-F]{40}/, 'Cancel');
+    await page.waitForTimeout(500);
+    assert.deepEqual(posts, [], 'nothing sent after Cancel');
+    assert.equal(await attr(page, 'data-claim-status'), null, 'no claim after Cancel');
+    assert.equal(await attr(page, 'data-claimable'), reward.toString());
+    assert.equal(await gateway.view.relayer!.flush().then(() => balanceOf(address)), 0n);
+    await page.getByTestId('claim').click();
+    const claimText = await answerConfirm(page, /Claim .+ for epoch 1 to 0x[0-9a-fA-F]{40}/);
+    assert.ok(claimText.includes(address), `the claim names the recipient: ${claimText}`);
     await untilShown(page, 'data-claim-status', 'queued');
     await gateway.view.relayer!.flush();
     assert.equal(await balanceOf(address), reward, 'the member received the cumulative reward');
@@ -196,6 +211,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     const governor = contracts.governor as Contract;
     await page.getByLabel('Description').fill('Buy a GPU for the pool');
     await page.getByRole('button', { name: 'Sign and propose' }).click();
+    await answerConfirm(page, /Sign a proposal "Buy a GPU for the pool": a signal \(text only\), as 0x[0-9a-fA-F]{40}/);
     await page.locator('[data-proposal-sent]').waitFor({ timeout: 10_000 });
     await gateway.view.relayer!.flush();
     assert.equal(await governor.getFunction('proposalCount')(), 1n);
@@ -206,6 +222,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
 
     // The member votes For; the relayer submits the ballot with the member's leaf.
     await proposal.locator('[data-vote="For"]').click();
+    await answerConfirm(page, new RegExp(`Sign a vote FOR proposal #1 "Buy a GPU for the pool" \\(signal\\) as ${address}`));
     await untilShown(page, 'data-vote-status', 'queued');
     await gateway.view.relayer!.flush();
     const onChain = (await governor.getFunction('getProposal')(1n)) as { forWork: bigint; againstWork: bigint };
@@ -220,6 +237,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     await page.getByLabel('Description').fill('Reinvest a fifth in hardware');
     await page.getByLabel(/New reinvested share/).fill('20');
     await page.getByRole('button', { name: 'Sign and propose' }).click();
+    await answerConfirm(page, /Sign a proposal "Reinvest a fifth in hardware": set the reinvested share to 20%/);
     await page.locator('[data-proposal-sent]').waitFor({ timeout: 10_000 });
     await gateway.view.relayer!.flush();
     const change = (await governor.getFunction('getProposal')(2n)) as { kind: bigint; parameter: string; value: bigint; epoch: bigint };
@@ -306,6 +324,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
 
       // The wallet sends the claim and pays its gas: the distributor records it as the submitter.
       await page.getByTestId('claim-wallet').click();
+      await answerConfirm(page, new RegExp(`Claim .+ for epoch 2 to ${wallet.address}.*Your wallet sends the transaction`));
       await waitFor('the wallet claim mined', async () => (await contracts.token.getFunction('balanceOf')(wallet.address)) === BigInt(leaf.cumulativeReward));
       const [claimed] = await contracts.distributor.queryFilter(contracts.distributor.filters['Claimed']!(wallet.address));
       assert.equal((claimed as unknown as { args: { submitter: string } }).args.submitter, wallet.address, 'claimed by the wallet, not the relayer');
@@ -314,6 +333,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
       // A vote signed by the wallet on proposal 1, pinned to epoch 1 when this address had no work:
       // the relayer checks the signature first, so its refusal names the missing weight.
       await page.locator('[data-proposal-id="1"] [data-vote="Against"]').click();
+      await answerConfirm(page, new RegExp(`Sign a vote AGAINST proposal #1 .* as ${wallet.address}`));
       const refusal = await page.locator('[data-vote-error]').textContent({ timeout: 10_000 });
       assert.match(refusal ?? '', /is not a member in epoch 1/);
       assert.deepEqual(errors, []);

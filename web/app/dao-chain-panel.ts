@@ -2,6 +2,8 @@ import { LitElement, css, html } from 'lit';
 import type { ChainConfig } from '../chain/chain-config.js';
 import type { ChainSession, ChainSnapshot } from '../chain/chain-session.js';
 import { formatDuration, formatToken } from './chain-format.js';
+import './confirm-dialog.js';
+import type { ConfirmDialog } from './confirm-dialog.js';
 import { formatWork } from './format.js';
 
 /**
@@ -110,11 +112,11 @@ export class DaoChainPanel extends LitElement {
       : '';
     return html`
       <div class="row">
-        <button type="button" data-testid="claim" ?disabled=${!canClaim} @click=${() => void this.session?.claim()}>
+        <button type="button" data-testid="claim" ?disabled=${!canClaim} @click=${() => void this.claim(token, false)}>
           ${s.claimable ? `Claim ${token(s.claimable)}` : 'Claim'}
         </button>
         ${s.identitySource === 'injected'
-          ? html`<button type="button" data-testid="claim-wallet" ?disabled=${!canClaim} @click=${() => void this.session?.claimFromWallet()}>
+          ? html`<button type="button" data-testid="claim-wallet" ?disabled=${!canClaim} @click=${() => void this.claim(token, true)}>
               Claim from my wallet
             </button>`
           : ''}
@@ -122,7 +124,23 @@ export class DaoChainPanel extends LitElement {
       </div>
       ${claim ? html`<p data-claim-status=${claim.status} role="status">${status}</p>` : ''}
       ${s.actionError?.action === 'claim' ? html`<p class="error" role="alert" data-action-error>${s.actionError.message}</p>` : ''}
+      <dao-confirm-dialog></dao-confirm-dialog>
     `;
+  }
+
+  /** Signs (or has the wallet send) a claim only once the member confirmed the amount, epoch and recipient. */
+  private async claim(token: (amount: bigint) => string, fromWallet: boolean): Promise<void> {
+    const s = this.snapshot;
+    if (!s?.address || s.claimable === undefined || !s.proof?.verified) return;
+    const confirmed = await this.renderRoot.querySelector<ConfirmDialog>('dao-confirm-dialog')?.ask({
+      title: fromWallet ? 'Send this claim from your wallet?' : 'Sign this claim?',
+      lines: [
+        `Claim ${token(s.claimable)} for epoch ${s.proof.epoch} to ${s.address}.`,
+        fromWallet ? 'Your wallet sends the transaction and pays its gas.' : 'Signed with your key here; the relayer sends it and pays the gas.',
+      ],
+    });
+    if (!confirmed) return;
+    await (fromWallet ? this.session?.claimFromWallet() : this.session?.claim());
   }
 }
 

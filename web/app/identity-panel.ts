@@ -1,5 +1,8 @@
 import { LitElement, css, html } from 'lit';
+import { localIdentityFromKey } from '../store/identity.js';
 import type { MemberStore } from '../store/member-store.js';
+import './confirm-dialog.js';
+import type { ConfirmDialog } from './confirm-dialog.js';
 
 /**
  * The member address, and the key behind it: export (after a warning, in a dialog) and import
@@ -60,6 +63,7 @@ export class IdentityPanel extends LitElement {
           : html`<button type="button" @click=${this.revealKey}>Show my key</button>`}
         <button type="button" @click=${this.closeExport}>Close</button>
       </dialog>
+      <dao-confirm-dialog></dao-confirm-dialog>
     `;
   }
 
@@ -91,6 +95,18 @@ export class IdentityPanel extends LitElement {
     const input = this.renderRoot.querySelector<HTMLInputElement>('#import-key');
     if (!input || !this.store) return;
     try {
+      // Checked here first, so garbage is refused before any question, and the question names the new address.
+      const next = localIdentityFromKey(input.value, Date.now()).address;
+      const confirmed = await this.renderRoot.querySelector<ConfirmDialog>('dao-confirm-dialog')?.ask({
+        title: 'Replace your key?',
+        lines: this.address
+          ? [
+              `Replace the key of ${this.address} (its unclaimed rewards stay with that key) with ${next}.`,
+              'Export the current key first if you may want those rewards: this device forgets it.',
+            ]
+          : [`Use the key of ${next} as this device's member key.`],
+      });
+      if (!confirmed) return;
       const identity = await this.store.importIdentity(input.value, { replace: true });
       input.value = '';
       this.error = undefined;

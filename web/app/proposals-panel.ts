@@ -3,6 +3,8 @@ import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport, type ProposalSta
 import type { ChainConfig } from '../chain/chain-config.js';
 import type { ChainSession, ChainSnapshot, MemberVote } from '../chain/chain-session.js';
 import { formatDuration, percentOf } from './chain-format.js';
+import './confirm-dialog.js';
+import type { ConfirmDialog } from './confirm-dialog.js';
 import { formatWork } from './format.js';
 
 const ZERO_PARAMETER = `0x${'00'.repeat(32)}`;
@@ -53,6 +55,7 @@ export class ProposalsPanel extends LitElement {
           html`<ul data-proposals=${s.proposals.length}>${[...s.proposals].reverse().map((p) => this.renderProposal(p, s))}</ul>`}
       ${s.actionError?.action === 'vote' ? html`<p class="error" role="alert" data-vote-error>${s.actionError.message}</p>` : ''}
       ${this.renderForm(s)}
+      <dao-confirm-dialog></dao-confirm-dialog>
     `;
   }
 
@@ -60,12 +63,7 @@ export class ProposalsPanel extends LitElement {
     const id = p.id.toString();
     const vote = s.votes[id];
     const now = (s.chainTime ?? 0) + (s.polledAtMs ? (Date.now() - s.polledAtMs) / 1000 : 0);
-    const what =
-      p.kind === ProposalKind.ParameterChange
-        ? p.parameter.toLowerCase() === REINVESTMENT_BPS_PARAMETER
-          ? `set the reinvested share to ${bpsToPercent(p.value)}`
-          : `set parameter ${p.parameter} to ${p.value}`
-        : 'signal';
+    const what = proposalWhat(p);
     const counted = (label: string, work: bigint, attribute: string) =>
       html`<span data-tally=${attribute} data-work=${work.toString()}>${label}: ${formatWork(work.toString())} (${percentOf(work, p.quorumWork)} of quorum)</span>`;
     const canVote = p.state === 'active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
@@ -82,7 +80,7 @@ export class ProposalsPanel extends LitElement {
       ${canVote
         ? html`<div class="row" role="group" aria-label="Vote on proposal ${id}">
             ${([VoteSupport.For, VoteSupport.Against, VoteSupport.Abstain] as VoteSupport[]).map(
-              (support) => html`<button type="button" data-vote=${SUPPORT_NAMES[support]} @click=${() => void this.session?.vote(p.id, support)}>
+              (support) => html`<button type="button" data-vote=${SUPPORT_NAMES[support]} @click=${() => void this.vote(p, support)}>
                 ${SUPPORT_NAMES[support]}
               </button>`,
             )}
@@ -90,6 +88,24 @@ export class ProposalsPanel extends LitElement {
         : ''}
       ${this.renderVote(vote)}
     </li>`;
+  }
+
+  private get confirmDialog(): ConfirmDialog | null {
+    return this.renderRoot.querySelector<ConfirmDialog>('dao-confirm-dialog');
+  }
+
+  /** Signs a vote only once the member confirmed what it says and which address signs it. */
+  private async vote(p: ProposalView, support: VoteSupport): Promise<void> {
+    const voter = this.snapshot?.address;
+    if (!voter) return;
+    const confirmed = await this.confirmDialog?.ask({
+      title: 'Sign this vote?',
+      lines: [
+        `Sign a vote ${SUPPORT_NAMES[support].toUpperCase()} proposal #${p.id} "${p.description ?? '(description not found)'}" (${proposalWhat(p)}) as ${voter}.`,
+        `It weighs the work committed by epoch ${p.epoch}, and cannot be changed once counted.`,
+      ],
+    });
+    if (confirmed) await this.session?.vote(p.id, support);
   }
 
   private renderVote(vote: MemberVote | undefined) {
@@ -143,12 +159,29 @@ export class ProposalsPanel extends LitElement {
       parameter = REINVESTMENT_BPS_PARAMETER;
       value = BigInt(Math.round(percent * 100));
     }
+    const proposer = this.snapshot?.address;
+    const epoch = this.snapshot?.proof?.verified ? this.snapshot.proof.epoch : undefined;
+    const change =
+      this.kind === ProposalKind.ParameterChange
+        ? `set the reinvested share to ${bpsToPercent(value)}${this.snapshot?.reinvestmentBps === undefined ? '' : ` (now ${bpsToPercent(BigInt(this.snapshot.reinvestmentBps))})`}`
+        : 'a signal (text only)';
+    const confirmed = await this.confirmDialog?.ask({
+      title: 'Sign this proposal?',
+      lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `Votes on it weigh the work committed by epoch ${epoch ?? '?'}.`],
+    });
+    if (!confirmed) return;
     await this.session?.propose(this.kind, description, parameter, value);
     if (this.session?.snapshot.actionDone === 'propose') {
       form.reset();
       this.kind = ProposalKind.Signal;
     }
   }
+}
+
+/** What a proposal would do, in words. */
+function proposalWhat(p: ProposalView): string {
+  if (p.kind !== ProposalKind.ParameterChange) return 'signal';
+  return p.parameter.toLowerCase() === REINVESTMENT_BPS_PARAMETER ? `set the reinvested share to ${bpsToPercent(p.value)}` : `set parameter ${p.parameter} to ${p.value}`;
 }
 
 /** A vote that still counts or may still count: only a failed one may be cast again. */
