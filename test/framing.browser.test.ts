@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser as PuppeteerBrowser, Frame as PuppeteerFrame, Page as PuppeteerPage } from 'puppeteer-core';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Frame } from 'playwright-core';
+import { preview } from 'vite';
 import type { Gateway } from '../server/gateway.js';
-import { launchChromium } from './helpers/browser.js';
+import { REPO_ROOT, launchChromium } from './helpers/browser.js';
 import { launchFirefox } from './helpers/firefox.js';
 import { startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -101,6 +102,31 @@ describe('framing (real gateway at 127.0.0.1, a page on 127.0.0.2 frames it)', (
     const preflight = await get('/api/votes', { method: 'OPTIONS' });
     assert.equal(preflight.get('x-content-type-options'), 'nosniff');
     assert.equal(preflight.get('referrer-policy'), 'strict-origin-when-cross-origin');
+  });
+
+  test('vite preview with vite.config.ts sends the same headers as the gateway', async () => {
+    const server = await preview({ configFile: `${REPO_ROOT}vite.config.ts`, logLevel: 'error', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+    try {
+      const base = server.resolvedUrls?.local[0];
+      assert.ok(base, 'the preview server reports its URL');
+      const appResponse = await fetch(base);
+      assert.equal(appResponse.status, 200, 'the built app (npm run build) is served');
+      assert.match(await appResponse.text(), /<dao-app>/);
+      const app = appResponse.headers;
+      assert.equal(app.get('content-security-policy'), "frame-ancestors 'self'");
+      assert.equal(app.get('x-frame-options'), 'SAMEORIGIN');
+      assert.equal(app.get('x-content-type-options'), 'nosniff');
+      assert.equal(app.get('referrer-policy'), 'strict-origin-when-cross-origin');
+      const widgetResponse = await fetch(new URL('widget/widget.html', base));
+      assert.equal(widgetResponse.status, 200);
+      assert.match(await widgetResponse.text(), /Start contributing/);
+      const widget = widgetResponse.headers;
+      assert.equal(widget.get('x-frame-options'), null);
+      assert.equal(widget.get('content-security-policy'), null);
+      assert.equal(widget.get('referrer-policy'), 'strict-origin-when-cross-origin');
+    } finally {
+      await server.close();
+    }
   });
 
   describe('Chromium', () => {
