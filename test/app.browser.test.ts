@@ -236,6 +236,12 @@ describe('contributor app (built, through the gateway)', () => {
     await page.waitForTimeout(300);
     assert.equal(await figure(page, 'data-address'), address, 'Cancel keeps the key');
     await page.getByRole('button', { name: 'Import key' }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await page.waitForTimeout(300);
+    assert.equal(await figure(page, 'data-address'), address, 'Escape keeps the key');
+    await page.getByRole('button', { name: 'Import key' }).click();
     await answerConfirm(page, expected);
     await waitFor('the imported address', async () => (await figure(page, 'data-address')) === otherAddress, 5000);
     assert.deepEqual(errors, []);
