@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { StratumCode } from '../protocol/stratum/errors.js';
 import type { Gateway } from '../server/gateway.js';
-import { ExtranonceAllocator } from '../server/stratum/extranonce.js';
+import { ExtranonceAllocator, extranonceLayout } from '../server/stratum/extranonce.js';
+import { createPracticeSource } from '../server/work/practice-source.js';
 import { createUpstreamSource } from '../server/work/upstream-source.js';
 import { MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
@@ -124,4 +125,32 @@ describe('a full pool', () => {
       await gateway.close();
     }
   });
+});
+
+describe('every layout assembles the coinbase the miner hashed', () => {
+  for (const slot of [2, 3, 4, 5, 6, 8]) {
+    test(`a ${slot}-byte slot: extranonce1 and extranonce2 widths as the layout says, shares on several extranonce2s accepted`, async () => {
+      const layout = extranonceLayout(slot);
+      const gateway = await startTestGateway({ instanceId: 0xc4 }, { source: createPracticeSource({ extranonceSize: slot, networkDifficulty: 1e9 }) });
+      try {
+        const miner = await TestMiner.tcp(gateway.stratumPort);
+        await miner.login(`${MEMBER}.layout${slot}`);
+        assert.equal(miner.extranonce1.length, 2 * layout.prefixSize);
+        assert.ok(miner.extranonce1.startsWith('c4'), miner.extranonce1);
+        assert.equal(miner.extranonce2Size, layout.extranonce2Size);
+        // The test miner builds coinb1 || extranonce1 || extranonce2 || coinb2 on its own; the gateway must agree.
+        for (const en2 of ['00', '5a', 'ff'].map((b) => b.repeat(layout.extranonce2Size))) {
+          const share = await miner.findShare({ worker: `${MEMBER}.layout${slot}`, extranonce2: en2 });
+          const reply = await miner.submit(share.params);
+          assert.equal(reply.result, true, `extranonce2 ${en2}: ${JSON.stringify(reply.error)}`);
+        }
+        // A wrong-width extranonce2 is refused, not hashed.
+        const wrong = await miner.findShare({ worker: `${MEMBER}.layout${slot}`, extranonce2: '00'.repeat(layout.extranonce2Size + 1) });
+        assert.match(JSON.stringify((await miner.submit(wrong.params)).error), new RegExp(`extranonce2 must be ${layout.extranonce2Size} bytes`));
+        miner.close();
+      } finally {
+        await gateway.close();
+      }
+    });
+  }
 });
