@@ -76,6 +76,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
       allocatorFor: overrides.extranonceAllocator,
       resumeWindowMs: config.resumeWindowSeconds * 1000,
       holdsPerIp: config.resumeHoldsPerIp,
+      minExtranonce2Size: config.minerExtranonce2Bytes,
       // Known farms and proxies are many miners behind one address: all of theirs may resume.
       uncapped: (ip) => inBlockList(banExempt, ip),
     }),

@@ -154,3 +154,18 @@ describe('every layout assembles the coinbase the miner hashed', () => {
     });
   }
 });
+
+test('--miner-extranonce2-bytes 2 on a 4-byte slot: the miner gets 2 bytes (what cgminer accepts) and its shares are accepted', async () => {
+  const gateway = await startTestGateway({ minerExtranonce2Bytes: 2 }, { source: createPracticeSource({ extranonceSize: 4, networkDifficulty: 1e9 }) });
+  try {
+    const miner = await TestMiner.tcp(gateway.stratumPort);
+    await miner.login(`${MEMBER}.cgminer`);
+    assert.equal(miner.extranonce2Size, 2);
+    assert.equal(miner.extranonce1.length, 4);
+    const share = await miner.findShare({ worker: `${MEMBER}.cgminer`, extranonce2: 'beef' });
+    assert.equal((await miner.submit(share.params)).result, true);
+    miner.close();
+  } finally {
+    await gateway.close();
+  }
+});

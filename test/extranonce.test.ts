@@ -98,3 +98,11 @@ test('20,000 sessions on a 4-byte upstream slot: 20,000 distinct 3-byte prefixes
   assert.equal(seen.size, 20_000);
   assert.equal(allocator.allocated, 20_000);
 });
+
+test('--miner-extranonce2-bytes 2 (cgminer needs 2): a 4-byte slot then serves 256 sessions, an 8-byte one is unchanged', () => {
+  assert.deepEqual(extranonceLayout(4, 2), { prefixSize: 2, capacity: 256, extranonce2Size: 2 });
+  assert.deepEqual(extranonceLayout(3, 2), { prefixSize: 1, capacity: 1, extranonce2Size: 2 });
+  assert.deepEqual(extranonceLayout(8, 2), extranonceLayout(8));
+  assert.throws(() => extranonceLayout(2, 2), /slot \(2 bytes\) is too small to split \(the instance byte and 2 for the miner\)/);
+  assert.equal(ExtranonceAllocator.forSlot(4, 1, 2).prefixSize, 2);
+});

@@ -14,6 +14,8 @@ export interface ExtranonceResumeOptions {
   resumeWindowMs?: number;
   /** Held prefixes per address; beyond it the address's oldest is released. */
   holdsPerIp?: number;
+  /** The least extranonce2 a miner is given (extranonceLayout); 1 unless set. */
+  minExtranonce2Size?: number;
   /** Addresses with no per-address cap (known farms and proxies: many miners behind one address). */
   uncapped?: (ip: string) => boolean;
 }
@@ -71,7 +73,7 @@ export class ExtranonceResume {
    */
   useSlotSize(slotSize: number): boolean {
     if (slotSize === this.slot) return false;
-    this.allocator = this.options.allocatorFor?.(slotSize) ?? ExtranonceAllocator.forSlot(slotSize, this.options.instanceId);
+    this.allocator = this.options.allocatorFor?.(slotSize) ?? ExtranonceAllocator.forSlot(slotSize, this.options.instanceId, this.options.minExtranonce2Size);
     this.slot = slotSize;
     this.clearHeld();
     return true;

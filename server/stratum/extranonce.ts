@@ -31,10 +31,16 @@ export interface ExtranonceLayout {
  *   slot 5 -> prefix 3:                          65,536,       extranonce2 2
  *   slot 6 -> prefix 4:                          16,777,216,   extranonce2 2
  *   slot 8 -> prefix 4:                          16,777,216,   extranonce2 4
+ *
+ * `minExtranonce2Size` (--miner-extranonce2-bytes) gives the miner more at the cost of sessions:
+ * cgminer and the firmwares built on it (bmminer, sgminer) refuse an extranonce2 under 2 bytes, so
+ * a gateway serving them on a 4-byte upstream slot needs 2 (and then serves 256 sessions).
  */
-export function extranonceLayout(slotSize: number): ExtranonceLayout {
-  if (!Number.isInteger(slotSize) || slotSize < 2) throw new RangeError(`the work source's extranonce slot (${slotSize} bytes) is too small to split`);
-  const prefixSize = Math.min(4, Math.max(slotSize - 2, Math.min(3, slotSize - 1)));
+export function extranonceLayout(slotSize: number, minExtranonce2Size = 1): ExtranonceLayout {
+  if (!Number.isInteger(slotSize) || slotSize < 1 + minExtranonce2Size) {
+    throw new RangeError(`the work source's extranonce slot (${slotSize} bytes) is too small to split (the instance byte and ${minExtranonce2Size} for the miner)`);
+  }
+  const prefixSize = Math.min(4, Math.max(slotSize - 2, Math.min(3, slotSize - 1)), slotSize - minExtranonce2Size);
   return { prefixSize, capacity: 2 ** (8 * (prefixSize - 1)), extranonce2Size: slotSize - prefixSize };
 }
 
@@ -65,8 +71,8 @@ export class ExtranonceAllocator {
   }
 
   /** The allocator for a slot of `slotSize` bytes, split as extranonceLayout says. */
-  static forSlot(slotSize: number, instanceId = 0): ExtranonceAllocator {
-    return new ExtranonceAllocator(extranonceLayout(slotSize).prefixSize, instanceId);
+  static forSlot(slotSize: number, instanceId = 0, minExtranonce2Size = 1): ExtranonceAllocator {
+    return new ExtranonceAllocator(extranonceLayout(slotSize, minExtranonce2Size).prefixSize, instanceId);
   }
 
   /** How many prefixes this instance may hand out at once. */
