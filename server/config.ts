@@ -35,6 +35,12 @@ export interface GatewayConfig {
   banAddressAfter: number;
   /** CIDR ranges (a bare address is one host) never address-banned nor capped per address. */
   banExempt: string[];
+  /** A dropped session's extranonce1 waits this long for the miner to resume it. */
+  resumeWindowSeconds: number;
+  /** Held extranonce1s per address (the oldest is released beyond; --ban-exempt ranges are not capped). */
+  resumeHoldsPerIp: number;
+  /** The least extranonce2 miners get (1 fits 65,536 sessions in a 4-byte upstream slot; cgminer needs 2). */
+  minerExtranonce2Bytes: number;
   ledgerSynchronous: 'FULL' | 'NORMAL';
   /**
    * Where members' work is recorded: `sqlite` (the file <dataDir>/ledger.sqlite, one gateway) or a
@@ -92,6 +98,9 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   banSeconds: 600,
   banAddressAfter: 5,
   banExempt: [],
+  resumeWindowSeconds: 300,
+  resumeHoldsPerIp: 8,
+  minerExtranonce2Bytes: 1,
   ledgerSynchronous: 'FULL',
   ledger: 'sqlite',
   webRoot: 'build/web',
@@ -171,6 +180,9 @@ export const SETTINGS: Setting[] = [
   { key: 'banSeconds', flag: 'ban-seconds', parse: int(1, 86_400), help: 'length of an address ban' },
   { key: 'banAddressAfter', flag: 'ban-address-after', parse: int(1, 1_000_000), help: 'connections of one address banned within --ban-seconds that ban the address' },
   { key: 'banExempt', flag: 'ban-exempt', parse: parseCidrList, repeatable: true, help: 'CIDRs of known farms and proxies (comma-separated or repeated): no address ban or per-address cap' },
+  { key: 'resumeWindowSeconds', flag: 'resume-window-seconds', parse: int(0, 86_400), help: "how long a dropped session's extranonce1 is held for the miner to resume it" },
+  { key: 'resumeHoldsPerIp', flag: 'resume-holds-per-ip', parse: int(0, 1_000_000), help: 'extranonce1s of dropped sessions held per address (the oldest is released beyond; held ones yield to new miners when the pool is full)' },
+  { key: 'minerExtranonce2Bytes', flag: 'miner-extranonce2-bytes', parse: int(1, 7), help: 'least extranonce2 bytes a miner gets: 1 serves 65,536 sessions on a 4-byte upstream slot; cgminer/bmminer need 2 (256 sessions there)' },
   { key: 'ledgerSynchronous', flag: 'ledger-synchronous', parse: oneOf('FULL', 'NORMAL'), help: 'SQLite synchronous: FULL survives power loss' },
   { key: 'ledger', flag: 'ledger', parse: ledgerLocation, help: 'sqlite (a file in --data-dir) | postgres://USER:PASS@HOST:PORT/DB shared by several gateways' },
   { key: 'webRoot', flag: 'web-root', parse: (t) => t, help: 'built web app to serve (default build/web)' },

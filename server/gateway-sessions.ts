@@ -5,6 +5,7 @@ import type { Ledger } from './ledger/ledger.js';
 import type { Metrics } from './metrics.js';
 import type { PoolStats } from './pool-stats.js';
 import type { ExtranonceResume } from './stratum/extranonce-resume.js';
+import { extranonceAllocation } from './stratum/extranonce-refusals.js';
 import type { StratumHub } from './stratum/hub.js';
 import type { SessionContext } from './stratum/session-context.js';
 import type { JobManager } from './work/job-manager.js';
@@ -55,7 +56,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
     get ledgerError() {
       return ledgerError;
     },
-    allocateExtranonce: (resumeId) => extranonces.allocate(resumeId),
+    allocateExtranonce: extranonceAllocation({ extranonces, log, onRefusal: () => metrics.extranonceRefusals.inc() }),
     onAuthorized(session, identity) {
       log.debug({ session: session.connection.id, member: identity.member, worker: identity.worker }, 'worker authorized');
     },
@@ -73,7 +74,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       else parts.hub().strike(session.connection, fault);
     },
     forward: parts.forward,
-    onSessionClosed: (session) => extranonces.hold(session.subscriptionId, session.extranonce),
+    onSessionClosed: (session) => extranonces.hold(session.subscriptionId, session.extranonce, session.connection.remoteAddress),
   };
 }
 

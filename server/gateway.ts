@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { openBackend } from './backend/open-backend.js';
 import { openDaoChain } from './chain/open-chain.js';
+import { cidrBlockList, inBlockList } from './cidr.js';
 import { Closer } from './closer.js';
 import { redact, type GatewayConfig } from './config.js';
 import { gatewaySessionContext } from './gateway-sessions.js';
@@ -68,7 +69,19 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   const source = overrides.source ?? openWorkSource(config.source, log);
   const stats = new PoolStats();
   const metrics = createMetrics();
-  const extranonces = closer.add(new ExtranonceResume({ instanceId: config.instanceId, allocatorFor: overrides.extranonceAllocator }), (e) => e.close());
+  const banExempt = cidrBlockList(config.banExempt);
+  const extranonces = closer.add(
+    new ExtranonceResume({
+      instanceId: config.instanceId,
+      allocatorFor: overrides.extranonceAllocator,
+      resumeWindowMs: config.resumeWindowSeconds * 1000,
+      holdsPerIp: config.resumeHoldsPerIp,
+      minExtranonce2Size: config.minerExtranonce2Bytes,
+      // Known farms and proxies are many miners behind one address: all of theirs may resume.
+      uncapped: (ip) => inBlockList(banExempt, ip),
+    }),
+    (e) => e.close(),
+  );
   const jobs = closer.add(new JobManager({ staleGraceMs: config.staleGraceMs, refreshIntervalMs: config.jobRefreshMs }), (j) => j.stop());
   const ctx = gatewaySessionContext({
     config,
@@ -116,6 +129,10 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
       metrics.miners.set(new Set([...hub.sessions.values()].flatMap((s) => s.identities.map((i) => i.member))).size);
       metrics.hashrate.set(stats.hashesPerSecond());
       metrics.sourceConnected.set(source.connected ? 1 : 0);
+      const extranonce = extranonces.usage;
+      metrics.extranonceCapacity.set(extranonce.capacity);
+      metrics.extranonceInUse.set(extranonce.inUse);
+      metrics.extranonceHeld.set(extranonce.held);
     },
   };
 

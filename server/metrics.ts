@@ -15,6 +15,10 @@ export function createMetrics() {
     connections: new Gauge({ name: 'dao_gateway_connections', help: 'Open Stratum connections', registers: [registry] }),
     miners: new Gauge({ name: 'dao_gateway_miners', help: 'Distinct members mining now', registers: [registry] }),
     hashrate: new Gauge({ name: 'dao_gateway_hashes_per_second', help: 'Pool hash rate from accepted work, last 10 minutes', registers: [registry] }),
+    extranonceRefusals: new Counter({ name: 'dao_gateway_extranonce_refusals_total', help: 'Subscribes refused with "pool full": every extranonce1 of this instance in use', registers: [registry] }),
+    extranonceCapacity: new Gauge({ name: 'dao_gateway_extranonce_capacity', help: 'Sessions this instance can serve at once (extranonce1 prefixes of its partition)', registers: [registry] }),
+    extranonceInUse: new Gauge({ name: 'dao_gateway_extranonce_in_use', help: 'Extranonce1 prefixes taken: live sessions plus held for resume', registers: [registry] }),
+    extranonceHeld: new Gauge({ name: 'dao_gateway_extranonce_held', help: 'Extranonce1 prefixes of dropped sessions held for their resume', registers: [registry] }),
     sourceConnected: new Gauge({ name: 'dao_gateway_work_source_connected', help: '1 when the work source has live work', registers: [registry] }),
   };
 }

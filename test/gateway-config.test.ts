@@ -64,6 +64,17 @@ describe('defaults', () => {
   });
 });
 
+describe('extranonce resume settings', () => {
+  test('default 300 s and 8 held per address; the config file and flags set them', () => {
+    assert.equal(DEFAULT_CONFIG.resumeWindowSeconds, 300);
+    assert.equal(DEFAULT_CONFIG.resumeHoldsPerIp, 8);
+    assert.equal(DEFAULT_CONFIG.minerExtranonce2Bytes, 1);
+    const file = configFile({ resumeHoldsPerIp: 2, 'resume-window-seconds': 60 });
+    assert.deepEqual(((c) => [c.resumeHoldsPerIp, c.resumeWindowSeconds])(loadConfig({ config: file }, {})), [2, 60]);
+    assert.equal(loadConfig({ config: file, 'resume-holds-per-ip': '0' }, {}).resumeHoldsPerIp, 0);
+  });
+});
+
 describe('precedence: file < env < flags', () => {
   const file = configFile({ 'http-port': 1001, stratumPort: '2001', 'log-level': 'warn' });
   test('each surface overrides the one before it, setting by setting', () => {
@@ -126,6 +137,9 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'ban-seconds': ['86401', '86401 is outside 1..86400'],
     'ban-address-after': ['0', '0 is outside 1..1000000'],
     'ban-exempt': ['10.0.0.0/33', '"10.0.0.0/33": the prefix length of an IPv4 range must be a whole number 0..32'],
+    'resume-window-seconds': ['86401', '86401 is outside 0..86400'],
+    'resume-holds-per-ip': ['-8', '"-8" is not a whole number'],
+    'miner-extranonce2-bytes': ['0', '0 is outside 1..7'],
     'ledger-synchronous': ['full', '"full" is not one of FULL, NORMAL'],
     // The password of a mistyped URL is never repeated.
     ledger: ['mysql://dao:s3cret@db:3306/dao', '"mysql://dao:***@db:3306/dao" is not sqlite or postgres://USER:PASS@HOST:PORT/DB (postgresql:// also works)'],

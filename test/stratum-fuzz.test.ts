@@ -16,8 +16,10 @@ import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { u32ToHex } from '../protocol/hex.js';
 import type { GatewayConfig } from '../server/config.js';
+import { RESUME_HOLDS_PER_IP } from '../server/stratum/extranonce-resume.js';
 import { getJson, MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { Rng, seedFrom } from './helpers/fuzz-rng.js';
+import { subscribeChurn } from './helpers/stratum-fuzz-churn.js';
 import { Inbox, openTcp, openWs, type Endpoint } from './helpers/stratum-fuzz-endpoints.js';
 import { deepNest, toJson, type FuzzContext } from './helpers/stratum-fuzz-messages.js';
 import { classifyServerMessage, CLOSE_REASON_RE, owedReply, parseServerFrames, tcpLines } from './helpers/stratum-fuzz-oracle.js';
@@ -33,7 +35,7 @@ const TRACE = process.env.FUZZ_TRACE === '1';
 console.log(`stratum fuzz: seed ${SEED} (replay with FUZZ_SEED=${SEED}), ${FUZZ_SECONDS} s of fuzzing`);
 
 /** Rng stream ids, so TCP case 7 and WebSocket case 7 of one seed differ. */
-const STREAM = { tcp: 1, ws: 2 } as const;
+const STREAM = { tcp: 1, ws: 2, churn: 3 } as const;
 
 type TestGateway = Awaited<ReturnType<typeof startTestGateway>>;
 
@@ -217,6 +219,9 @@ async function tcpCase(gateway: TestGateway, tally: Tally, bannedUntil: Map<stri
   const rng = new Rng(SEED, STREAM.tcp, index);
   const where0 = `seed ${SEED} tcp:${index}`;
   if (rng.chance(0.03)) return manyConnections(gateway, tally, bannedUntil, ip, where0);
+  // Its own stream, so that adding churn left every other case of a seed as it was.
+  const churn = new Rng(SEED, STREAM.churn, index);
+  if (churn.chance(0.06)) return churnCase(gateway, tally, bannedUntil, ip, where0, churn);
   const plan = tcpPlan(fuzzContext(gateway), rng);
   const where = `${where0} [${plan.label.slice(0, 160)}] from ${ip}`;
   tally.count(tally.kinds, plan.label.replace(/\(.*$/, '').split(' ')[0]!);
@@ -275,6 +280,17 @@ async function judgeClose(gateway: TestGateway, tally: Tally, bannedUntil: Map<s
   const fresh = await freshCheck(gateway, tally, bannedUntil, ip, where);
   if (!reason) tally.count(tally.closes, `${transport} ${label}: then ${fresh}`);
   if (!reason && !excused && fresh === 'ok') tally.findings.push(`${where}: closed without a reason while the address is not banned`);
+}
+
+/** Subscribe/close churn from one address (stratum-fuzz-churn.ts): every subscribe answered, none "internal error". */
+async function churnCase(gateway: TestGateway, tally: Tally, bannedUntil: Map<string, number>, ip: string, where0: string, rng: Rng): Promise<void> {
+  // The practice source's 8-byte slot: 4-byte extranonce1s, 4 bytes for the miner.
+  const outcome = await subscribeChurn(gateway.stratumPort, ip, rng, { extranonce1Hex: 8, extranonce2Size: 4, maxOpen: FUZZ_CONFIG.maxConnectionsPerIp! });
+  tally.count(tally.kinds, outcome.label.replace(/\(.*$/, ''));
+  tally.messages += outcome.messages;
+  for (const f of outcome.findings) tally.findings.push(`${where0} [${outcome.label}] from ${ip}: ${f}`);
+  // The gateway sees the last closes a little later: rest the address so the next case is not refused.
+  bannedUntil.set(ip, Math.max(bannedUntil.get(ip) ?? 0, Date.now() + 500));
 }
 
 /** More connections from one address than the cap: the extra ones refused with a reason, the rest served. */
@@ -581,6 +597,14 @@ describe(`Stratum protocol fuzzing (seed ${SEED})`, () => {
       }
     }
     assert.deepEqual(tally.findings, [], 'findings in the checks above');
+
+    // Churn held at most RESUME_HOLDS_PER_IP extranonce1s per address, and nobody was refused.
+    const metrics = await (await fetch(`${gateway.httpUrl}metrics`)).text();
+    const value = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').find((l) => l.startsWith(name + ' ')) ?? '')?.[2]);
+    const held = value('dao_gateway_extranonce_held');
+    t.diagnostic(`extranonce1s held for resume: ${held}, in use: ${value('dao_gateway_extranonce_in_use')}`);
+    assert.ok(held <= RESUME_HOLDS_PER_IP * (FUZZ_IPS.length + 1), `held ${held}`);
+    assert.equal(value('dao_gateway_extranonce_refusals_total'), 0);
 
     collectGarbage();
     const growthMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;

@@ -7,6 +7,48 @@
  * gateways with distinct instance ids therefore never give out the same extranonce1, which keeps
  * both their coinbases and their share keys (which include the extranonce) apart.
  */
+
+/** How a slot of `slotSize` bytes is split (extranonceLayout). */
+export interface ExtranonceLayout {
+  /** extranonce1: the instance byte and the session bytes. */
+  prefixSize: number;
+  /** Sessions one instance can serve at once: 256^(prefixSize - 1). */
+  capacity: number;
+  /** What the miner rolls. */
+  extranonce2Size: number;
+}
+
+/**
+ * The split of a slot: the prefix leaves the miner 2 bytes, but grows to 3 bytes (65,536 sessions
+ * per instance) while that still leaves the miner 1 byte, and never past 4 bytes. A relaying
+ * gateway whose upstream gives 4 bytes thus serves 65,536 sessions instead of 256: one byte of
+ * extranonce2 is 256 coinbases per job, and browsers (which roll ntime and nonce and get a new job
+ * every refresh) and native miners (which roll the version) never run out of it.
+ *
+ *   slot 2 -> prefix 1 (the instance byte alone): 1 session,   extranonce2 1
+ *   slot 3 -> prefix 2:                          256,          extranonce2 1
+ *   slot 4 -> prefix 3:                          65,536,       extranonce2 1
+ *   slot 5 -> prefix 3:                          65,536,       extranonce2 2
+ *   slot 6 -> prefix 4:                          16,777,216,   extranonce2 2
+ *   slot 8 -> prefix 4:                          16,777,216,   extranonce2 4
+ *
+ * `minExtranonce2Size` (--miner-extranonce2-bytes) gives the miner more at the cost of sessions:
+ * cgminer and the firmwares built on it (bmminer, sgminer) refuse an extranonce2 under 2 bytes, so
+ * a gateway serving them on a 4-byte upstream slot needs 2 (and then serves 256 sessions).
+ */
+export function extranonceLayout(slotSize: number, minExtranonce2Size = 1): ExtranonceLayout {
+  if (!Number.isInteger(slotSize) || slotSize < 1 + minExtranonce2Size) {
+    throw new RangeError(`the work source's extranonce slot (${slotSize} bytes) is too small to split (the instance byte and ${minExtranonce2Size} for the miner)`);
+  }
+  const prefixSize = Math.min(4, Math.max(slotSize - 2, Math.min(3, slotSize - 1)), slotSize - minExtranonce2Size);
+  return { prefixSize, capacity: 2 ** (8 * (prefixSize - 1)), extranonce2Size: slotSize - prefixSize };
+}
+
+/** Every prefix of the partition is in use: the pool is full until a session ends. */
+export class ExtranonceExhaustedError extends Error {
+  override readonly name = 'ExtranonceExhaustedError';
+}
+
 export class ExtranonceAllocator {
   private readonly inUse = new Set<number>();
   /** The partition is [base, base + size): every value whose top byte is the instance id. */
@@ -28,10 +70,9 @@ export class ExtranonceAllocator {
     this.next = Math.floor(Math.random() * this.size);
   }
 
-  /** The extranonce slot of `slotSize` bytes leaves the miner slotSize - prefix bytes (at least 2). */
-  static forSlot(slotSize: number, instanceId = 0): ExtranonceAllocator {
-    if (slotSize < 3) throw new RangeError(`the work source's extranonce slot (${slotSize} bytes) is too small to split`);
-    return new ExtranonceAllocator(Math.min(4, slotSize - 2), instanceId);
+  /** The allocator for a slot of `slotSize` bytes, split as extranonceLayout says. */
+  static forSlot(slotSize: number, instanceId = 0, minExtranonce2Size = 1): ExtranonceAllocator {
+    return new ExtranonceAllocator(extranonceLayout(slotSize, minExtranonce2Size).prefixSize, instanceId);
   }
 
   /** How many prefixes this instance may hand out at once. */
@@ -43,10 +84,14 @@ export class ExtranonceAllocator {
     return this.inUse.size;
   }
 
+  get full(): boolean {
+    return this.inUse.size >= this.size;
+  }
+
   allocate(): Uint8Array {
-    if (this.inUse.size >= this.size) {
+    if (this.full) {
       const first = this.instanceId.toString(16).padStart(2, '0');
-      throw new Error(
+      throw new ExtranonceExhaustedError(
         `every extranonce1 of instance ${this.instanceId} is in use: all ${this.size} prefix(es) of ${this.prefixSize} byte(s) ` +
           `starting with 0x${first}; the partition of another instance is never used (a work source with a larger extranonce slot gives more)`,
       );

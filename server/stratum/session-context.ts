@@ -60,6 +60,7 @@ export interface SessionContext {
   /**
    * A new extranonce1, or the one a dropped session held when `resumeId` (the subscription id it
    * was given) names it: a miner that reconnects keeps its work, and its queued shares stay valid.
+   * Throws a StratumError the miner is shown ("pool full: ...", "no work yet: ...") when there is none.
    */
   allocateExtranonce(resumeId?: string): { extranonce1: Uint8Array; extranonce2Size: number; subscriptionId: string };
   onAuthorized(session: SessionView, identity: MinerIdentity): void;

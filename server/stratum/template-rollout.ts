@@ -21,7 +21,10 @@ export interface TemplateRolloutParts {
 export function followTemplates(source: WorkSource, parts: TemplateRolloutParts): void {
   let versionMask = parts.versionRollingMask();
   const accept = (template: WorkTemplate): void => {
-    if (parts.extranonces.useSlotSize(template.extranonceSize)) moveSessions(parts);
+    if (parts.extranonces.useSlotSize(template.extranonceSize)) {
+      logLayout(parts);
+      moveSessions(parts);
+    }
     const mask = parts.versionRollingMask();
     if (mask !== versionMask) {
       versionMask = mask;
@@ -36,6 +39,14 @@ export function followTemplates(source: WorkSource, parts: TemplateRolloutParts)
       parts.log.error({ err }, 'work source sent an unusable template');
     }
   });
+}
+
+/** What the new slot size gives: sessions at once and the miner's extranonce2 (few sessions is a warning). */
+function logLayout({ extranonces, log }: TemplateRolloutParts): void {
+  const { capacity } = extranonces.usage;
+  const layout = { slotBytes: extranonces.slotSize, sessions: capacity, extranonce2Bytes: extranonces.extranonce2Size };
+  if (capacity < 256) log.warn(layout, `the work source's extranonce slot leaves room for only ${capacity} session(s) at once`);
+  else log.info(layout, 'extranonce layout');
 }
 
 /** Every subscribed session gets a prefix of the new slot size, or is asked to reconnect. */
