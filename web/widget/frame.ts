@@ -185,9 +185,23 @@ function lapseConfirmation(text: string): void {
   setState('idle', text);
 }
 
+/**
+ * A consent click must be trusted AND come from a pointing device (detail > 0: the click count).
+ * A keyboard activation (detail 0) does not count: a host page can move focus into the frame and
+ * have the visitor type Space or Enter for something else. Keyboard users contribute on the DAO's
+ * own site; Stop works from the keyboard.
+ */
+function isConsentClick(event: MouseEvent): boolean {
+  return event.isTrusted && event.detail > 0;
+}
+
 /** The trusted Start click. Where covers cannot be seen, it only asks for a second click elsewhere. */
 function onStartClick(event: MouseEvent): void {
-  if (!event.isTrusted || state === 'starting' || state === 'running' || state === 'paused' || state === 'stopping') return;
+  if (!isConsentClick(event)) {
+    if (event.isTrusted && state === 'idle') statusLine.textContent = 'Click Start with the mouse or a tap: a key press cannot consent here.';
+    return;
+  }
+  if (state === 'starting' || state === 'running' || state === 'paused' || state === 'stopping') return;
   if (!guard.mayConsent()) {
     setState('idle', notShownText());
     return;
@@ -204,7 +218,7 @@ function onStartClick(event: MouseEvent): void {
 }
 
 function onConfirmClick(event: MouseEvent): void {
-  if (!event.isTrusted || state !== 'confirming') return;
+  if (!isConsentClick(event) || state !== 'confirming') return;
   // Too quick to be a person reading the new button: ignore it (the confirmation stays).
   if (performance.now() - confirmShownAtMs < CONFIRM_DELAY_MS) return;
   clearTimeout(confirmTimer);
