@@ -22,7 +22,7 @@ async function widgetFrame(page: Page): Promise<Frame> {
   const handle = await page.waitForSelector('iframe', { timeout: 15_000 });
   const frame = await handle.contentFrame();
   assert.ok(frame);
-  await frame.waitForSelector('#start', { timeout: 15_000 });
+  await frame.waitForSelector('#start', { state: 'attached', timeout: 15_000 });
   return frame;
 }
 
