@@ -29,13 +29,15 @@ export default defineConfig({
     target: 'es2022',
     rollupOptions: {
       // The app, the engine benchmark page, and the partner widget: its loader, the page it
-      // frames, and a demo partner page.
+      // frames, a demo partner page and the connect window it opens from other sites.
       input: {
         main: fileURLToPath(new URL('./web/index.html', import.meta.url)),
         bench: fileURLToPath(new URL('./web/bench.html', import.meta.url)),
         widget: fileURLToPath(new URL('./web/widget/widget.ts', import.meta.url)),
         'widget-frame': fileURLToPath(new URL('./web/widget/widget.html', import.meta.url)),
         'widget-demo': fileURLToPath(new URL('./web/widget/demo-partner.html', import.meta.url)),
+        // The first-party window the widget opens on a partner's site to reach the member's key.
+        connect: fileURLToPath(new URL('./web/connect/connect.html', import.meta.url)),
       },
       // Partners hard-code /widget.js in their pages, so the loader keeps an unhashed name.
       output: { entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js') },

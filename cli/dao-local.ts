@@ -9,6 +9,7 @@ import { ConfigError, envName, loadConfig, SETTINGS } from '../server/config.js'
 import { startGateway, type Gateway } from '../server/gateway.js';
 import { tuneHeapForManyConnections } from '../server/heap-tuning.js';
 import { parseOptions } from './args.js';
+import { startDemoPartner, type DemoPartner } from './demo-partner.js';
 import { UsageError } from './usage-error.js';
 
 const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
@@ -25,7 +26,8 @@ const USAGE = `usage: npm start [-- options]   (node bin/dao-local.mjs [options]
 
 Runs the whole DAO on this machine: a local chain (anvil, kept in DATA_DIR/chain), the DAO
 contracts and a test reward token deployed on it, and the pool gateway with the practice work
-source, settlement every ${LOCAL_EPOCH_SECONDS} s and the relayer, serving the web app.
+source, settlement every ${LOCAL_EPOCH_SECONDS} s and the relayer, serving the web app; and a demo
+partner page embedding the widget from another site (127.0.0.2), to try the widget as partners do.
 
 Takes every dao-gateway option (see dao-gateway --help); the chain options are filled in.
 The chain keys are anvil's public development keys: never use them for anything real.`;
@@ -56,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(chainDir, { recursive: true });
   let anvil: Anvil | undefined;
   let gateway: Gateway | undefined;
+  let demo: DemoPartner | undefined;
   try {
     anvil = await startAnvil({ stateFile: join(chainDir, 'anvil-state.json'), stateIntervalSeconds: 5 });
     const deploymentFile = join(chainDir, 'deployment.json');
@@ -71,11 +74,13 @@ export async function main(argv: string[]): Promise<number> {
     });
     tuneHeapForManyConnections();
     gateway = await startGateway(config);
+    demo = await startDemoPartner(new URL(gateway.httpUrl).origin, gateway.view.webRoot);
     console.log(
       [
         '',
         `  The Computing Power DAO runs locally. Open ${gateway.httpUrl}`,
         `  chain ${deployment.chainId} at ${anvil.rpcUrl}: distributor ${deployment.distributor}, governor ${deployment.governor}`,
+        `  a partner site embedding the widget (another site, so the widget is third-party there): ${demo.url}`,
         `  an epoch closes every ${config.epochSeconds} s; stop with Ctrl-C`,
         '',
       ].join('\n'),
@@ -84,11 +89,13 @@ export async function main(argv: string[]): Promise<number> {
     // ethers errors carry the whole transaction in `message`; `shortMessage` is the readable part.
     const message = (err as { shortMessage?: string }).shortMessage ?? (err instanceof ConfigError || err instanceof Error ? err.message : String(err));
     console.error(`dao-local: could not start: ${message.split('\n')[0]}`);
+    await demo?.close();
     await gateway?.close();
     await anvil?.stop();
     return 1;
   }
   await stopped;
+  await demo?.close();
   await gateway.close();
   await anvil.stop();
   return 0;

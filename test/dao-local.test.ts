@@ -74,6 +74,12 @@ test('npm start runs chain, contracts and gateway together, and keeps the chain 
   assert.equal(((await rpc.json()) as { result: string }).result, '0x7a69');
   const app = await fetch(first.url);
   assert.equal(app.status, 200, 'the web app is served');
+  // The demo partner page, on another site (another loopback host), embedding the widget from this DAO.
+  const demoUrl = /third-party there\): (http:\/\/\S+)/.exec(first.output())?.[1];
+  assert.match(demoUrl ?? '', /^http:\/\/127\.0\.0\.2:\d+\/$/, first.output());
+  const demo = await (await fetch(demoUrl!)).text();
+  const daoOrigin = new URL(first.url).origin;
+  assert.ok(demo.includes(`src="${daoOrigin}/widget.js" data-dao-origin="${daoOrigin}"`), demo);
   assert.equal(await stop(first), 0, first.output());
   assert.ok(existsSync(join(dataDir, 'chain', 'anvil-state.json')), 'anvil dumped its state on the way out');
   const deployment = JSON.parse(readFileSync(join(dataDir, 'chain', 'deployment.json'), 'utf8'));

@@ -39,6 +39,7 @@ async function buildWidget(outDir: string): Promise<void> {
           widget: join(WEB_ROOT, 'widget/widget.ts'),
           'widget-frame': join(WEB_ROOT, 'widget/widget.html'),
           'widget-demo': join(WEB_ROOT, 'widget/demo-partner.html'),
+          connect: join(WEB_ROOT, 'connect/connect.html'),
         },
         output: { entryFileNames: (chunk) => (chunk.name === 'widget' ? 'widget.js' : 'assets/[name]-[hash].js') },
       },
@@ -107,8 +108,14 @@ describe('frame parameters (pure)', () => {
     assert.equal(readFrameParams('?parent=https%3A%2F%2Fpartner.example', ['https://evil.example']).parentOrigin, undefined);
     assert.equal(readFrameParams('?parent=https%3A%2F%2Fpartner.example', ['https://partner.example']).parentOrigin, 'https://partner.example');
     const params = readFrameParams('?theme=dark&size=full&ref=par<tner>-1');
-    assert.deepEqual(params, { theme: 'dark', size: 'full', referral: 'partner-1', parentOrigin: undefined });
-    assert.deepEqual(readFrameParams('?theme=x&size=y'), { theme: 'light', size: 'compact', referral: '', parentOrigin: undefined });
+    assert.deepEqual(params, { theme: 'dark', size: 'full', referral: 'partner-1', maxCpuPercent: 100, parentOrigin: undefined });
+    assert.deepEqual(readFrameParams('?theme=x&size=y'), { theme: 'light', size: 'compact', referral: '', maxCpuPercent: 100, parentOrigin: undefined });
+  });
+
+  test('the partner CPU ceiling is a whole percentage 1..100; anything else is no ceiling', () => {
+    assert.equal(readFrameParams('?cpu=25').maxCpuPercent, 25);
+    assert.equal(readFrameParams('?cpu=1').maxCpuPercent, 1);
+    for (const bad of ['0', '101', '-5', '2.5', 'x', '', '1e2']) assert.equal(readFrameParams(`?cpu=${encodeURIComponent(bad)}`).maxCpuPercent, 100, bad);
   });
 });
 
@@ -166,7 +173,8 @@ describe('partner widget (built; frame on the gateway, partner page on another o
     await frame.getByRole('button', { name: 'Start contributing' }).waitFor({ timeout: 15_000 });
     await waitFor('the ready event on the host page', async () => (await events(page)).some((e) => e.type === 'ready'), 10_000);
 
-    // The iframe: on the DAO origin, sandboxed to scripts + its own origin, no permissions.
+    // The iframe: on the DAO origin, sandboxed to scripts, its own origin and the first-party
+    // connect window (popups, storage access); no top navigation, no forms, no permissions.
     const iframe = await page.evaluate(`(() => { const f = document.querySelector('iframe'); return {
       src: f.src, sandbox: f.getAttribute('sandbox'), allow: f.getAttribute('allow'), title: f.title, width: f.width, height: f.height,
       afterScript: f.previousElementSibling && f.previousElementSibling.id } })()`) as Record<string, string>;
@@ -178,7 +186,8 @@ describe('partner widget (built; frame on the gateway, partner page on another o
     assert.equal(src.searchParams.get('theme'), 'dark');
     assert.equal(src.searchParams.get('size'), 'compact');
     assert.equal(src.searchParams.get('ref'), 'test-partner');
-    assert.equal(iframe.sandbox, 'allow-scripts allow-same-origin');
+    assert.equal(iframe.sandbox, 'allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-storage-access-by-user-activation');
+    assert.doesNotMatch(iframe.sandbox!, /allow-top-navigation|allow-forms|allow-modals/);
     assert.equal(iframe.allow, '');
     assert.ok(iframe.title);
     assert.deepEqual([iframe.width, iframe.height], ['320', '140']);
@@ -198,7 +207,7 @@ describe('partner widget (built; frame on the gateway, partner page on another o
     assert.equal(await frame.locator('main').getAttribute('data-state'), 'idle');
     assert.ok(!(await events(page)).some((e) => e.type === 'started'));
 
-    assert.equal(await page.locator('iframe').getAttribute('sandbox'), 'allow-scripts allow-same-origin', 'mining runs in the sandbox as shipped');
+    assert.equal(await page.locator('iframe').getAttribute('sandbox'), 'allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox allow-storage-access-by-user-activation', 'mining runs in the sandbox as shipped');
 
     // A real click inside the frame.
     await frame.getByRole('button', { name: 'Start contributing' }).click();
@@ -230,18 +239,19 @@ describe('partner widget (built; frame on the gateway, partner page on another o
     await page.close();
   });
 
-  test('on another site, where the browser blocks third-party storage, Start explains and runs nothing', async () => {
+  test('on another site, where the browser blocks third-party storage, Start asks the first-party connect window instead', { timeout: 60_000 }, async () => {
     const { page, errors } = await openPage(browser, `${crossSiteOrigin}/`);
     const frame = page.frameLocator('iframe');
-    const sharesBefore = (await gateway.view.ledger.totals()).shares;
-    await frame.getByRole('button', { name: 'Start contributing' }).click({ timeout: 15_000 });
-    await waitFor('the error event', async () => (await events(page)).some((e) => e.type === 'error'), 10_000);
-    assert.match((await frame.locator('#status').textContent()) ?? '', /does not let the widget store your member key.*Contribute on 127\.0\.0\.1:\d+ instead/);
-    assert.equal(await frame.locator('main').getAttribute('data-state'), 'error');
-    await page.waitForTimeout(500);
-    assert.equal(page.workers().length, 0);
-    assert.equal((await gateway.view.ledger.totals()).shares, sharesBefore);
-    assert.ok(!(await events(page)).some((e) => e.type === 'started'));
+    await frame.getByRole('button', { name: 'Start contributing' }).waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(800);
+    const popup = page.context().waitForEvent('page', { timeout: 10_000 });
+    await frame.getByRole('button', { name: 'Start contributing' }).click();
+    const connect = await popup;
+    assert.equal(new URL(connect.url()).origin, daoOrigin);
+    await waitFor('the started event', async () => (await events(page)).some((e) => e.type === 'started'), 20_000);
+    assert.doesNotMatch((await frame.locator('#status').textContent()) ?? '', /does not let the widget store/);
+    await frame.getByRole('button', { name: 'Stop' }).click();
+    await waitFor('the stopped event', async () => (await events(page)).some((e) => e.type === 'stopped'), 5000);
     assert.deepEqual(errors, []);
     await page.close();
   });

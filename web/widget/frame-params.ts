@@ -1,4 +1,4 @@
-// The frame's reading of its query string (?theme=&size=&ref=&parent=). Kept apart from
+// The frame's reading of its query string (?theme=&size=&ref=&cpu=&parent=). Kept apart from
 // protocol.ts, whose values only the loader may import (see there).
 import type { WidgetSize, WidgetTheme } from './protocol.js';
 
@@ -7,6 +7,8 @@ export interface FrameParams {
   size: WidgetSize;
   /** The partner id, cleaned; '' for none. */
   referral: string;
+  /** The partner's CPU ceiling, 1..100 (100: none); the frame uses min(this, the contributor's choice). */
+  maxCpuPercent: number;
   /**
    * The host page's origin, the only targetOrigin the frame ever posts to; undefined (post nothing)
    * when the parameter is not exactly an http(s) origin, or when the browser reports a different
@@ -36,6 +38,14 @@ export function readFrameParams(search: string, ancestorOrigins?: ArrayLike<stri
     theme: query.get('theme') === 'dark' ? 'dark' : 'light',
     size: query.get('size') === 'full' ? 'full' : 'compact',
     referral: (query.get('ref') ?? '').replace(/[^\w.-]/g, '').slice(0, 64),
+    maxCpuPercent: readCpuCeiling(query.get('cpu')),
     parentOrigin,
   };
+}
+
+/** The cpu parameter as a whole percentage 1..100; anything else is no ceiling (100). */
+function readCpuCeiling(text: string | null): number {
+  if (text === null || !/^\d{1,3}$/.test(text)) return 100;
+  const value = Number(text);
+  return value >= 1 && value <= 100 ? value : 100;
 }

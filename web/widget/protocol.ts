@@ -5,7 +5,10 @@
 // top level of /widget.js, where its names would become globals of the partner's page.
 
 /** The events the host page sees as CustomEvent('dao-widget', { detail }). */
-export type WidgetEventType = 'ready' | 'started' | 'stopped' | 'hashrate' | 'shares' | 'error';
+export type WidgetEventType = 'ready' | 'started' | 'stopped' | 'hashrate' | 'shares' | 'error' | 'paused' | 'resumed';
+
+/** Why mining paused (paused, resumed): the frame was not fully visible at its minimum size. */
+export type WidgetPauseReason = 'hidden' | 'off-screen' | 'too-small' | 'obscured';
 
 export interface WidgetEvent {
   type: WidgetEventType;
@@ -14,6 +17,8 @@ export interface WidgetEvent {
   /** Shares the pool accepted / rejected in this run (shares, hashrate, stopped). */
   accepted?: number;
   rejected?: number;
+  /** Why the frame paused (paused) or what had paused it (resumed). */
+  reason?: WidgetPauseReason;
 }
 
 /** What the frame posts: the event plus `mark: 'dao-widget'`, so the loader can tell it from others. */
