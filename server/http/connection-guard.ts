@@ -50,9 +50,9 @@ export function guardHttpConnections(
     });
   });
 
-  // The first request's headers have their own deadline from the moment of connection. Node's
-  // headersTimeout alone let a flood's sockets live on: its checker only sees a socket whose
-  // parser began a message (measured: 1,038 of 5,000 Slowloris sockets were held for good).
+  // The first request's headers also have a deadline of our own, from the moment of connection
+  // (kind="headers"): a socket that never sends a byte is closed then too, whatever Node's checker
+  // (kind="request") counts from.
   const firstHeaders = new WeakMap<Socket, NodeJS.Timeout>();
   http.on('connection', (socket: Socket) => {
     if (socket.destroyed) return;
