@@ -15,7 +15,7 @@ export function createMetrics() {
     connections: new Gauge({ name: 'dao_gateway_connections', help: 'Open Stratum connections', registers: [registry] }),
     miners: new Gauge({ name: 'dao_gateway_miners', help: 'Distinct members mining now', registers: [registry] }),
     hashrate: new Gauge({ name: 'dao_gateway_hashes_per_second', help: 'Pool hash rate from accepted work, last 10 minutes', registers: [registry] }),
-    httpConnectionsRefused: new Counter({ name: 'dao_gateway_http_connections_refused_total', help: 'HTTP-port connections closed on arrival: over the per-address cap (--max-http-connections-per-ip)', labelNames: ['reason'], registers: [registry] }),
+    httpConnectionsRefused: new Counter({ name: 'dao_gateway_http_connections_refused_total', help: 'HTTP-port connections closed on arrival: over the per-address cap (--http-connections-per-ip)', labelNames: ['reason'], registers: [registry] }),
     httpTimeouts: new Counter({ name: 'dao_gateway_http_timeouts_total', help: 'HTTP connections closed by a timeout: headers, request or idle', labelNames: ['kind'], registers: [registry] }),
     badRequests: new Counter({ name: 'dao_gateway_http_bad_requests_total', help: 'HTTP requests answered 400 for a malformed URL or percent-encoding', registers: [registry] }),
     proxyHeadersRejected: new Counter({ name: 'dao_gateway_proxy_headers_rejected_total', help: 'Stratum TCP connections from a trusted proxy closed for a malformed or missing PROXY header', labelNames: ['reason'], registers: [registry] }),

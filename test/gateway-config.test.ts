@@ -143,8 +143,8 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'http-headers-timeout-ms': ['99', '99 is outside 100..600000'],
     'http-request-timeout-ms': ['1e4', '"1e4" is not a whole number'],
     'http-idle-timeout-ms': ['3600001', '3600001 is outside 100..3600000'],
-    'http-keep-alive-timeout-ms': ['0', '0 is outside 100..600000'],
-    'max-http-connections-per-ip': ['0', '0 is outside 1..1000000'],
+    'http-keepalive-ms': ['0', '0 is outside 100..600000'],
+    'http-connections-per-ip': ['0', '0 is outside 1..1000000'],
     'proxy-header-timeout-ms': ['60001', '60001 is outside 100..60000'],
   };
   test('the table covers every setting except the free-form web root', () => {

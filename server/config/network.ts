@@ -45,7 +45,7 @@ export const NETWORK_SETTINGS: { key: keyof NetworkConfig; flag: string; parse: 
   { key: 'httpHeadersTimeoutMs', flag: 'http-headers-timeout-ms', parse: int(100, 600_000), help: 'a request must send all its headers within this (Slowloris)' },
   { key: 'httpRequestTimeoutMs', flag: 'http-request-timeout-ms', parse: int(100, 3_600_000), help: 'a request must arrive whole, body included, within this' },
   { key: 'httpIdleTimeoutMs', flag: 'http-idle-timeout-ms', parse: int(100, 3_600_000), help: 'close an HTTP socket idle this long (not WebSocket miners)' },
-  { key: 'httpKeepAliveTimeoutMs', flag: 'http-keep-alive-timeout-ms', parse: int(100, 600_000), help: 'a kept-alive HTTP connection waits this long for its next request' },
-  { key: 'maxHttpConnectionsPerIp', flag: 'max-http-connections-per-ip', parse: int(1, 1_000_000), help: 'open HTTP-port connections per address (IPv6: per /64), WebSocket miners included; the rest are closed at once' },
+  { key: 'httpKeepAliveTimeoutMs', flag: 'http-keepalive-ms', parse: int(100, 600_000), help: 'a kept-alive HTTP connection waits this long for its next request' },
+  { key: 'maxHttpConnectionsPerIp', flag: 'http-connections-per-ip', parse: int(1, 1_000_000), help: 'open HTTP-port connections per address (IPv6: per /64), WebSocket miners included; the rest are closed at once' },
   { key: 'proxyHeaderTimeoutMs', flag: 'proxy-header-timeout-ms', parse: int(100, 60_000), help: 'a trusted proxy must send its PROXY header within this' },
 ];
