@@ -19,6 +19,10 @@ export function createMetrics() {
     extranonceCapacity: new Gauge({ name: 'dao_gateway_extranonce_capacity', help: 'Sessions this instance can serve at once (extranonce1 prefixes of its partition)', registers: [registry] }),
     extranonceInUse: new Gauge({ name: 'dao_gateway_extranonce_in_use', help: 'Extranonce1 prefixes taken: live sessions plus held for resume', registers: [registry] }),
     extranonceHeld: new Gauge({ name: 'dao_gateway_extranonce_held', help: 'Extranonce1 prefixes of dropped sessions held for their resume', registers: [registry] }),
+    httpConnectionsRefused: new Counter({ name: 'dao_gateway_http_connections_refused_total', help: 'HTTP-port connections closed on arrival: over the per-address cap (--http-connections-per-ip)', labelNames: ['reason'], registers: [registry] }),
+    httpTimeouts: new Counter({ name: 'dao_gateway_http_timeouts_total', help: 'HTTP connections closed by a timeout: headers, request or idle', labelNames: ['kind'], registers: [registry] }),
+    badRequests: new Counter({ name: 'dao_gateway_http_bad_requests_total', help: 'HTTP requests answered 400 for a malformed URL or percent-encoding', registers: [registry] }),
+    proxyHeadersRejected: new Counter({ name: 'dao_gateway_proxy_headers_rejected_total', help: 'Stratum TCP connections from a trusted proxy closed for a malformed or missing PROXY header', labelNames: ['reason'], registers: [registry] }),
     sourceConnected: new Gauge({ name: 'dao_gateway_work_source_connected', help: '1 when the work source has live work', registers: [registry] }),
   };
 }

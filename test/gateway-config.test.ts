@@ -153,6 +153,13 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'epoch-seconds': ['9', '9 is outside 10..2592000'],
     'epoch-reward': ['ten', '"ten" is not a token amount: a decimal such as 100 or 12.5'],
     'relay-interval-ms': ['99', '99 is outside 100..3600000'],
+    'trusted-proxy': ['10.0.0.300/8', '"10.0.0.300/8" is not a CIDR: expected ADDRESS/PREFIX such as 203.0.113.0/24 or 2001:db8::/32'],
+    'http-headers-timeout-ms': ['99', '99 is outside 100..600000'],
+    'http-request-timeout-ms': ['1e4', '"1e4" is not a whole number'],
+    'http-idle-timeout-ms': ['3600001', '3600001 is outside 100..3600000'],
+    'http-keepalive-ms': ['0', '0 is outside 100..600000'],
+    'http-connections-per-ip': ['0', '0 is outside 1..1000000'],
+    'proxy-header-timeout-ms': ['60001', '60001 is outside 100..60000'],
   };
   test('the table covers every setting except the free-form web root', () => {
     assert.deepEqual(SETTINGS.map((s) => s.flag).filter((f) => !(f in BAD)), ['web-root']);

@@ -15,7 +15,7 @@ export function createRequestHandler(view: GatewayView) {
     // On every response, whichever branch answers: pages replace the framing pair (static-files.ts).
     for (const [name, value] of Object.entries({ ...BASE_SECURITY_HEADERS, ...NO_FRAMING })) res.setHeader(name, value);
     try {
-      const url = new URL(req.url ?? '/', 'http://gateway');
+      const url = requestUrl(req.url);
       const path = url.pathname;
       if (req.method === 'OPTIONS' && path.startsWith('/api/')) {
         // CORS preflight for the JSON POSTs (signed votes and claims).
@@ -37,6 +37,9 @@ export function createRequestHandler(view: GatewayView) {
       send(res, 404, { error: 'not found' });
     } catch (err) {
       if (err instanceof HttpError) {
+        // The client's mistake, not the gateway's: debug, or a scanner fills the log with them.
+        view.log.debug({ status: err.status, url: (req.url ?? '').slice(0, 200), reason: err.message }, 'HTTP request refused');
+        if (err.status === 400) view.metrics.badRequests.inc();
         if (!res.headersSent) send(res, err.status, { error: err.message } satisfies ApiError);
         return;
       }
@@ -45,6 +48,30 @@ export function createRequestHandler(view: GatewayView) {
       else res.destroy();
     }
   };
+}
+
+/**
+ * The request's URL, refused with 400 (never a 500 and a stack trace) when it does not parse or its
+ * path holds a percent-encoding that does not decode (/%E0%A4%A, /%ZZ): checked once here, so
+ * every route below may decode its parts.
+ */
+export function requestUrl(target: string | undefined): URL {
+  const text = target ?? '/';
+  const shown = JSON.stringify(text.slice(0, 120));
+  // Only origin-form: "http://other/..." or "*" in a request line is no path of this gateway.
+  if (!text.startsWith('/')) throw new HttpError(400, `request target ${shown} is not a path`);
+  let url: URL;
+  try {
+    url = new URL(text, 'http://gateway');
+  } catch {
+    throw new HttpError(400, `request target ${shown} is not a valid URL`);
+  }
+  try {
+    decodeURIComponent(url.pathname);
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in the path ${shown}`);
+  }
+  return url;
 }
 
 function health(view: GatewayView, res: ServerResponse): void {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Job } from '../work/job-manager.js';
 import type { IpGuard } from './ip-guard.js';
+import { clientKey } from '../client-key.js';
 import { JobBroadcast } from './job-broadcast.js';
 import { MessagePump, type PumpLimits } from './message-pump.js';
 import { StratumSession, type Connection } from './session.js';
@@ -103,7 +104,7 @@ export class StratumHub {
     this.bans.onBan({ scope: 'address', reason: 'repeated connection bans' });
     for (const session of this.sessions.values()) {
       const { id, remoteAddress } = session.connection;
-      if (remoteAddress !== ip || !this.strikes.get(id)?.hasStruck(nowMs)) continue;
+      if (clientKey(remoteAddress) !== clientKey(ip) || !this.strikes.get(id)?.hasStruck(nowMs)) continue;
       this.strikes.delete(id);
       session.connection.close('banned: this address keeps abusing the pool');
     }

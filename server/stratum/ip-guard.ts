@@ -1,12 +1,13 @@
 import type { BlockList } from 'node:net';
 import { cidrBlockList, inBlockList } from '../cidr.js';
+import { clientKey } from '../client-key.js';
 
 /**
  * Per-address protection: a cap on concurrent connections, and temporary bans for addresses whose
  * connections keep getting banned. A farm behind NAT or a proxy is one address, so one bad
  * connection never bans an address: only `connectionBansPerAddressBan` of them within `banMs`
  * do. Exempt ranges (known farms and proxies) are neither capped nor address-banned. One
- * instance per gateway.
+ * instance per gateway. Everything is counted per clientKey: an IPv6 /64 is one address.
  */
 export interface IpGuardOptions {
   maxConnectionsPerIp: number;
@@ -33,8 +34,9 @@ export class IpGuard {
   }
 
   /** Why a new connection from `ip` is refused, or undefined to let it in (and count it). */
-  admit(ip: string): string | undefined {
-    if (this.isExempt(ip)) return undefined;
+  admit(address: string): string | undefined {
+    if (this.isExempt(address)) return undefined;
+    const ip = clientKey(address);
     const bannedUntil = this.bans.get(ip);
     if (bannedUntil !== undefined) {
       if (bannedUntil > this.now()) return `temporarily banned for ${Math.ceil((bannedUntil - this.now()) / 1000)} s after repeated abuse from this address`;
@@ -47,16 +49,18 @@ export class IpGuard {
   }
 
   /** A connection admitted from `ip` ended. */
-  release(ip: string): void {
-    if (this.isExempt(ip)) return;
+  release(address: string): void {
+    if (this.isExempt(address)) return;
+    const ip = clientKey(address);
     const open = (this.connections.get(ip) ?? 1) - 1;
     if (open <= 0) this.connections.delete(ip);
     else this.connections.set(ip, open);
   }
 
   /** One connection from `ip` was banned; returns true when that bans the address too. */
-  connectionBanned(ip: string): boolean {
-    if (this.isExempt(ip)) return false;
+  connectionBanned(address: string): boolean {
+    if (this.isExempt(address)) return false;
+    const ip = clientKey(address);
     const nowMs = this.now();
     const recent = (this.connectionBans.get(ip) ?? []).filter((atMs) => nowMs - atMs < this.options.banMs);
     recent.push(nowMs);
@@ -76,8 +80,8 @@ export class IpGuard {
     for (const [ip, times] of this.connectionBans) if (nowMs - times[times.length - 1]! >= this.options.banMs) this.connectionBans.delete(ip);
   }
 
-  isBanned(ip: string): boolean {
-    const until = this.bans.get(ip);
+  isBanned(address: string): boolean {
+    const until = this.bans.get(clientKey(address));
     return until !== undefined && until > this.now();
   }
 

@@ -3,7 +3,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { StratumHub } from './hub.js';
 import type { Connection } from './session.js';
-import { MAX_UNREAD_BYTES, normalizeIp } from './tcp-transport.js';
+import { BlockList } from 'node:net';
+import { forwardedClient } from '../forwarded-for.js';
+import { MAX_UNREAD_BYTES } from './tcp-transport.js';
 import { releaseFinishedFragments } from './ws-receiver-fragments.js';
 
 export interface WsTransportOptions {
@@ -15,6 +17,8 @@ export interface WsTransportOptions {
    * pinged, and dropped if it is still silent (no pong, no message) one interval later.
    */
   pingIntervalMs: number;
+  /** Load balancers whose X-Forwarded-For names the client (--trusted-proxy). */
+  trustedProxy?: BlockList;
 }
 
 /** What the liveness sweep knows of one connection. */
@@ -31,6 +35,7 @@ export function attachWsTransport(http: HttpServer, hub: StratumHub, options: Ws
   releaseFinishedFragments();
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
   let serial = 0;
+  const trusted = options.trustedProxy ?? new BlockList();
   // One sweep for every connection, not a timer each. A miner's shares prove it is there, so only
   // the quiet ones are pinged: 20,000 pings and pongs per interval would be traffic and garbage.
   const live = new Set<Liveness>();
@@ -63,7 +68,7 @@ export function attachWsTransport(http: HttpServer, hub: StratumHub, options: Ws
     let closing = false;
     const connection: Connection = {
       id: `w${(serial++).toString(36)}`,
-      remoteAddress: normalizeIp(request.socket.remoteAddress),
+      remoteAddress: forwardedClient(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted),
       send(text) {
         if (closing || ws.readyState !== ws.OPEN) return;
         // A client that stops reading would otherwise make the gateway buffer replies without bound.
