@@ -158,6 +158,15 @@ export class ContributorSession {
     await this.refreshRecorded().catch(() => undefined);
   }
 
+  /** Stops, and closes the member store if the session opened it itself (store mode without `store`). */
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.records.detach();
+    this.records = noRecords;
+    this.ownStore?.close();
+    this.ownStore = undefined;
+  }
+
   /** Pauses for `reason` (any caller's key) until resume(reason); mining runs only while no reason holds. */
   pause(reason: string, detail: string = reason): Promise<void> {
     if (typeof reason !== 'string' || reason === '') throw new Error('a pause reason must be a non-empty string');
