@@ -92,6 +92,7 @@ export class ContributorSession {
   private error: string | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private recordsTimer: ReturnType<typeof setTimeout> | undefined;
+  private statsDue: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: ContributorSessionOptions) {
     this.settings = initialSettings(options);
@@ -315,7 +316,12 @@ export class ContributorSession {
     this.emitStats();
   }
 
+  /** Tells 'stats' at most every 100 ms: shares can come many times a second, and a page redraws on each. */
   private emitStats(): void {
-    this.events.emit('stats', this.snapshot());
+    if (this.statsDue !== undefined) return;
+    this.statsDue = setTimeout(() => {
+      this.statsDue = undefined;
+      this.events.emit('stats', this.snapshot());
+    }, 100);
   }
 }
