@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^web/' },
     },
     {
+      name: 'contributor-not-to-app',
+      comment: 'web/contributor/ is the one contributor session the app and the widget share: it cannot depend on either view.',
+      severity: 'error',
+      from: { path: '^web/contributor/' },
+      to: { path: '^web/(app|widget)/' },
+    },
+    {
       name: 'only-entry-points-import-cli',
       comment: 'cli/ is the outermost layer: bin/ entry points, scripts and tests may import it; what it composes may not.',
       severity: 'error',

@@ -46,11 +46,11 @@ describe('miner runtime', () => {
       const miner = new Miner(client, engines);
       try {
         miner.start();
-        await waitFor('five accepted shares', () => miner.stats.accepted >= 5, 20_000, 20);
+        await waitFor('five accepted shares', () => miner.tally.accepted >= 5, 20_000, 20);
         await miner.stop();
         // Shares still in flight at the stop may be credited without the miner hearing back.
-        assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= miner.stats.accepted);
-        assert.ok(miner.stats.rejected === 0 || /stopped/.test(miner.stats.lastRejectReason ?? ''), miner.stats.lastRejectReason);
+        assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= miner.tally.accepted);
+        assert.ok(miner.tally.rejected === 0 || /stopped/.test(miner.tally.snapshot().lastRejectReason ?? ''), miner.tally.snapshot().lastRejectReason);
         // Disjoint work: for each header (job and extranonce2), ranges never overlap across engines.
         const byHeader = new Map<string, { start: number; count: number }[]>();
         for (const r of engines.flatMap((e) => e.ranges)) byHeader.set(r.header, [...(byHeader.get(r.header) ?? []), r]);
@@ -109,11 +109,11 @@ describe('miner runtime', () => {
     const miner = new Miner(client, [openWasmEngine('simd')]);
     try {
       miner.start();
-      await waitFor('shares before the restart', () => miner.stats.accepted >= 2, 20_000, 20);
+      await waitFor('shares before the restart', () => miner.tally.accepted >= 2, 20_000, 20);
       await gateway.close();
-      const before = miner.stats.accepted;
+      const before = miner.tally.accepted;
       gateway = await startTestGateway({ httpPort, stratumPort, dataDir });
-      await waitFor('shares after the restart', () => miner.stats.accepted >= before + 2, 20_000, 20);
+      await waitFor('shares after the restart', () => miner.tally.accepted >= before + 2, 20_000, 20);
       assert.ok((await gateway.view.ledger.member(MEMBER)).shares >= before + 2, 'the ledger kept the shares from before and has new ones');
     } finally {
       await miner.stop();

@@ -114,3 +114,13 @@ test('by default the throttle waits in real time (smoke: a lower bound only, whi
   // 20 ms of scan and at least as long idle; timers may fire a millisecond early.
   assert.ok(performance.now() - began >= 38, `took ${performance.now() - began} ms`);
 });
+
+test('dispose ends a setJob that never returns (a terminated worker)', async () => {
+  const clock = new FakeClock();
+  const inner = fakeEngine(clock, () => 10);
+  const engine = throttleEngine({ ...inner, setJob: () => new Promise<void>(() => {}) }, () => 50, { clock });
+  const preparing = engine.setJob({ header: new Uint8Array(80), target: 1n });
+  await new Promise((resolve) => setImmediate(resolve));
+  engine.dispose();
+  assert.equal(await preparing, undefined);
+});

@@ -53,10 +53,10 @@ export async function mineCommand(argv: string[]): Promise<void> {
   miner.start();
 
   const progress = setInterval(() => {
-    const s = miner.stats;
+    const s = miner.tally.snapshot();
     const job = client.job;
     console.log(
-      `${formatRate(s.hashesPerSecond)} | shares ${s.accepted} accepted, ${s.rejected} rejected${s.lastRejectReason ? ` (last: ${s.lastRejectReason})` : ''} | difficulty ${job?.difficulty ?? '-'} | pool ${poolState}`,
+      `${formatRate(miner.stats.hashesPerSecond)} | shares ${s.accepted} accepted, ${s.rejected} rejected${s.lastRejectReason ? ` (last: ${s.lastRejectReason})` : ''} | difficulty ${job?.difficulty ?? '-'} | pool ${poolState}`,
     );
   }, PROGRESS_MS);
   await new Promise<void>((resolve) => {
@@ -69,7 +69,7 @@ export async function mineCommand(argv: string[]): Promise<void> {
   clearInterval(progress);
   await miner.stop();
   engine.dispose();
-  const s = miner.stats;
-  console.log(`stopped: ${s.hashes} hashes, ${s.sharesFound} shares found, ${s.accepted} accepted, ${s.rejected} rejected`);
+  const s = { ...miner.stats, ...miner.tally.snapshot() };
+  console.log(`stopped: ${s.hashes} hashes, ${s.found} shares found, ${s.accepted} accepted, ${s.rejected} rejected`);
   if (fatal) throw new Error(fatal);
 }

@@ -6,46 +6,47 @@ import type { Consent, MinerSettings } from '../store/schema.js';
 import { reportedCores } from '../store/settings.js';
 import './chain-section.js';
 import './consent-panel.js';
-import { DeviceWatcher, isMobileDevice, pauseReason } from './device-conditions.js';
+import { isMobileDevice } from './mobile.js';
 import './identity-panel.js';
 import './hashrate-chart.js';
 import './miner-controls.js';
 import { formatRate, formatWork } from './format.js';
-import { MiningSession, type SessionSnapshot } from './mining-session.js';
+import { ContributorSession, type ContributorStats } from '../contributor/session.js';
+import { addRatePoint, type RatePoint } from './rate-history.js';
 import { warmUpKeyDerivation } from '../store/identity.js';
 
-/** The page: what this is, the consent gate, the controls and the figures. */
+/** The session's settings from the member's stored ones. */
+function sessionSettings(settings: MinerSettings) {
+  const { cpuPercent, threads, useGpu, pauseWhenHidden, pauseOnBattery } = settings;
+  return { cpuCeiling: cpuPercent, threads, useGpu, pauseWhenHidden, pauseOnBattery };
+}
+
+/** The page: what this is, the consent gate, the controls and the figures. A view of the ContributorSession. */
 export class DaoApp extends LitElement {
   static override properties = {
     snapshot: { state: true },
+    history: { state: true },
     consent: { state: true },
     address: { state: true },
     workSource: { state: true },
     credit: { state: true },
     loadError: { state: true },
-    paused: { state: true },
     mobileOptIn: { state: true },
   };
-  snapshot: SessionSnapshot | undefined;
+  snapshot: ContributorStats | undefined;
+  /** The hash rate once a second over the last minute. */
+  history: RatePoint[] = [];
   consent: Consent | undefined;
   address: string | undefined;
   workSource: WorkSourceInfo | undefined;
   credit: PoolCredit | undefined;
   loadError: string | undefined;
-  /** Why mining, which the member started, is paused by itself now. */
-  paused: string | undefined;
   /** The phone opt-in checkbox, ticked (stored in the consent at the next Start). */
   mobileOptIn = false;
   private readonly mobile = isMobileDevice();
   private store: MemberStore | undefined;
-  private session: MiningSession | undefined;
+  private session: ContributorSession | undefined;
   private creditTimer: ReturnType<typeof setInterval> | undefined;
-  /** The member started mining and has not stopped it: it runs unless a pause rule holds. */
-  private wantMining = false;
-  /** follow() calls, one after another, so that a start and a stop never overlap. */
-  private following: Promise<void> = Promise.resolve();
-  private readonly watcher = new DeviceWatcher(() => void this.follow());
-  private readonly onVisibility = (): void => void this.follow();
 
   static override styles = css`
     :host { display: block; }
@@ -62,14 +63,11 @@ export class DaoApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    document.addEventListener('visibilitychange', this.onVisibility);
     void this.load();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    document.removeEventListener('visibilitychange', this.onVisibility);
-    this.watcher.stop();
     clearInterval(this.creditTimer);
     void this.session?.stop();
   }
@@ -77,13 +75,20 @@ export class DaoApp extends LitElement {
   private async load(): Promise<void> {
     try {
       const store = (this.store = await openMemberStore(undefined, { onVersionChange: () => (this.loadError = 'the local database was upgraded in another tab: reload this page') }));
-      const session = (this.session = new MiningSession(store));
-      session.onChange(() => (this.snapshot = session.snapshot()));
-      await session.load();
+      const session = (this.session = new ContributorSession({
+        address: async () => (await store.getOrCreateIdentity()).address,
+        storage: 'indexeddb',
+        store,
+        ...sessionSettings(await store.getSettings()),
+      }));
+      session.on('stats', (stats) => {
+        this.snapshot = stats;
+        if (stats.state === 'mining') this.history = addRatePoint(this.history, Date.now(), stats.hashesPerSecond);
+      });
+      await session.refreshRecorded();
       this.snapshot = session.snapshot();
       this.consent = await store.getConsent();
       this.mobileOptIn = this.consent?.granted === true && this.consent.mobileOptIn;
-      await this.watcher.start();
       this.address = (await store.getIdentity())?.address;
       if (!this.address) afterIdle(warmUpKeyDerivation);
       void this.fetchWorkSource();
@@ -119,52 +124,24 @@ export class DaoApp extends LitElement {
       this.consent = await this.store.grantConsent(Date.now(), { mobileOptIn: this.mobile && this.mobileOptIn });
     }
     this.address = (await this.store.getOrCreateIdentity()).address;
-    this.wantMining = true;
-    await this.follow();
-  }
-
-  /**
-   * Runs the miner while the member wants it and no pause rule holds (hidden tab if so chosen, low
-   * battery not charging, Data Saver), stops it while one does, and resumes when it clears.
-   */
-  private follow(): Promise<void> {
-    this.following = this.following.then(async () => {
-      const session = this.session;
-      if (!session) return;
-      const settings = session.currentSettings;
-      const reason = this.wantMining && settings ? pauseReason(this.watcher.conditions(), settings) : undefined;
-      this.paused = reason;
-      if (!this.wantMining || reason !== undefined) {
-        if (session.running) await session.stop();
-        return;
-      }
-      if (!session.running && this.consent?.granted) {
-        await session.start();
-        // A start that failed is shown, and not retried at every later event.
-        if (!session.running) this.wantMining = false;
-      }
-    });
-    return this.following;
+    this.history = [];
+    await this.session.start();
   }
 
   private async stop(): Promise<void> {
-    this.wantMining = false;
-    this.paused = undefined;
     await this.session?.stop();
     void this.fetchCredit();
   }
 
   private async withdraw(): Promise<void> {
-    this.wantMining = false;
-    this.paused = undefined;
     await this.session?.stop();
     this.consent = await this.store?.withdrawConsent(Date.now());
   }
 
   private async changeSettings(event: CustomEvent<Partial<MinerSettings>>): Promise<void> {
-    await this.session?.saveSettings(event.detail);
-    // A changed pause setting (pauseWhenHidden, pauseOnBattery) applies at once.
-    void this.follow();
+    if (!this.store || !this.session) return;
+    // The duty cycle and the pause rules apply at once; threads and the GPU at the next start.
+    this.session.configure(sessionSettings(await this.store.saveSettings(event.detail)));
   }
 
   private identityChanged(event: CustomEvent<string>): void {
@@ -177,7 +154,8 @@ export class DaoApp extends LitElement {
     if (this.loadError) return html`<p class="error" role="alert">${this.loadError}</p>`;
     const s = this.snapshot;
     if (!s) return html`<p>Loading…</p>`;
-    const reasons = Object.entries(s.rejectReasons);
+    const reasons = Object.entries(s.shares.rejectReasons);
+    const local = s.recorded ?? { pending: 0, accepted: 0, rejected: 0 };
     return html`
       <section aria-labelledby="what">
         <h2 id="what">What this does</h2>
@@ -209,14 +187,14 @@ export class DaoApp extends LitElement {
         <h2 id="controls">Mining</h2>
         <dao-miner-controls
           .state=${s.state}
-          .cpuPercent=${s.cpuPercent}
-          .threads=${s.threads}
+          .cpuPercent=${s.settings.cpuCeiling}
+          .threads=${s.settings.threads}
           .maxThreads=${reportedCores()}
           .measuredCpuShare=${s.measuredCpuShare}
-          .useGpu=${s.useGpu}
+          .useGpu=${s.settings.useGpu}
           .gpu=${s.gpu}
           .gpuNote=${s.gpuNote}
-          .paused=${this.paused}
+          .paused=${s.paused[0]?.detail}
           .mobile=${this.mobile}
           .mobileOptIn=${this.mobileOptIn}
           @mobile-opt-in=${(e: CustomEvent<{ checked: boolean }>) => (this.mobileOptIn = e.detail.checked)}
@@ -233,17 +211,17 @@ export class DaoApp extends LitElement {
           <dt>Hash rate</dt>
           <dd data-hashes-per-second=${s.hashesPerSecond}>${formatRate(s.hashesPerSecond)}</dd>
           <dt>Last minute</dt>
-          <dd><dao-hashrate-chart .points=${s.history}></dao-hashrate-chart></dd>
+          <dd><dao-hashrate-chart .points=${this.history}></dao-hashrate-chart></dd>
           <dt>Pool connection</dt>
           <dd data-pool=${s.pool}>${s.pool}${s.poolDetail ? `: ${s.poolDetail}` : ''}</dd>
           <dt>This session</dt>
-          <dd data-session-accepted=${s.accepted} data-session-rejected=${s.rejected}>
-            ${s.accepted} accepted, ${s.rejected} rejected
+          <dd data-session-accepted=${s.shares.accepted} data-session-rejected=${s.shares.rejected}>
+            ${s.shares.accepted} accepted, ${s.shares.rejected} rejected
             ${reasons.length ? html`<ul>${reasons.map(([r, n]) => html`<li>${n} × ${r}</li>`)}</ul>` : ''}
           </dd>
           <dt>Counted on this device</dt>
-          <dd data-local-accepted=${s.local.accepted} data-local-rejected=${s.local.rejected} data-local-pending=${s.local.pending}>
-            ${s.local.accepted} shares accepted, ${s.local.rejected} rejected${s.local.pending ? `, ${s.local.pending} awaiting an answer` : ''}
+          <dd data-local-accepted=${local.accepted} data-local-rejected=${local.rejected} data-local-pending=${local.pending}>
+            ${local.accepted} shares accepted, ${local.rejected} rejected${local.pending ? `, ${local.pending} awaiting an answer` : ''}
           </dd>
           <dt>Credited by the pool</dt>
           <dd data-pool-shares=${this.credit?.shares ?? ''}>
@@ -251,7 +229,7 @@ export class DaoApp extends LitElement {
           </dd>
           <dt>Shares by engine</dt>
           <dd>
-            ${Object.entries(s.byEngine).map(
+            ${Object.entries(s.shares.byEngine).map(
               ([name, n]) => html`<span data-engine-accepted=${name} data-accepted=${n.accepted}>${name}: ${n.accepted} accepted, ${n.rejected} rejected</span><br />`,
             )}
           </dd>

@@ -1,5 +1,5 @@
 import { LitElement, css, html, svg } from 'lit';
-import type { RatePoint } from './mining-session.js';
+import type { RatePoint } from './rate-history.js';
 
 /** A small SVG sparkline of the hash rate over the last minute. */
 export class HashrateChart extends LitElement {

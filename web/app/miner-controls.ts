@@ -1,6 +1,6 @@
 import { LitElement, css, html } from 'lit';
 import type { MinerSettings } from '../store/schema.js';
-import type { SessionState } from './mining-session.js';
+import type { ContributorState } from '../contributor/session.js';
 
 /**
  * Start / Stop, the mining indicator, the CPU-use duty cycle, the thread count, the GPU switch and,
@@ -20,7 +20,7 @@ export class MinerControls extends LitElement {
     mobile: { type: Boolean },
     mobileOptIn: { type: Boolean },
   };
-  state: SessionState = 'idle';
+  state: ContributorState = 'idle';
   cpuPercent = 50;
   threads = 1;
   maxThreads = 1;
@@ -29,7 +29,7 @@ export class MinerControls extends LitElement {
   /** The adapter mining now (engine.hardware). */
   gpu: string | undefined;
   gpuNote: string | undefined;
-  /** Why mining is paused by itself (battery, Data Saver, hidden tab); it resumes when that clears. */
+  /** Why mining is paused (battery, Data Saver, hidden tab); it resumes when that clears. */
   paused: string | undefined;
   mobile = false;
   mobileOptIn = false;
@@ -50,7 +50,7 @@ export class MinerControls extends LitElement {
   `;
 
   override render() {
-    const paused = this.paused !== undefined && !(this.state === 'mining' || this.state === 'starting');
+    const paused = this.state === 'paused';
     const mining = this.state === 'mining' || this.state === 'starting' || paused;
     const measured = this.measuredCpuShare;
     const needsOptIn = this.mobile && !this.mobileOptIn;

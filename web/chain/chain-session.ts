@@ -1,6 +1,6 @@
 // The page's view of the DAO, kept fresh: it polls the chain (through DaoReader), the gateway and
 // the member store every few seconds while the page is visible, and gives the panels one plain
-// snapshot, as MiningSession does for the miner. It also runs the member's actions (claim, vote,
+// snapshot, as ContributorSession (web/contributor/) does for the miner. It also runs the member's actions (claim, vote,
 // propose). Nothing here hashes or opens a pool connection, so it may run before consent.
 import { getAddress } from 'ethers';
 import type { CurrentEpoch } from '../../protocol/api.js';

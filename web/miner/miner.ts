@@ -2,6 +2,7 @@ import { serializeHeader } from '../../protocol/header.js';
 import { shareMerkleRoot } from '../../protocol/share.js';
 import { NONCE_SPACE, type HashEngine } from './engine.js';
 import type { PoolClient, PoolJob, ShareOutcome } from './pool-client.js';
+import { ShareTally } from './share-tally.js';
 
 /** One engine's next piece of work: a disjoint (extranonce2, nonce range) of the current job. */
 interface WorkUnit {
@@ -15,6 +16,7 @@ interface WorkUnit {
 export interface MinerStats {
   hashes: number;
   hashesPerSecond: number;
+  /** Read from the tally (not counted here): kept for callers that only know the Miner. */
   sharesFound: number;
   accepted: number;
   rejected: number;
@@ -61,15 +63,33 @@ export class Miner {
   private readonly rates = new Map<HashEngine, number>();
   private readonly windowHashes: { atMs: number; hashes: number }[] = [];
   private loops: Promise<void>[] = [];
-  readonly stats: MinerStats = { hashes: 0, hashesPerSecond: 0, sharesFound: 0, accepted: 0, rejected: 0 };
+  /** This miner's shares sent and not answered yet. */
+  private inFlight = 0;
+  /** Resolves once every share sent so far has its answer. */
+  private answered: Promise<void> = Promise.resolve();
+  private readonly work: Pick<MinerStats, 'hashes' | 'hashesPerSecond' | 'engineError'> = { hashes: 0, hashesPerSecond: 0 };
 
   constructor(
     private readonly pool: PoolClient,
     private readonly engines: HashEngine[],
     /** Called with each share's answer, the job it was for and the engine that found it. */
     private readonly onShare: (outcome: ShareOutcome, job: PoolJob, engine: HashEngine) => void = () => {},
+    /** Where every share and its outcome are counted (the only place: see share-tally.ts). */
+    readonly tally: ShareTally = new ShareTally(),
   ) {
     pool.onJob((job) => this.setJob(job));
+  }
+
+  /** The hashing figures, and the share counts as the tally has them. */
+  get stats(): MinerStats {
+    const t = this.tally.snapshot();
+    return {
+      ...this.work,
+      sharesFound: t.found,
+      accepted: t.accepted,
+      rejected: t.rejected,
+      ...(t.lastRejectReason !== undefined ? { lastRejectReason: t.lastRejectReason } : {}),
+    };
   }
 
   start(): void {
@@ -79,11 +99,18 @@ export class Miner {
     this.loops = this.engines.map((engine) => this.run(engine));
   }
 
-  /** Stops hashing after the engines' current calls (at most about 50 ms) and the pool. */
-  async stop(): Promise<void> {
+  /**
+   * Stops hashing after the engines' current calls (at most about 50 ms), then waits up to
+   * `drainMs` for the pool's answers to shares in flight (so the tally matches what the pool
+   * credited), then closes the pool, which answers whatever is left as not sent.
+   */
+  async stop(drainMs = 2000): Promise<void> {
     this.running = false;
-    this.pool.stop();
     await Promise.all(this.loops);
+    const until = performance.now() + drainMs;
+    while (this.inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+    this.pool.stop();
+    await this.answered;
   }
 
   /**
@@ -121,7 +148,7 @@ export class Miner {
       } catch (err) {
         // Stop disposes the engines under their last call: that call's failure is expected.
         if (!this.running) return;
-        this.stats.engineError = err instanceof Error ? err.message : String(err);
+        this.work.engineError = err instanceof Error ? err.message : String(err);
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
@@ -169,24 +196,19 @@ export class Miner {
   }
 
   private submit(unit: WorkUnit, nonce: number, engine: HashEngine): void {
-    this.stats.sharesFound++;
-    void this.pool.submit({ job: unit.job, extranonce2: unit.extranonce2, nonce }).then((outcome) => {
-      if (outcome.accepted) this.stats.accepted++;
-      else {
-        this.stats.rejected++;
-        this.stats.lastRejectReason = outcome.reason;
-      }
-      this.onShare(outcome, unit.job, engine);
-    });
+    const share = { job: unit.job, extranonce2: unit.extranonce2, nonce };
+    this.inFlight++;
+    const answer = this.tally.track(share, engine.name, this.pool.submit(share)).then((outcome) => this.onShare(outcome, unit.job, engine)).finally(() => this.inFlight--);
+    this.answered = Promise.all([this.answered, answer]).then(() => undefined);
   }
 
   /** Hashes per second over the last ten seconds. */
   private count(hashes: number): void {
     const nowMs = performance.now();
-    this.stats.hashes += hashes;
+    this.work.hashes += hashes;
     this.windowHashes.push({ atMs: nowMs, hashes });
     while (this.windowHashes.length > 0 && nowMs - this.windowHashes[0]!.atMs > 10_000) this.windowHashes.shift();
     const spanMs = Math.max(nowMs - (this.windowHashes[0]?.atMs ?? nowMs), 1000);
-    this.stats.hashesPerSecond = (this.windowHashes.reduce((n, w) => n + w.hashes, 0) / spanMs) * 1000;
+    this.work.hashesPerSecond = (this.windowHashes.reduce((n, w) => n + w.hashes, 0) / spanMs) * 1000;
   }
 }

@@ -38,7 +38,7 @@ export function idleMsAfter(scanMs: number, cpuPercent: number): number {
  * A real duty cycle: after each scan lasting t ms, the next call waits t * (100 / p - 1) ms before
  * it returns, so the engine (a worker) has nothing to do for that long. At p = 50 a 50 ms scan is
  * followed by 50 ms idle. The percentage is read before every wait, so a slider moves it at once.
- * dispose() ends a wait (and a scan that never returns, from a terminated worker) immediately.
+ * dispose() ends a wait (and a scan or setJob that never returns, from a terminated worker) immediately.
  */
 export function throttleEngine(engine: HashEngine, getCpuPercent: () => number, options: ThrottleOptions = {}): ThrottledEngine {
   const windowMs = options.windowMs ?? 5000;
@@ -70,7 +70,12 @@ export function throttleEngine(engine: HashEngine, getCpuPercent: () => number, 
   return {
     name: engine.name,
     ...(engine.hardware !== undefined ? { hardware: engine.hardware } : {}),
-    setJob: (job) => engine.setJob(job),
+    // A terminated worker never answers setJob either: dispose ends the wait, or a stopping miner
+    // would wait for that call forever.
+    async setJob(job) {
+      if (disposed) return;
+      await Promise.race([engine.setJob(job), disposedSignal]);
+    },
     async scan(nonceStart, count) {
       if (disposed) return empty;
       const began = now();

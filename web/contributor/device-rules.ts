@@ -1,7 +1,7 @@
 // When mining pauses by itself (DESIGN.md, "Respect for the contributor's device"): a hidden tab
 // (if the member chose so), a low battery that is not charging (where the browser tells), and
-// Data Saver. The rule is a pure function; DeviceWatcher only follows what the browser reports.
-import type { MinerSettings } from '../store/schema.js';
+// Data Saver. The rules are a pure function; DeviceWatcher only follows what the browser reports.
+// Each rule is a pause reason of its own, in the same set as a caller's pause(reason).
 
 /** Below this battery level (0..1), and not charging, mining pauses. */
 export const LOW_BATTERY_LEVEL = 0.2;
@@ -19,15 +19,26 @@ export interface DeviceConditions {
   saveData: boolean;
 }
 
-/** Why mining should pause now, in words for the page; undefined when it may run. */
-export function pauseReason(conditions: DeviceConditions, settings: Pick<MinerSettings, 'pauseWhenHidden' | 'pauseOnBattery'>): string | undefined {
-  if (conditions.hidden && settings.pauseWhenHidden) return 'the tab is hidden';
+/** Which device rules apply (the member's choices; Save-Data always applies). */
+export interface PauseRuleSettings {
+  pauseWhenHidden: boolean;
+  pauseOnBattery: boolean;
+}
+
+/** The device's pause reasons. */
+export const DEVICE_REASONS = ['hidden', 'battery', 'save-data'] as const;
+export type DeviceReason = (typeof DEVICE_REASONS)[number];
+
+/** Each device rule that holds now, with its words for the page. */
+export function devicePauses(conditions: DeviceConditions, settings: PauseRuleSettings): Map<DeviceReason, string> {
+  const pauses = new Map<DeviceReason, string>();
+  if (conditions.hidden && settings.pauseWhenHidden) pauses.set('hidden', 'the tab is hidden');
   const battery = conditions.battery;
   if (settings.pauseOnBattery && battery && !battery.charging && battery.level < LOW_BATTERY_LEVEL) {
-    return `the battery is low (${Math.round(battery.level * 100)}%) and not charging`;
+    pauses.set('battery', `the battery is low (${Math.round(battery.level * 100)}%) and not charging`);
   }
-  if (conditions.saveData) return 'Data Saver is on';
-  return undefined;
+  if (conditions.saveData) pauses.set('save-data', 'Data Saver is on');
+  return pauses;
 }
 
 /** The parts of BatteryManager and NetworkInformation used here (not in TypeScript's DOM types). */
@@ -45,7 +56,7 @@ type NavigatorWithExtras = Navigator & {
 
 const BATTERY_EVENTS = ['levelchange', 'chargingchange'] as const;
 
-/** Follows the battery and Save-Data where the browser reports them, and calls onChange on a change. */
+/** Follows visibility, the battery and Save-Data where the browser reports them, and calls onChange on a change. */
 export class DeviceWatcher {
   private battery: BatteryManagerLike | undefined;
   private connection: NetworkInformationLike | undefined;
@@ -55,6 +66,8 @@ export class DeviceWatcher {
   constructor(private readonly onChange: () => void) {}
 
   async start(): Promise<void> {
+    this.stopped = false;
+    document.addEventListener('visibilitychange', this.changed);
     const nav = navigator as NavigatorWithExtras;
     this.connection = nav.connection;
     this.connection?.addEventListener?.('change', this.changed);
@@ -79,18 +92,8 @@ export class DeviceWatcher {
 
   stop(): void {
     this.stopped = true;
+    document.removeEventListener('visibilitychange', this.changed);
     this.connection?.removeEventListener?.('change', this.changed);
     for (const name of BATTERY_EVENTS) this.battery?.removeEventListener(name, this.changed);
   }
-}
-
-/**
- * A phone or tablet: the browser says so (User-Agent Client Hints), or it has a coarse pointer
- * and a small screen. Such devices need their own opt-in before mining (heat, battery, data).
- */
-export function isMobileDevice(): boolean {
-  const uaData = (navigator as { userAgentData?: { mobile?: boolean } }).userAgentData;
-  if (uaData?.mobile === true) return true;
-  const coarse = typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
-  return coarse && Math.min(screen.width, screen.height) < 600;
 }
