@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ProtocolError } from '../protocol/errors.js';
 import { difficultyToTarget } from '../protocol/target.js';
 import { parseCidrList } from './cidr.js';
+import { DEFAULT_LIMITS, LIMIT_SETTINGS, type LimitsConfig } from './config/limits.js';
 
 /** Where the gateway's work comes from (--source). */
 export type SourceConfig =
@@ -9,7 +10,7 @@ export type SourceConfig =
   | { kind: 'stratum'; url: string }
   | { kind: 'gbt'; url: string; payoutScriptHex: string };
 
-export interface GatewayConfig {
+export interface GatewayConfig extends LimitsConfig {
   host: string;
   httpPort: number;
   stratumPort: number;
@@ -105,6 +106,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   epochSeconds: 3600,
   epochReward: '100',
   relayIntervalMs: 3000,
+  ...DEFAULT_LIMITS,
 };
 
 /** A setting's name on each surface, and how its text becomes a value. */
@@ -184,6 +186,7 @@ export const SETTINGS: Setting[] = [
   { key: 'epochSeconds', flag: 'epoch-seconds', parse: int(10, 30 * 86_400), help: 'length of a settlement epoch' },
   { key: 'epochReward', flag: 'epoch-reward', parse: tokenAmount, help: 'reward per epoch in whole tokens (decimal)' },
   { key: 'relayIntervalMs', flag: 'relay-interval-ms', parse: int(100, 3_600_000), help: 'how often queued votes and claims are submitted' },
+  ...LIMIT_SETTINGS,
 ];
 
 function httpUrl(text: string): string {

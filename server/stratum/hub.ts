@@ -23,6 +23,9 @@ export interface BanPolicy {
  */
 export class StratumHub {
   readonly sessions = new Map<string, StratumSession>();
+  /** Live identities per member, kept as sessions authorize and close: the API reads these, never walks sessions. */
+  readonly memberWorkers = new Map<string, number>();
+  workerCount = 0;
   /** Per connection, while it is live and not yet banned. */
   private readonly strikes = new Map<string, StrikeCounter>();
   private readonly tickTimer: NodeJS.Timeout;
@@ -70,7 +73,21 @@ export class StratumHub {
     this.sessions.delete(connection.id);
     this.strikes.delete(connection.id);
     this.guard.release(connection.remoteAddress);
+    for (const identity of session.identities) this.forgetIdentity(identity.member);
     this.ctx.onSessionClosed?.(session);
+  }
+
+  /** A session authorized a new identity of `member`. */
+  countIdentity(member: string): void {
+    this.memberWorkers.set(member, (this.memberWorkers.get(member) ?? 0) + 1);
+    this.workerCount++;
+  }
+
+  private forgetIdentity(member: string): void {
+    const left = (this.memberWorkers.get(member) ?? 1) - 1;
+    if (left <= 0) this.memberWorkers.delete(member);
+    else this.memberWorkers.set(member, left);
+    this.workerCount--;
   }
 
   /** Sends `job` to every session, in slices (job-broadcast.ts). */
