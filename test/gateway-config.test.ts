@@ -139,8 +139,8 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'epoch-seconds': ['9', '9 is outside 10..2592000'],
     'epoch-reward': ['ten', '"ten" is not a token amount: a decimal such as 100 or 12.5'],
     'relay-interval-ms': ['99', '99 is outside 100..3600000'],
-    'max-identities-per-session': ['0', '0 is outside 1..10000'],
-    'authorizations-per-minute': ['2.5', '"2.5" is not a whole number'],
+    'max-identities-per-conn': ['0', '0 is outside 1..10000'],
+    'authorizes-per-minute': ['2.5', '"2.5" is not a whole number'],
   };
   test('the table covers every setting except the free-form web root', () => {
     assert.deepEqual(SETTINGS.map((s) => s.flag).filter((f) => !(f in BAD)), ['web-root']);

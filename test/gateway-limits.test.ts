@@ -81,10 +81,10 @@ describe('per-session limits', () => {
 
   test('the limits are flags and config-file keys', async () => {
     const { loadConfig } = await import('../server/config.js');
-    const config = loadConfig({ 'max-identities-per-session': '3', 'authorizations-per-minute': '5' }, {});
+    const config = loadConfig({ 'max-identities-per-conn': '3', 'authorizes-per-minute': '5' }, {});
     assert.equal(config.maxIdentitiesPerSession, 3);
     assert.equal(config.authorizationsPerMinute, 5);
     assert.equal(loadConfig({}, {}).maxIdentitiesPerSession, 8);
-    assert.throws(() => loadConfig({ 'max-identities-per-session': '0' }, {}), /max-identities-per-session: 0 is outside 1\.\.10000/);
+    assert.throws(() => loadConfig({ 'max-identities-per-conn': '0' }, {}), /max-identities-per-conn: 0 is outside 1\.\.10000/);
   });
 });

@@ -23,6 +23,6 @@ const wholeNumber = (min: number, max: number) => (text: string) => {
 
 /** Same shape as config.ts's settings; config.ts appends these to its list. */
 export const LIMIT_SETTINGS: { key: keyof LimitsConfig; flag: string; parse: (text: string) => unknown; help: string }[] = [
-  { key: 'maxIdentitiesPerSession', flag: 'max-identities-per-session', parse: wholeNumber(1, 10_000), help: 'distinct usernames one connection may authorize (default 8)' },
-  { key: 'authorizationsPerMinute', flag: 'authorizations-per-minute', parse: wholeNumber(1, 100_000), help: 'mining.authorize requests per connection per minute (default 30)' },
+  { key: 'maxIdentitiesPerSession', flag: 'max-identities-per-conn', parse: wholeNumber(1, 10_000), help: 'distinct usernames one connection may authorize (default 8)' },
+  { key: 'authorizationsPerMinute', flag: 'authorizes-per-minute', parse: wholeNumber(1, 100_000), help: 'mining.authorize requests per connection per minute (default 30)' },
 ];
