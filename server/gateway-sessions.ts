@@ -66,7 +66,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
     allocateExtranonce: (resumeId) => extranonces.allocate(resumeId),
     onAuthorized(session, identity) {
       log.debug({ session: session.connection.id, member: identity.member, worker: identity.worker }, 'worker authorized');
-      parts.hub().countIdentity(identity.member);
+      parts.hub().countIdentity(identity.member, session.connection.id);
     },
     onShareAccepted(_session, share) {
       ledgerError = undefined;

@@ -105,7 +105,8 @@ async function member(view: GatewayView, res: ServerResponse, address: string): 
     return send(res, 400, { error: `"${address}" has a bad EIP-55 checksum` });
   }
   const summary = await view.ledger.member(checksummed);
-  const live = [...view.hub.sessions.values()].filter((s) => s.identities.some((i) => i.member === checksummed));
+  // Only this member's sessions (the hub indexes them), not every session of the gateway.
+  const live = [...(view.hub.memberSessions.get(checksummed) ?? [])];
   const body: MemberResponse = {
     ...summary,
     workers: live.flatMap((s) => s.identities.filter((i) => i.member === checksummed).map((i) => ({ worker: i.worker, difficulty: s.difficulty }))),
