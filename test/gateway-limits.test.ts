@@ -45,6 +45,8 @@ describe('per-session limits', () => {
       assert.equal(stats.workers, 8);
       assert.equal(stats.miners, 1);
       assert.equal((await limitHits(gateway.httpUrl)).identities, 50);
+      const member = (await getJson(`${gateway.httpUrl}api/members/${MEMBER}`)).body;
+      assert.deepEqual(member.workers.map((w: { worker: string }) => w.worker).sort(), ['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7']);
       assert.equal(lines.filter((l) => l.msg?.toString().startsWith('limit hit')).length, 1);
       // Closing the session takes its identities out of the counters.
       miner.close();
