@@ -3,6 +3,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import { difficultyToTarget } from '../protocol/target.js';
 import { parseCidrList } from './cidr.js';
 import { NETWORK_DEFAULTS, NETWORK_SETTINGS, type NetworkConfig } from './config/network.js';
+import { DEFAULT_LIMITS, LIMIT_SETTINGS, type LimitsConfig } from './config/limits.js';
 
 /** Where the gateway's work comes from (--source). */
 export type SourceConfig =
@@ -10,7 +11,7 @@ export type SourceConfig =
   | { kind: 'stratum'; url: string }
   | { kind: 'gbt'; url: string; payoutScriptHex: string };
 
-export interface GatewayConfig extends NetworkConfig {
+export interface GatewayConfig extends NetworkConfig, LimitsConfig {
   host: string;
   httpPort: number;
   stratumPort: number;
@@ -116,6 +117,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   epochReward: '100',
   relayIntervalMs: 3000,
   ...NETWORK_DEFAULTS,
+  ...DEFAULT_LIMITS,
 };
 
 /** A setting's name on each surface, and how its text becomes a value. */
@@ -199,6 +201,7 @@ export const SETTINGS: Setting[] = [
   { key: 'epochReward', flag: 'epoch-reward', parse: tokenAmount, help: 'reward per epoch in whole tokens (decimal)' },
   { key: 'relayIntervalMs', flag: 'relay-interval-ms', parse: int(100, 3_600_000), help: 'how often queued votes and claims are submitted' },
   ...NETWORK_SETTINGS,
+  ...LIMIT_SETTINGS,
 ];
 
 function httpUrl(text: string): string {

@@ -35,6 +35,7 @@ export interface GatewaySessionContext extends SessionContext {
 export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessionContext {
   const { config, source, extranonces, stats, metrics, log } = parts;
   let ledgerError: string | undefined;
+  const limitLog = new OncePerInterval(LIMIT_LOG_INTERVAL_MS);
   return {
     jobs: parts.jobs,
     ledger: parts.ledger,
@@ -52,13 +53,21 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       return upstreamMask === undefined ? config.versionRollingMask : (config.versionRollingMask & upstreamMask) >>> 0;
     },
     ntimeRollSeconds: config.ntimeRollSeconds,
+    limits: { maxIdentitiesPerSession: config.maxIdentitiesPerSession, authorizationsPerMinute: config.authorizationsPerMinute },
     now: Date.now,
+    onLimitHit(session, limit) {
+      metrics.limitHits.inc({ limit });
+      const ip = session.connection.remoteAddress;
+      // A flood would otherwise write a log line per message: one line per address and limit per interval.
+      if (limitLog.first(`${limit} ${ip}`, Date.now())) log.warn({ ip, session: session.connection.id, limit }, 'limit hit (logged once per address per minute)');
+    },
     get ledgerError() {
       return ledgerError;
     },
     allocateExtranonce: extranonceAllocation({ extranonces, log, onRefusal: () => metrics.extranonceRefusals.inc() }),
     onAuthorized(session, identity) {
       log.debug({ session: session.connection.id, member: identity.member, worker: identity.worker }, 'worker authorized');
+      parts.hub().countIdentity(identity.member, session.connection.id);
     },
     onShareAccepted(_session, share) {
       ledgerError = undefined;
@@ -76,6 +85,24 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
     forward: parts.forward,
     onSessionClosed: (session) => extranonces.hold(session.subscriptionId, session.extranonce, session.connection.remoteAddress),
   };
+}
+
+const LIMIT_LOG_INTERVAL_MS = 60_000;
+
+/** Says yes to the first of each key per interval; forgets everything each interval so it stays small. */
+class OncePerInterval {
+  private readonly seen = new Set<string>();
+  private windowStartMs = -Infinity;
+  constructor(private readonly intervalMs: number) {}
+  first(key: string, nowMs: number): boolean {
+    if (nowMs - this.windowStartMs >= this.intervalMs) {
+      this.windowStartMs = nowMs;
+      this.seen.clear();
+    }
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    return true;
+  }
 }
 
 /** Rejection reasons as metric labels: the fixed part only (no numbers), so the label set stays small. */

@@ -126,7 +126,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
     },
     refreshGauges() {
       metrics.connections.set(hub.sessions.size);
-      metrics.miners.set(new Set([...hub.sessions.values()].flatMap((s) => s.identities.map((i) => i.member))).size);
+      metrics.miners.set(hub.memberWorkers.size);
       metrics.hashrate.set(stats.hashesPerSecond());
       metrics.sourceConnected.set(source.connected ? 1 : 0);
       const extranonce = extranonces.usage;

@@ -24,6 +24,11 @@ export interface BanPolicy {
  */
 export class StratumHub {
   readonly sessions = new Map<string, StratumSession>();
+  /** Live identities per member, kept as sessions authorize and close: the API reads these, never walks sessions. */
+  readonly memberWorkers = new Map<string, number>();
+  /** The sessions holding an identity of each member: /api/members/:address reads these only. */
+  readonly memberSessions = new Map<string, Set<StratumSession>>();
+  workerCount = 0;
   /** Per connection, while it is live and not yet banned. */
   private readonly strikes = new Map<string, StrikeCounter>();
   private readonly tickTimer: NodeJS.Timeout;
@@ -71,7 +76,32 @@ export class StratumHub {
     this.sessions.delete(connection.id);
     this.strikes.delete(connection.id);
     this.guard.release(connection.remoteAddress);
+    for (const identity of session.identities) this.forgetIdentity(identity.member);
+    for (const identity of session.identities) {
+      const holders = this.memberSessions.get(identity.member);
+      holders?.delete(session);
+      if (holders?.size === 0) this.memberSessions.delete(identity.member);
+    }
     this.ctx.onSessionClosed?.(session);
+  }
+
+  /** A session authorized a new identity of `member`. */
+  countIdentity(member: string, sessionId: string): void {
+    this.memberWorkers.set(member, (this.memberWorkers.get(member) ?? 0) + 1);
+    const session = this.sessions.get(sessionId);
+    if (session) {
+      let holders = this.memberSessions.get(member);
+      if (!holders) this.memberSessions.set(member, (holders = new Set()));
+      holders.add(session);
+    }
+    this.workerCount++;
+  }
+
+  private forgetIdentity(member: string): void {
+    const left = (this.memberWorkers.get(member) ?? 1) - 1;
+    if (left <= 0) this.memberWorkers.delete(member);
+    else this.memberWorkers.set(member, left);
+    this.workerCount--;
   }
 
   /** Sends `job` to every session, in slices (job-broadcast.ts). */

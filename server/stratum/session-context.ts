@@ -45,6 +45,9 @@ export interface SessionView {
   readonly subscriptionId: string;
 }
 
+/** A per-session abuse limit (server/config/limits.ts) that refused a request. */
+export type LimitName = 'identities' | 'authorize_rate';
+
 /** What sessions need from the gateway: shared state, policy and where events go. */
 export interface SessionContext {
   readonly jobs: JobManager;
@@ -56,7 +59,10 @@ export interface SessionContext {
   readonly versionRollingMask: number;
   /** How far past the job's ntime a share's ntime may be. */
   readonly ntimeRollSeconds: number;
+  readonly limits: { readonly maxIdentitiesPerSession: number; readonly authorizationsPerMinute: number };
   now(): number;
+  /** A limit refused a request of `session` (counted always, logged once per address per interval). */
+  onLimitHit(session: SessionView, limit: LimitName): void;
   /**
    * A new extranonce1, or the one a dropped session held when `resumeId` (the subscription id it
    * was given) names it: a miner that reconnects keeps its work, and its queued shares stay valid.

@@ -42,6 +42,8 @@ export class StratumSession implements SessionView {
   /** Made at the first share, when the extranonce2 size is known; dropped when the extranonce changes. */
   private merkleRoots: MerkleRootCache | undefined;
   private jobsFlowing = false;
+  private authorizeWindowStartMs = -Infinity;
+  private authorizationsInWindow = 0;
   /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
   subscriptionId = '';
   readonly connectedAtMs: number;
@@ -170,10 +172,26 @@ export class StratumSession implements SessionView {
 
   private authorize(params: unknown[], after: After): boolean {
     if (!this.extranonce1) throw new StratumError(StratumCode.NOT_SUBSCRIBED, 'not subscribed');
+    const nowMs = this.ctx.now();
+    // Fixed one-minute windows: cheap, and a burst at a window's edge is at most twice the rate.
+    if (nowMs - this.authorizeWindowStartMs >= 60_000) {
+      this.authorizeWindowStartMs = nowMs;
+      this.authorizationsInWindow = 0;
+    }
+    if (++this.authorizationsInWindow > this.ctx.limits.authorizationsPerMinute) {
+      this.ctx.onLimitHit(this, 'authorize_rate');
+      throw new StratumError(StratumCode.OTHER, `too many authorizations: at most ${this.ctx.limits.authorizationsPerMinute} a minute per connection`);
+    }
     const username = params[0];
     const identity = parseUsername(username);
+    // Every identity costs memory and is listed by the API: a connection may hold only a few.
+    if (!this.workers.has(username as string) && this.workers.size >= this.ctx.limits.maxIdentitiesPerSession) {
+      this.ctx.onLimitHit(this, 'identities');
+      throw new StratumError(StratumCode.OTHER, `too many workers on one connection: at most ${this.ctx.limits.maxIdentitiesPerSession} distinct usernames; open another connection`);
+    }
+    const isNew = !this.workers.has(username as string);
     this.workers.set(username as string, identity);
-    this.ctx.onAuthorized(this, identity);
+    if (isNew) this.ctx.onAuthorized(this, identity);
     // The d= password convention (`x,d=1024`): a difficulty request that never fails the login.
     const requested = passwordDifficulty(params[1]);
     if (requested !== undefined) {

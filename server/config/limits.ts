@@ -1,0 +1,28 @@
+/**
+ * Per-session abuse limits (issue 13): a connection may not pile up identities or authorize
+ * without end. Kept apart from config.ts so that file stays small and merges stay easy.
+ */
+export interface LimitsConfig {
+  /** Distinct usernames one session may authorize: a few workers of one address is normal. */
+  maxIdentitiesPerSession: number;
+  /** mining.authorize requests one session may make per minute. */
+  authorizationsPerMinute: number;
+}
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  maxIdentitiesPerSession: 8,
+  authorizationsPerMinute: 30,
+};
+
+const wholeNumber = (min: number, max: number) => (text: string) => {
+  if (!/^\d+$/.test(text.trim())) throw new Error(`"${text}" is not a whole number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
+  return n;
+};
+
+/** Same shape as config.ts's settings; config.ts appends these to its list. */
+export const LIMIT_SETTINGS: { key: keyof LimitsConfig; flag: string; parse: (text: string) => unknown; help: string }[] = [
+  { key: 'maxIdentitiesPerSession', flag: 'max-identities-per-conn', parse: wholeNumber(1, 10_000), help: 'distinct usernames one connection may authorize (default 8)' },
+  { key: 'authorizationsPerMinute', flag: 'authorizes-per-minute', parse: wholeNumber(1, 100_000), help: 'mining.authorize requests per connection per minute (default 30)' },
+];
