@@ -13,14 +13,9 @@
 // - Nothing hashes, connects or opens a worker before the consent; the member's key stays in this
 //   origin's first-party IndexedDB (membership.ts) and only its address goes to the pool.
 // - While mining, it pauses whenever it is hidden, off-screen, too small or covered.
-import { browserTransport, sameOriginStratumUrl } from '../miner/browser-transport.js';
-import type { HashEngine } from '../miner/engine.js';
+import { ContributorSession, type ContributorStats } from '../contributor/session.js';
+import { sameOriginStratumUrl } from '../miner/browser-transport.js';
 import { formatRate } from '../miner/format-rate.js';
-import { Miner } from '../miner/miner.js';
-import { PoolClient, type PoolState } from '../miner/pool-client.js';
-import { throttleEngine } from '../miner/throttle.js';
-import { wasmSimdSupported } from '../miner/wasm-support.js';
-import { openWorkerEngine } from '../miner/worker-engine.js';
 import { defaultMinerSettings } from '../store/settings.js';
 import { readFrameParams } from './frame-params.js';
 import { acquireMember } from './membership.js';
@@ -72,106 +67,111 @@ function setState(next: FrameState, text: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The mining block: the only code that drives work. startMining / stopMining / pauseMining /
-// resumeMining are all the rest of the frame calls, so moving the widget onto a shared
-// ContributorSession (with its own pause(reason) / resume(reason)) is an edit of this block alone.
-// The current Miner has no pause: pausing stops it (the engine's worker stays, idle) and resuming
-// starts it again on the same pool client, which reconnects.
+// The mining block: the widget is a thin view of the one ContributorSession the app uses too
+// (web/contributor/): engines, pool client, the CPU-use duty cycle, the pause rules (hidden tab,
+// low battery, Save-Data) and the one share tally. Address-only mode: the frame holds no key and
+// keeps no records; the member's key and records live on the DAO's own site (membership.ts).
 // ---------------------------------------------------------------------------------------------
-interface Mining {
-  miner: Miner;
-  engine: HashEngine;
-  timer: ReturnType<typeof setInterval>;
-  poolState: PoolState | undefined;
-  paused: boolean;
-}
-let mining: Mining | undefined;
+let session: ContributorSession | undefined;
+let hashrateTimer: ReturnType<typeof setInterval> | undefined;
 
-function describe(current: Mining): string {
-  const { hashesPerSecond, accepted, rejected } = current.miner.stats;
-  const pool = current.poolState;
-  const connection = pool === 'authorized' ? '' : pool === 'connecting' ? ' · connecting…' : pool ? ` · ${pool}` : '';
-  return `Contributing · ${formatRate(hashesPerSecond)} · ${accepted} shares accepted${rejected ? `, ${rejected} rejected` : ''}${connection}`;
+function describe(stats: ContributorStats): string {
+  const { hashesPerSecond, shares, pool } = stats;
+  const connection = pool === 'authorized' ? '' : pool === 'connecting' ? ' · connecting…' : ` · ${pool}`;
+  return `Contributing · ${formatRate(hashesPerSecond)} · ${shares.accepted} shares accepted${shares.rejected ? `, ${shares.rejected} rejected` : ''}${connection}`;
+}
+
+/** The pause reasons the host page hears (the session's own and the visibility guard's). */
+const WIDGET_PAUSE_REASONS: readonly WidgetPauseReason[] = ['hidden', 'off-screen', 'too-small', 'obscured', 'battery', 'save-data'];
+
+function isWidgetReason(reason: string): reason is WidgetPauseReason {
+  return (WIDGET_PAUSE_REASONS as readonly string[]).includes(reason);
 }
 
 async function startMining(address: string, cpuPercent: number): Promise<void> {
-  const raw = await openWorkerEngine(wasmSimdSupported() ? 'simd' : 'scalar');
-  const engine = throttleEngine(raw, () => cpuPercent);
-  const pool = new PoolClient({
-    url: sameOriginStratumUrl(location),
-    username: address,
+  const current = new ContributorSession({
+    address,
+    storage: 'none',
+    poolUrl: sameOriginStratumUrl(location),
     userAgent: params.referral ? `dao-widget/1 ref=${params.referral}` : 'dao-widget/1',
-    connect: browserTransport,
+    cpuCeiling: cpuPercent,
+    // One worker: a partner page's visitor lends spare CPU, not the whole machine.
+    threads: 1,
   });
-  const miner = new Miner(pool, [engine], () => {
-    post({ type: 'shares', accepted: miner.stats.accepted, rejected: miner.stats.rejected });
-    if (mining?.miner === miner && !mining.paused) statusLine.textContent = describe(mining);
+  session = current;
+  current.on('share', ({ shares }) => post({ type: 'shares', accepted: shares.accepted, rejected: shares.rejected }));
+  current.on('stats', (stats) => {
+    if (session === current && state === 'running') statusLine.textContent = describe(stats);
   });
-  const current: Mining = {
-    miner,
-    engine,
-    poolState: undefined,
-    paused: false,
-    timer: setInterval(() => {
-      if (mining !== current || current.paused) return;
-      statusLine.textContent = describe(current);
-      post({ type: 'hashrate', hashesPerSecond: miner.stats.hashesPerSecond, accepted: miner.stats.accepted, rejected: miner.stats.rejected });
-    }, HASHRATE_EVERY_MS),
-  };
-  pool.onState((next, detail) => {
-    current.poolState = next;
-    if (mining !== current || current.paused) return;
+  current.on('paused', ({ reason, detail }) => {
+    if (session === current) showPaused(reason, detail);
+  });
+  current.on('resumed', ({ reason }) => {
+    if (session === current) showResumed(reason);
+  });
+  current.on('state', (next) => {
+    const error = current.snapshot().error;
     // The pool refused the member: nothing more to do until the contributor tries again.
-    if (next === 'stopped' && detail) void stop(`The pool refused this member: ${detail}`);
-    else statusLine.textContent = describe(current);
+    if (session === current && next === 'idle' && error && state !== 'starting') void stop(`Stopped: ${error}.`);
   });
-  mining = current;
-  miner.start();
+  await current.start();
+  const error = current.snapshot().error;
+  if (error) throw new Error(`${error}.`);
+  hashrateTimer = setInterval(() => {
+    if (session !== current) return;
+    const { hashesPerSecond, shares } = current.snapshot();
+    post({ type: 'hashrate', hashesPerSecond, accepted: shares.accepted, rejected: shares.rejected });
+  }, HASHRATE_EVERY_MS);
 }
 
-async function stopMining(): Promise<Miner['stats'] | undefined> {
-  const current = mining;
+async function stopMining(): Promise<{ hashesPerSecond: number; accepted: number; rejected: number } | undefined> {
+  const current = session;
   if (!current) return undefined;
-  mining = undefined;
-  clearInterval(current.timer);
-  try {
-    await current.miner.stop();
-  } finally {
-    current.engine.dispose();
-  }
-  return current.miner.stats;
+  session = undefined;
+  clearInterval(hashrateTimer);
+  // The rate reads 0 once stopped: take it first.
+  const { hashesPerSecond } = current.snapshot();
+  await current.dispose();
+  const { accepted, rejected } = current.snapshot().shares;
+  return { hashesPerSecond, accepted, rejected };
 }
 
-async function pauseMining(_reason: WidgetPauseReason): Promise<void> {
-  if (!mining || mining.paused) return;
-  mining.paused = true;
-  await mining.miner.stop();
+function pauseMining(reason: WidgetPauseReason): void {
+  void session?.pause(reason, describeReason(reason));
 }
 
-function resumeMining(_reason: WidgetPauseReason): void {
-  if (!mining || !mining.paused) return;
-  mining.paused = false;
-  mining.miner.start();
+function resumeMining(reason: WidgetPauseReason): void {
+  void session?.resume(reason);
 }
 // --------------------------------------------------------------------------- end of mining block
 
-/** What paused the work, while paused; resumed only after the frame is shown again. */
-let pausedFor: WidgetPauseReason | undefined;
+/** The session paused for `reason` (the visibility guard's, or a device rule's): say so, here and to the host page. */
+function showPaused(reason: string, detail: string): void {
+  if (state !== 'running' && state !== 'paused') return;
+  setState('paused', `Paused: ${detail}. It goes on by itself when that changes.`);
+  if (isWidgetReason(reason)) post({ type: 'paused', reason });
+}
+
+function showResumed(reason: string): void {
+  if (state !== 'paused' || !session) return;
+  const still = session.snapshot().paused;
+  if (still.length > 0) setState('paused', `Paused: ${still[0]!.detail}. It goes on by itself when that changes.`);
+  else setState('running', describe(session.snapshot()));
+  if (isWidgetReason(reason)) post({ type: 'resumed', reason });
+}
+
+/** The visibility guard's reason now held on the session, if any. */
+let guardReason: WidgetPauseReason | undefined;
 
 const guard = new VisibilityGuard(main, (reason) => {
   if (state === 'confirming' && reason !== undefined) lapseConfirmation(`Not started: ${describeReason(reason)}.`);
-  if (state === 'running' && reason !== undefined) {
-    pausedFor = reason;
-    setState('paused', `Paused: ${describeReason(reason)}. It goes on when the widget is fully shown again.`);
-    post({ type: 'paused', reason });
-    void pauseMining(reason);
-  } else if (state === 'paused' && reason === undefined && pausedFor) {
-    const was = pausedFor;
-    pausedFor = undefined;
-    resumeMining(was);
-    setState('running', mining ? describe(mining) : 'Contributing');
-    post({ type: 'resumed', reason: was });
-  }
+  if (state !== 'running' && state !== 'paused') return;
+  if (reason === guardReason) return;
+  const was = guardReason;
+  guardReason = reason;
+  // Hold the new reason before letting the old one go, so no work runs in between.
+  if (reason) pauseMining(reason);
+  if (was) resumeMining(was);
 });
 
 function notShownText(): string {
@@ -237,27 +237,25 @@ async function start(): Promise<void> {
     // The partner may lower the CPU share, never raise it above the contributor's own choice.
     const cpuPercent = Math.min(params.maxCpuPercent, member.cpuPercent ?? defaultMinerSettings().cpuPercent);
     if (state !== 'starting') return;
+    // Hidden or moved while the member was being found: start paused.
+    guardReason = guard.reason();
     await startMining(member.address, cpuPercent);
-    setState('running', mining ? describe(mining) : 'Contributing');
+    setState('running', session ? describe(session.snapshot()) : 'Contributing');
     post({ type: 'started' });
-    // Hidden or moved while the member was being found: pause at once.
-    const reason = guard.reason();
-    if (reason) {
-      pausedFor = reason;
-      setState('paused', `Paused: ${describeReason(reason)}. It goes on when the widget is fully shown again.`);
-      post({ type: 'paused', reason });
-      await pauseMining(reason);
-    }
+    if (guardReason) pauseMining(guardReason);
+    const held = session?.snapshot().paused ?? [];
+    for (const { reason, detail } of held) showPaused(reason, detail);
   } catch (error) {
     await stopMining().catch(() => undefined);
+    guardReason = undefined;
     setState('error', `Could not start: ${error instanceof Error ? error.message : String(error)} Nothing runs.`);
     post({ type: 'error' });
   }
 }
 
 async function stop(reason = 'Stopped. Nothing runs until you click again.'): Promise<void> {
-  if (!mining) return;
-  pausedFor = undefined;
+  if (!session) return;
+  guardReason = undefined;
   setState('stopping', 'Stopping…');
   const stats = await stopMining();
   const { hashesPerSecond = 0, accepted = 0, rejected = 0 } = stats ?? {};

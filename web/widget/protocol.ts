@@ -7,8 +7,11 @@
 /** The events the host page sees as CustomEvent('dao-widget', { detail }). */
 export type WidgetEventType = 'ready' | 'started' | 'stopped' | 'hashrate' | 'shares' | 'error' | 'paused' | 'resumed';
 
-/** Why mining paused (paused, resumed): the frame was not fully visible at its minimum size. */
-export type WidgetPauseReason = 'hidden' | 'off-screen' | 'too-small' | 'obscured';
+/**
+ * Why mining paused (paused, resumed): the frame was not fully visible at its minimum size, or the
+ * device asked for rest (a low battery that is not charging, Save-Data).
+ */
+export type WidgetPauseReason = 'hidden' | 'off-screen' | 'too-small' | 'obscured' | 'battery' | 'save-data';
 
 export interface WidgetEvent {
   type: WidgetEventType;

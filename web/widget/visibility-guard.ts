@@ -110,5 +110,9 @@ export function describeReason(reason: WidgetPauseReason): string {
       return 'the widget is not fully on screen';
     case 'obscured':
       return 'the widget is covered, transparent or distorted';
+    case 'battery':
+      return 'the battery is low';
+    case 'save-data':
+      return 'the browser asks to save data';
   }
 }

@@ -28,7 +28,7 @@ import type { WidgetEvent, WidgetEventType, WidgetPauseReason, WidgetSize, Widge
   const FRAME_SIZES: Record<WidgetSize, [width: number, height: number]> = { compact: [320, 140], full: [420, 260] };
   const THEMES: readonly WidgetTheme[] = ['light', 'dark'];
   const TYPES: readonly WidgetEventType[] = ['ready', 'started', 'stopped', 'hashrate', 'shares', 'error', 'paused', 'resumed'];
-  const REASONS: readonly WidgetPauseReason[] = ['hidden', 'off-screen', 'too-small', 'obscured'];
+  const REASONS: readonly WidgetPauseReason[] = ['hidden', 'off-screen', 'too-small', 'obscured', 'battery', 'save-data'];
 
   /** `text` as an http(s) origin, or undefined when it is not exactly one. */
   function parseOrigin(text: string | undefined): string | undefined {
