@@ -111,16 +111,25 @@ async function signedVote(signer: HDNodeWallet, proposalId: bigint, support: num
   return { proposalId: proposalId.toString(), support, voter, signature };
 }
 
-async function signedClaim(signer: HDNodeWallet, deadline: number, account = signer.address) {
-  const signature = await signer.signTypedData(relayDomain(chain.deployment.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, deadline });
-  return { account, deadline, signature };
+async function signedClaim(signer: HDNodeWallet, deadline: number, account = signer.address, epoch = 1) {
+  const signature = await signer.signTypedData(relayDomain(chain.deployment.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, epoch, deadline });
+  return { account, epoch, deadline, signature };
 }
 
 async function signedProposal(signer: HDNodeWallet, request: { kind: number; epoch: number; parameter: string; value: bigint; description: string }) {
   const nonce = (await governor.getFunction('nonces')(signer.address)) as bigint;
   const message = { proposer: signer.address, ...request, descriptionHash: keccak256(toUtf8Bytes(request.description)), nonce };
   const signature = await signer.signTypedData(ballotDomain(), PROPOSAL_REQUEST_TYPES, message);
-  return { proposer: signer.address, kind: request.kind, epoch: request.epoch, parameter: request.parameter, value: request.value.toString(), description: request.description, signature };
+  return {
+    proposer: signer.address,
+    kind: request.kind,
+    epoch: request.epoch,
+    parameter: request.parameter,
+    value: request.value.toString(),
+    description: request.description,
+    nonce: nonce.toString(),
+    signature,
+  };
 }
 
 /** The same signature with s → n − s and v flipped: the other valid encoding of one ECDSA signature. */

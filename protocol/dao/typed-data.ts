@@ -82,12 +82,17 @@ export interface ProposalRequestMessage {
 export const CLAIM_REQUEST_TYPES: Types = {
   ClaimRequest: [
     { name: 'account', type: 'address' },
+    // The published epoch whose leaf is claimed: a request is good for that epoch only, so a
+    // signature replayed after the next epoch is published is refused before it costs gas.
+    { name: 'epoch', type: 'uint64' },
     { name: 'deadline', type: 'uint256' },
   ],
 };
 
 export interface ClaimRequestMessage {
   account: string;
+  /** The latest published epoch when signed: the relayer claims that epoch's leaf and no other. */
+  epoch: bigint;
   /** Seconds since the Unix epoch after which the relayer refuses the request. */
   deadline: bigint;
 }

@@ -34,7 +34,7 @@ export function createRequestHandler(view: GatewayView) {
       send(res, 404, { error: 'not found' });
     } catch (err) {
       if (err instanceof HttpError) {
-        if (!res.headersSent) send(res, err.status, { error: err.message } satisfies ApiError);
+        if (!res.headersSent) send(res, err.status, { error: err.message } satisfies ApiError, err.headers);
         return;
       }
       view.log.error({ err }, 'HTTP request failed');
@@ -50,6 +50,8 @@ function health(view: GatewayView, res: ServerResponse): void {
   if (!view.jobs.current) problems.push('no job yet');
   if (view.instanceProblem) problems.push(`instance: ${view.instanceProblem}`);
   else if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
+  const relayProblem = view.relayer?.limits.problem();
+  if (relayProblem) problems.push(relayProblem);
   if (view.settlement?.problem) problems.push(`settlement: ${view.settlement.problem}`);
   else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
   // With a shared PostgreSQL ledger one gateway settles and relays; the others only accept work.

@@ -42,6 +42,9 @@ export async function handleRelayApi(view: GatewayView, req: IncomingMessage, re
       return true;
     }
     if (method !== 'POST') return notAllowed(res, method, resource === 'proposals' ? 'GET, HEAD, POST' : 'POST');
+    // Cheap refusals first: the client address's quota, then the gas budget, before the body is read.
+    relayer.limits.admitIp(req.socket.remoteAddress ?? 'unknown');
+    relayer.limits.checkBudget();
     const body = await readJsonBody(req);
     const accepted =
       resource === 'votes' ? await relayer.submitVote(body) : resource === 'claims' ? await relayer.submitClaim(body) : await relayer.submitProposal(body);

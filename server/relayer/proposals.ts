@@ -22,19 +22,22 @@ export function proposalKey(proposer: string, nonce: bigint): string {
 const KINDS = [ProposalKind.Signal, ProposalKind.ParameterChange] as const;
 
 /**
- * Checks a signed `{ proposer, kind, epoch, parameter, value, description, signature }` against the
+ * Checks a signed `{ proposer, kind, epoch, parameter, value, description, nonce, signature }` against the
  * governor's rules and queues it: 400 for a malformed body or a signature that is not the
  * proposer's (over the current nonce), 422 for what the governor would refuse, 409 while an
  * earlier proposal of the proposer is still on its way.
  */
 export async function acceptProposal(ctx: RelayContext, body: Body): Promise<AcceptedProposal> {
-  onlyFields(body, ['proposer', 'kind', 'epoch', 'parameter', 'value', 'description', 'signature']);
+  onlyFields(body, ['proposer', 'kind', 'epoch', 'parameter', 'value', 'description', 'nonce', 'signature']);
   const proposer = addressField(body, 'proposer');
   const kind = choiceField(body, 'kind', KINDS);
   const epoch = integerField(body, 'epoch');
   const parameter = hexField(body, 'parameter', 32);
   const value = decimalField(body, 'value');
   const description = stringField(body, 'description', MAX_DESCRIPTION_CHARS);
+  // The nonce the proposer signed over: carried in the body so the signature is checked before any
+  // chain read (a forged request costs the gateway no RPC call).
+  const nonce = integerField(body, 'nonce', (1n << 256n) - 1n);
   const signature = hexField(body, 'signature', 65);
   const { chain } = ctx;
   const governor = ctx.reads.governor;
@@ -45,7 +48,6 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   if (pending) {
     throw new HttpError(409, `a proposal by ${proposer} is already ${pending.status} (request ${pending.id}); sign the next one once it is on-chain`);
   }
-  const nonce = (await chainRead('nonces', () => governor.getFunction('nonces')(proposer))) as bigint;
   const descriptionHash = keccak256(toUtf8Bytes(description));
   checkTypedSignature(
     governorDomain(chain.chainId, chain.deployment.governor),
@@ -55,6 +57,9 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
     proposer,
     `proposal request (nonce ${nonce})`,
   );
+  ctx.limits.admitMember(proposer);
+  const current = (await chainRead('nonces', () => governor.getFunction('nonces')(proposer))) as bigint;
+  if (current !== nonce) throw new HttpError(409, `proposal request is signed with nonce ${nonce} but ${proposer}'s nonce on the governor is ${current}; sign it again with nonce ${current}`);
 
   const totalWork = (await chainRead('totalWorkOf', () => ctx.reads.distributor.getFunction('totalWorkOf')(epoch))) as bigint;
   if (totalWork === 0n) throw new HttpError(422, `epoch ${epoch} is not published on-chain; a proposal must be pinned to a published epoch`);
@@ -88,6 +93,7 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
     },
     `a proposal by ${proposer} with nonce ${nonce}`,
   );
+  ctx.limits.accepted(proposer);
   return { id, status: 'queued', nonce };
 }
 
