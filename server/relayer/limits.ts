@@ -45,7 +45,7 @@ export class RelayLimits {
   private readonly perMember = new SlidingCounts(HOUR_MS);
   private readonly spends: { atMs: number; wei: bigint }[] = [];
   readonly minClaimWei: bigint;
-  readonly budgetWeiPerDay: bigint;
+  private budgetWeiPerDay: bigint;
   private readonly refused: Counter<'reason'>;
   private readonly gasSpent: Counter;
   private readonly budgetLeft: Gauge;
@@ -96,6 +96,17 @@ export class RelayLimits {
       422,
       `claim of ${amount} (token base units) for ${account} is below the relayer's minimum of ${this.minClaimWei}: the gas would cost the DAO more than it pays; claim it from your own wallet (it pays the gas), or wait until it grows`,
     );
+  }
+
+  /** Changes the budget while running (tests, and operator tooling that tops it up). */
+  setBudgetWeiPerDay(wei: bigint): void {
+    this.budgetWeiPerDay = wei;
+  }
+
+  /** Wei spent in the last 24 h. */
+  spentWei(): bigint {
+    this.pruneSpends();
+    return this.spends.reduce((sum, s) => sum + s.wei, 0n);
   }
 
   /** Records what a receipt cost (gasUsed × effective gas price). */
