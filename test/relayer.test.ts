@@ -433,9 +433,10 @@ test('malformed requests get precise 4xx answers and the gateway keeps serving',
     [post('votes', { ...vote, voter: 'bob' }), 400, /field "voter" must be 0x followed by 40 hex digits/],
     [post('votes', { ...vote, voter: members.bob.address.replace(/[a-f]/, (c) => c.toUpperCase()) }), 400, /bad EIP-55 checksum/],
     [post('votes', { ...vote, suport: 1 }), 400, /unknown field "suport"/],
-    [post('claims', { account: members.bob.address, deadline: 1.5, signature: vote.signature }), 400, /field "deadline" must be a non-negative integer, got number 1.5/],
-    [post('claims', { account: members.bob.address, deadline: soon() }), 400, /^missing field "signature"$/],
-    [post('proposals', { proposer: members.bob.address, kind: 0, epoch: 1, parameter: '0x00', value: '0', description: '', signature: vote.signature }), 400, /"parameter" must be 0x followed by 64 hex digits/],
+    [post('claims', { account: members.bob.address, epoch: 1, deadline: 1.5, signature: vote.signature }), 400, /field "deadline" must be a non-negative integer, got number 1.5/],
+    [post('claims', { account: members.bob.address, epoch: 1, deadline: soon() }), 400, /^missing field "signature"$/],
+    [post('proposals', { proposer: members.bob.address, kind: 0, epoch: 1, parameter: '0x00', value: '0', description: '', nonce: '0', signature: vote.signature }), 400, /"parameter" must be 0x followed by 64 hex digits/],
+    [post('proposals', { proposer: members.bob.address, kind: 0, epoch: 1, parameter: ZeroHash, value: '0', description: '', signature: vote.signature }), 400, /^missing field "nonce"$/],
   ];
   for (const [response, status, message] of cases) {
     const res = await response;
