@@ -3,7 +3,7 @@
 import { ZeroHash, keccak256, toUtf8Bytes } from 'ethers';
 import type { AcceptedProposal } from '../../protocol/api.js';
 import { HttpError } from '../http/respond.js';
-import { PROPOSAL_REQUEST_TYPES, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
+import { PROPOSAL_REQUEST_TYPES, PROPOSAL_THRESHOLD_WORK_PARAMETER, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
 import { addressField, choiceField, decimalField, hexField, integerField, onlyFields, stringField, type Body } from './input.js';
 import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
@@ -72,6 +72,12 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   }
   const leaf = await ctx.store.publishedLeaf(epoch, proposer);
   if (!leaf || leaf.cumulativeWork === 0n) throw new HttpError(422, `${proposer} is not a member in epoch ${epoch} (no work in that epoch's root)`);
+  // The governor's proposal threshold (a governed parameter): a member with next to no work
+  // cannot open proposals at the DAO's gas cost; the contract refuses them too.
+  const threshold = (await chainRead('parameters', () => governor.getFunction('parameters')(PROPOSAL_THRESHOLD_WORK_PARAMETER))) as bigint;
+  if (leaf.cumulativeWork < threshold) {
+    throw new HttpError(422, `${proposer} has ${leaf.cumulativeWork} work in epoch ${epoch}, below the proposal threshold of ${threshold} (the governor's proposalThresholdWork): mine more before proposing`);
+  }
 
   const id = await enqueueOrConflict(
     ctx,
