@@ -393,8 +393,7 @@ describe('governance: the proposal threshold', () => {
     const signature = await dave.signTypedData(domain(d), PROPOSAL_REQUEST_TYPES, typed);
     await expectRevert(as(c.governor, relayer).proposeBySig(dave.address, req, tree.leaf(dave.address), signature), 'BelowProposalThreshold', [dave.address, 60n, 200n]);
     assert.equal(await c.governor.nonces(dave.address), 0n);
-    const ok = await propose(c, bob, request(SIGNAL, ZeroHash, 0n, 'bob has 250'), tree.leaf(bob.address));
-    record('propose (Signal, with a threshold)', ok.receipt);
+    assert.equal((await propose(c, bob, request(SIGNAL, ZeroHash, 0n, 'bob has 250'), tree.leaf(bob.address))).id, 2n);
   });
 });
 
