@@ -10,12 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Wallet, ZeroHash, keccak256, toUtf8Bytes, type HDNodeWallet } from 'ethers';
-import { BALLOT_TYPES, CLAIM_REQUEST_TYPES, PROPOSAL_REQUEST_TYPES, ProposalKind, governorDomain, relayDomain } from '../protocol/dao/index.js';
+import {
+  BALLOT_TYPES,
+  CLAIM_REQUEST_TYPES,
+  PROPOSAL_REQUEST_TYPES,
+  PROPOSAL_THRESHOLD_WORK_PARAMETER,
+  ProposalKind,
+  VoteSupport,
+  governorDomain,
+  relayDomain,
+} from '../protocol/dao/index.js';
 import { writeDeployment } from '../server/chain/deploy.js';
+import type { SqliteLedger } from '../server/ledger/sqlite-ledger.js';
+import { leafFor } from '../server/relayer/leaves.js';
 import { RelayLimits } from '../server/relayer/limits.js';
 import type { Relayer } from '../server/relayer/relayer.js';
 import { RELAYER_LIMIT_DEFAULTS } from '../server/config/relayer.js';
-import { startTestChain, type TestChain } from './helpers/chain.js';
+import { TEST_VOTING_PERIOD_SECONDS, startTestChain, type TestChain } from './helpers/chain.js';
 import { getJson, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -216,6 +227,31 @@ test('a spent gas budget pauses relaying: 503 with Retry-After, /healthz says so
   assert.ok(health.body.problems.some((p: string) => /gas budget .* is spent/.test(p)), JSON.stringify(health.body.problems));
   relayer.limits.setBudgetWeiPerDay(BigInt(RELAYER_LIMIT_DEFAULTS.relayGasBudgetWeiPerDay));
   assert.equal((await getJson(gateway.httpUrl + 'healthz')).body.problems.length, 0);
+});
+
+test('a proposer below the governed proposal threshold is refused (422) before any gas is spent', async () => {
+  // The members vote the threshold up themselves (from Alice's own funded wallet, not the relayer):
+  // one more than Bob's work, so Alice may still propose and Bob may not.
+  const db = (gateway.view.ledger as SqliteLedger).db;
+  const [aliceLeaf, bobLeaf] = [leafFor(db, 1, alice!.address)!, leafFor(db, 1, bob!.address)!];
+  const threshold = bobLeaf.cumulativeWork + 1n;
+  await chain.provider.send('anvil_setBalance', [alice!.address, '0x' + (10n ** 18n).toString(16)]);
+  const governor = chain.contracts.governor.connect(alice!.connect(chain.provider)) as typeof chain.contracts.governor;
+  const leafArg = (l: typeof aliceLeaf) => ({ cumulativeWork: l.cumulativeWork, cumulativeReward: l.cumulativeReward, proof: l.proof });
+  const request = { kind: ProposalKind.ParameterChange, epoch: 1, parameter: PROPOSAL_THRESHOLD_WORK_PARAMETER, value: threshold, description: 'proposers need more work than Bob did' };
+  await (await governor.getFunction('propose')(request, leafArg(aliceLeaf))).wait();
+  const id = (await governor.getFunction('proposalCount')()) as bigint;
+  await (await governor.getFunction('castVote')(id, VoteSupport.For, leafArg(aliceLeaf))).wait();
+  await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+  await (await governor.getFunction('execute')(id)).wait();
+  assert.equal(await governor.getFunction('parameters')(PROPOSAL_THRESHOLD_WORK_PARAMETER), threshold);
+
+  const balance = await relayerBalance();
+  const res = await post('proposals', await signedProposal(bob!));
+  assert.equal(res.status, 422);
+  assert.match(res.body.error, new RegExp(`${bob!.address} has ${bobLeaf.cumulativeWork} work in epoch 1, below the proposal threshold of ${threshold}`));
+  await relayer.flush();
+  assert.equal(await relayerBalance(), balance, 'a refused proposal costs the relayer nothing');
 });
 
 test('a client address has a quota of relay POSTs per hour', () => {
