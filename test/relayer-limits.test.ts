@@ -77,6 +77,8 @@ before(async () => {
     publisherKey: chain.anvil.accounts[0]!.privateKey,
     // Its own key: what members make it spend never touches the key that publishes roots.
     relayerKey: chain.anvil.accounts[1]!.privateKey,
+    // No public RPC URL: /api/chain publishes none, and the web app reads through the wallet.
+    chainPublicRpcUrl: '',
     epochSeconds: 30 * 86_400,
     epochReward: '100',
     relayIntervalMs: 3_600_000,
@@ -136,9 +138,12 @@ async function signedProposal(signer: HDNodeWallet, proposer = signer.address, n
 
 const relayerBalance = () => chain.provider.getBalance(relayer.address);
 
-test('the relayer pays from its own key, not the publisher key', () => {
+test('the relayer pays from its own key, not the publisher key; /api/chain names no RPC URL unless one is configured', async () => {
   assert.equal(relayer.address, chain.anvil.accounts[1]!.address);
   assert.notEqual(relayer.address, gateway.view.chain!.publisher.address);
+  const info = (await getJson(api + 'chain')).body;
+  assert.equal(info.enabled, true);
+  assert.equal('rpcUrl' in info, false, JSON.stringify(info));
 });
 
 test('a forged claim, vote or proposal is refused (400) without a single chain call', async () => {
