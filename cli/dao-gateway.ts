@@ -12,6 +12,9 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const, multiple: s.repeatable ?? false }])),
 };
 
+/** Help column: the longest flag and two spaces, so no flag runs into its text. */
+const FLAG_COLUMN = Math.max(24, ...SETTINGS.map((s) => s.flag.length + 2));
+
 const USAGE = `usage: dao-gateway [--config FILE] [options]
 
 The DAO's pool gateway: Stratum V1 over WebSocket (/stratum on the HTTP port) and TCP, share
@@ -23,9 +26,9 @@ HTTP API (/healthz, /api/stats, /api/members/:address, /api/epochs, /api/proposa
 Every option can also be set in the JSON config file (same names) or as an environment variable
 (--http-port is DAO_GATEWAY_HTTP_PORT); flags win over the environment, which wins over the file.
 
-${SETTINGS.map((s) => `  --${s.flag.padEnd(24)}${s.help}`).join('\n')}
-  --${'payout-script'.padEnd(24)}scriptPubKey (hex) the block reward pays, with a node source
-  --${'config'.padEnd(24)}a JSON config file (or ${envName('config')})`;
+${SETTINGS.map((s) => `  --${s.flag.padEnd(FLAG_COLUMN)}${s.help}`).join('\n')}
+  --${'payout-script'.padEnd(FLAG_COLUMN)}scriptPubKey (hex) the block reward pays, with a node source
+  --${'config'.padEnd(FLAG_COLUMN)}a JSON config file (or ${envName('config')})`;
 
 /** Runs the gateway until SIGINT or SIGTERM; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {

@@ -71,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
       'chain-deployment': deploymentFile,
       'publisher-key': anvil.accounts[0]!.privateKey,
       'epoch-seconds': flags['epoch-seconds'] ?? process.env[envName('epoch-seconds')] ?? LOCAL_EPOCH_SECONDS,
-    });
+      // Local mode: the browser reads the local anvil, which has no credentials to leak.
+      'chain-public-rpc': flags['chain-public-rpc'] ?? process.env[envName('chain-public-rpc')] ?? anvil.rpcUrl,
+    }, process.env, { local: true });
     tuneHeapForManyConnections();
     gateway = await startGateway(config);
     demo = await startDemoPartner(new URL(gateway.httpUrl).origin, gateway.view.webRoot);

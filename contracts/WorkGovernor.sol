@@ -89,6 +89,12 @@ contract WorkGovernor is EIP712, Nonces {
     /// @return The parameter's key in `parameters`, keccak256("reinvestmentBps").
     bytes32 public constant REINVESTMENT_BPS = keccak256("reinvestmentBps");
 
+    /// @notice The work (cumulative expected hashes) a proposer must have committed in the epoch a
+    /// proposal is pinned to; 0 at deployment (any member), raised by a ParameterChange proposal.
+    /// @dev Keeps members who did next to no work from opening proposals at the relayer's expense.
+    /// @return The parameter's key in `parameters`, keccak256("proposalThresholdWork").
+    bytes32 public constant PROPOSAL_THRESHOLD_WORK = keccak256("proposalThresholdWork");
+
     /// @notice EIP-712 type hash of a signed ballot.
     /// @dev The leaf is not signed: it only proves weight, and a wrong one fails verification anyway.
     /// @return keccak256 of the Ballot type string.
@@ -183,6 +189,12 @@ contract WorkGovernor is EIP712, Nonces {
     error ParameterOutOfRange(bytes32 parameter, uint256 value, uint256 max);
     /// @notice A Signal proposal named a parameter or a value.
     error SignalWithParameter();
+
+    /// @notice The proposer's work in the pinned epoch is below the PROPOSAL_THRESHOLD_WORK parameter.
+    /// @param proposer The would-be proposer.
+    /// @param work The proposer's cumulative work in the pinned epoch.
+    /// @param threshold The work a proposer needs.
+    error BelowProposalThreshold(address proposer, uint256 work, uint256 threshold);
     /// @notice The leaf is not the account's in the epoch's root, or it has no work.
     /// @param account The account that needed weight.
     /// @param epoch The epoch checked.
@@ -218,6 +230,7 @@ contract WorkGovernor is EIP712, Nonces {
         quorumBps = quorumBps_;
         parameterMax[REINVESTMENT_BPS] = BPS;
         parameters[REINVESTMENT_BPS] = reinvestmentBps;
+        parameterMax[PROPOSAL_THRESHOLD_WORK] = type(uint256).max;
     }
 
     // ---------------------------------------------------------------- proposals
@@ -332,7 +345,8 @@ contract WorkGovernor is EIP712, Nonces {
         } else if (request.parameter != bytes32(0) || request.value != 0) {
             revert SignalWithParameter();
         }
-        _requireWeight(request.epoch, proposer, proposerLeaf);
+        // In a function of its own: another local here is one too many for the stack.
+        _requireProposalThreshold(proposer, _requireWeight(request.epoch, proposer, proposerLeaf));
 
         proposalId = ++proposalCount;
         uint64 voteEnd = uint64(block.timestamp) + votingPeriod;
@@ -398,6 +412,11 @@ contract WorkGovernor is EIP712, Nonces {
             revert NotAMember(account, epoch);
         }
         return leaf.cumulativeWork;
+    }
+
+    function _requireProposalThreshold(address proposer, uint256 work) private view {
+        uint256 threshold = parameters[PROPOSAL_THRESHOLD_WORK];
+        if (work < threshold) revert BelowProposalThreshold(proposer, work, threshold);
     }
 
     function _checkSignature(address expectedSigner, bytes32 structHash, bytes calldata signature) private view {

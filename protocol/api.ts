@@ -109,8 +109,11 @@ export interface TokenInfo {
 /** Which chain the DAO settles on. */
 export interface ChainConfig {
   chainId: number;
-  /** The JSON-RPC URL browsers read the chain from. */
-  rpcUrl: string;
+  /**
+   * The JSON-RPC URL browsers read the chain from; absent when the operator publishes none (the
+   * gateway's own RPC URL may carry an API key): the web app then reads through the member's wallet.
+   */
+  rpcUrl?: string;
   token: TokenInfo;
   distributor: string;
   governor: string;

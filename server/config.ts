@@ -4,6 +4,7 @@ import { difficultyToTarget } from '../protocol/target.js';
 import { parseCidrList } from './cidr.js';
 import { NETWORK_DEFAULTS, NETWORK_SETTINGS, type NetworkConfig } from './config/network.js';
 import { DEFAULT_LIMITS, LIMIT_SETTINGS, type LimitsConfig } from './config/limits.js';
+import { RELAYER_LIMIT_DEFAULTS, RELAYER_LIMIT_SETTINGS, relayerConfigProblem, type RelayerLimitsConfig } from './config/relayer.js';
 
 /** Where the gateway's work comes from (--source). */
 export type SourceConfig =
@@ -11,7 +12,7 @@ export type SourceConfig =
   | { kind: 'stratum'; url: string }
   | { kind: 'gbt'; url: string; payoutScriptHex: string };
 
-export interface GatewayConfig extends NetworkConfig, LimitsConfig {
+export interface GatewayConfig extends NetworkConfig, LimitsConfig, RelayerLimitsConfig {
   host: string;
   httpPort: number;
   stratumPort: number;
@@ -56,13 +57,13 @@ export interface GatewayConfig extends NetworkConfig, LimitsConfig {
   instanceId: number;
   /** JSON-RPC URL of the chain the DAO settles on; empty: no settlement, no relayer. */
   chainRpcUrl: string;
-  /** The RPC URL browsers use to read the chain themselves (default: chainRpcUrl). */
+  /** The RPC URL browsers use to read the chain themselves; empty: not published (the web app reads through the wallet). Local mode: the anvil URL. */
   chainPublicRpcUrl: string;
   /** JSON file with the deployed addresses (written by the deploy step; see server/chain/deploy.ts). */
   chainDeploymentFile: string;
   /** Private key (0x + 64 hex) holding PUBLISHER_ROLE and the reward funds. A secret: never logged. */
   publisherKey: string;
-  /** Private key that pays the gas of relayed votes and claims (default: publisherKey). A secret. */
+  /** Private key that pays the gas of relayed votes and claims; must differ from publisherKey outside local mode. A secret. */
   relayerKey: string;
   /** Length of a settlement epoch. */
   epochSeconds: number;
@@ -118,6 +119,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   relayIntervalMs: 3000,
   ...NETWORK_DEFAULTS,
   ...DEFAULT_LIMITS,
+  ...RELAYER_LIMIT_DEFAULTS,
 };
 
 /** A setting's name on each surface, and how its text becomes a value. */
@@ -193,15 +195,16 @@ export const SETTINGS: Setting[] = [
   { key: 'logLevel', flag: 'log-level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), help: 'pino log level' },
   { key: 'instanceId', flag: 'instance-id', parse: int(0, 255), help: 'this gateway among several sharing one upstream' },
   { key: 'chainRpcUrl', flag: 'chain-rpc', parse: httpUrl, help: 'JSON-RPC URL of the settlement chain (empty: no settlement)' },
-  { key: 'chainPublicRpcUrl', flag: 'chain-public-rpc', parse: httpUrl, help: 'RPC URL the web app reads the chain from (default --chain-rpc)' },
+  { key: 'chainPublicRpcUrl', flag: 'chain-public-rpc', parse: httpUrl, help: 'RPC URL the web app reads the chain from (default: none, the app reads through the wallet); never a credentialed --chain-rpc' },
   { key: 'chainDeploymentFile', flag: 'chain-deployment', parse: nonEmpty, help: 'JSON file with the deployed DAO contract addresses' },
   { key: 'publisherKey', flag: 'publisher-key', parse: privateKey, help: 'key with PUBLISHER_ROLE that posts epoch roots (secret)' },
-  { key: 'relayerKey', flag: 'relayer-key', parse: privateKey, help: 'key paying gas for relayed votes and claims (default --publisher-key)' },
+  { key: 'relayerKey', flag: 'relayer-key', parse: privateKey, help: 'key paying gas for relayed votes, claims and proposals (secret); must differ from --publisher-key' },
   { key: 'epochSeconds', flag: 'epoch-seconds', parse: int(10, 30 * 86_400), help: 'length of a settlement epoch' },
   { key: 'epochReward', flag: 'epoch-reward', parse: tokenAmount, help: 'reward per epoch in whole tokens (decimal)' },
   { key: 'relayIntervalMs', flag: 'relay-interval-ms', parse: int(100, 3_600_000), help: 'how often queued votes and claims are submitted' },
   ...NETWORK_SETTINGS,
   ...LIMIT_SETTINGS,
+  ...RELAYER_LIMIT_SETTINGS,
 ];
 
 function httpUrl(text: string): string {
@@ -306,7 +309,7 @@ export function envName(flag: string): string {
  * flag names), then DAO_GATEWAY_* environment variables, then flags. Each error names the setting
  * and where it came from.
  */
-export function loadConfig(flags: Record<string, string | string[] | undefined>, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+export function loadConfig(flags: Record<string, string | string[] | undefined>, env: NodeJS.ProcessEnv = process.env, mode: { local?: boolean } = {}): GatewayConfig {
   const config: GatewayConfig = { ...DEFAULT_CONFIG };
   const configFile = flagText(flags.config) ?? env.DAO_GATEWAY_CONFIG;
   const origin = flags.config !== undefined ? '--config' : 'DAO_GATEWAY_CONFIG';
@@ -345,6 +348,8 @@ export function loadConfig(flags: Record<string, string | string[] | undefined>,
   if (config.chainRpcUrl) {
     if (!config.chainDeploymentFile) throw new ConfigError('chain-rpc is set but chain-deployment is not: settlement needs the deployed contract addresses');
     if (!config.publisherKey) throw new ConfigError('chain-rpc is set but publisher-key is not: settlement needs the key that posts epoch roots');
+    const problem = relayerConfigProblem(config, mode.local === true);
+    if (problem) throw new ConfigError(problem);
   }
   if (config.minDifficulty > config.maxDifficulty) {
     throw new ConfigError(`min-difficulty ${config.minDifficulty} is above max-difficulty ${config.maxDifficulty}`);

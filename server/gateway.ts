@@ -12,6 +12,7 @@ import type { GatewayView } from './gateway-view.js';
 import { refuseSharesWhileLost } from './instance-registry.js';
 import { listenForMiners } from './listeners.js';
 import { createMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 import { PoolStats } from './pool-stats.js';
 import { startRelayer } from './relayer/relayer.js';
 import { startSettlement, type SettlementHooks } from './settlement/settlement.js';
@@ -104,7 +105,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   followTemplates(source, { extranonces, hub, jobs, versionRollingMask: () => ctx.versionRollingMask, log });
   closer.push(() => source.stop());
   await source.start();
-  const settling = config.chainRpcUrl ? await startSettling(config, backend, log, closer, overrides.settlementHooks) : {};
+  const settling = config.chainRpcUrl ? await startSettling(config, backend, log, closer, overrides.settlementHooks, metrics.registry) : {};
 
   const webRoot = config.webRoot && existsSync(resolve(config.webRoot)) ? resolve(config.webRoot) : undefined;
   const view: GatewayView = {
@@ -148,11 +149,11 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
 }
 
 /** The settlement chain, the epoch settlement and the relayer, keeping their tables in the ledger's database. */
-async function startSettling(config: GatewayConfig, backend: Backend, log: Logger, closer: Closer, hooks: SettlementHooks | undefined) {
+async function startSettling(config: GatewayConfig, backend: Backend, log: Logger, closer: Closer, hooks: SettlementHooks | undefined, registry: Registry) {
   const chain = closer.add(await openDaoChain(config, log), (c) => c.close());
   const store = await backend.settlementStore(log);
   const settlement = closer.add(await startSettlement({ chain, store, leadership: backend.leadership({ log }), log, config, hooks }), (s) => s.stop());
   const relayStore = await backend.relayStorage(log);
-  const relayer = closer.add(await startRelayer({ chain, store: relayStore, leadership: settlement.leadership, log, config }), (r) => r.stop());
+  const relayer = closer.add(await startRelayer({ chain, store: relayStore, leadership: settlement.leadership, log, config, registry }), (r) => r.stop());
   return { chain, settlement, relayer };
 }

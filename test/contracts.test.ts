@@ -18,7 +18,15 @@ import {
   type Contract,
   type TransactionReceipt,
 } from 'ethers';
-import { BALLOT_TYPES, governorDomain, PROPOSAL_REQUEST_TYPES, ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport } from '../protocol/dao/index.js';
+import {
+  BALLOT_TYPES,
+  governorDomain,
+  PROPOSAL_REQUEST_TYPES,
+  PROPOSAL_THRESHOLD_WORK_PARAMETER,
+  ProposalKind,
+  REINVESTMENT_BPS_PARAMETER,
+  VoteSupport,
+} from '../protocol/dao/index.js';
 import { startAnvil } from '../server/chain/anvil.js';
 import {
   DISTRIBUTOR_FUNCTIONS,
@@ -47,6 +55,7 @@ const PARAMETER_CHANGE = ProposalKind.ParameterChange;
 const [AGAINST, FOR] = [VoteSupport.Against, VoteSupport.For];
 const [ACTIVE, DEFEATED, SUCCEEDED, EXECUTED] = [0, 1, 2, 3];
 const REINVESTMENT_BPS = REINVESTMENT_BPS_PARAMETER;
+const PROPOSAL_THRESHOLD_WORK = PROPOSAL_THRESHOLD_WORK_PARAMETER;
 const PUBLISHER_ROLE = id('PUBLISHER_ROLE');
 /** Order of secp256k1: s and n - s are both valid ECDSA signatures of the same message. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -361,6 +370,30 @@ describe('governance: votes and execution', () => {
     assert.equal(await c.governor.parameters(REINVESTMENT_BPS), 2500n);
     assert.equal(await c.governor.state(change), BigInt(EXECUTED));
     await expectRevert(c.governor.execute(change), 'ProposalNotSucceeded', [change, EXECUTED]);
+  });
+});
+
+describe('governance: the proposal threshold', () => {
+  test('proposalThresholdWork is 0 at deployment, set by a ParameterChange, and then refuses proposers with less work', async () => {
+    const { c, d, tree } = await governedDao();
+    assert.equal(await c.governor.parameters(PROPOSAL_THRESHOLD_WORK), 0n);
+    assert.equal(await c.governor.PROPOSAL_THRESHOLD_WORK(), PROPOSAL_THRESHOLD_WORK);
+    // Anyone but the governance cannot set it: there is no setter, only execute.
+    const change = (await propose(c, alice, request(PARAMETER_CHANGE, PROPOSAL_THRESHOLD_WORK, 200n, 'proposers need 200 work'), tree.leaf(alice.address))).id;
+    await mined(as(c.governor, alice).castVote(change, FOR, tree.leaf(alice.address)));
+    await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+    await mined(c.governor.execute(change));
+    assert.equal(await c.governor.parameters(PROPOSAL_THRESHOLD_WORK), 200n);
+
+    await expectRevert(as(c.governor, erin).propose(request(SIGNAL), tree.leaf(erin.address)), 'BelowProposalThreshold', [erin.address, 40n, 200n]);
+    await expectRevert(as(c.governor, carol).propose(request(SIGNAL), tree.leaf(carol.address)), 'BelowProposalThreshold', [carol.address, 150n, 200n]);
+    // Signed and relayed: refused the same way, and the nonce stays unused.
+    const req = request(SIGNAL, ZeroHash, 0n, 'relayed below the threshold');
+    const typed = { proposer: dave.address, kind: req.kind, epoch: req.epoch, parameter: req.parameter, value: req.value, descriptionHash: id(req.description), nonce: 0n };
+    const signature = await dave.signTypedData(domain(d), PROPOSAL_REQUEST_TYPES, typed);
+    await expectRevert(as(c.governor, relayer).proposeBySig(dave.address, req, tree.leaf(dave.address), signature), 'BelowProposalThreshold', [dave.address, 60n, 200n]);
+    assert.equal(await c.governor.nonces(dave.address), 0n);
+    assert.equal((await propose(c, bob, request(SIGNAL, ZeroHash, 0n, 'bob has 250'), tree.leaf(bob.address))).id, 2n);
   });
 });
 

@@ -65,7 +65,7 @@ async function startGatewayProcess(): Promise<GatewayProcess> {
     // One tiny fixed difficulty: shares cost the test nothing to find, and each is worth the same.
     ...['--start-difficulty', '1e-6', '--min-difficulty', '1e-6', '--max-difficulty', '1e-6'],
     ...['--messages-per-second', '100000', '--message-burst', '100000'],
-    ...['--chain-rpc', chain.anvil.rpcUrl, '--chain-deployment', deploymentFile, '--publisher-key', chain.anvil.accounts[0]!.privateKey],
+    ...['--chain-rpc', chain.anvil.rpcUrl, '--chain-deployment', deploymentFile, '--publisher-key', chain.anvil.accounts[0]!.privateKey, '--relayer-key', chain.anvil.accounts[1]!.privateKey],
     ...['--epoch-seconds', String(EPOCH_SECONDS), '--epoch-reward', '100', '--log-level', 'info'],
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

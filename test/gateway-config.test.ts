@@ -162,6 +162,10 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'proxy-header-timeout-ms': ['60001', '60001 is outside 100..60000'],
     'max-identities-per-conn': ['0', '0 is outside 1..10000'],
     'authorizes-per-minute': ['2.5', '"2.5" is not a whole number'],
+    'relay-per-member-per-hour': ['0', '0 is outside 1..1000000'],
+    'relay-per-ip-per-hour': ['many', '"many" is not a whole number'],
+    'relay-min-claim-wei': ['0.5', '"0.5" is not a whole amount in base units (a decimal integer, no sign)'],
+    'relay-gas-budget-wei-per-day': ['1e18', '"1e18" is not a whole amount in base units (a decimal integer, no sign)'],
   };
   test('the table covers every setting except the free-form web root', () => {
     assert.deepEqual(SETTINGS.map((s) => s.flag).filter((f) => !(f in BAD)), ['web-root']);
@@ -183,9 +187,32 @@ describe('every kind of value is validated, naming the setting and its origin', 
     );
     const secret = '0x' + '7'.repeat(63) + 'g';
     assert.throws(() => loadConfig({ 'publisher-key': secret }, {}), (err: Error) => !err.message.includes(secret.slice(2, 20)));
-    const config = loadConfig({ 'chain-rpc': 'http://127.0.0.1:8545', 'chain-deployment': 'd.json', 'publisher-key': '0x' + 'AB'.repeat(32), 'epoch-reward': '12.5' }, {});
+    const config = loadConfig({ 'chain-rpc': 'http://127.0.0.1:8545', 'chain-deployment': 'd.json', 'publisher-key': '0x' + 'AB'.repeat(32), 'relayer-key': '0x' + 'CD'.repeat(32), 'epoch-reward': '12.5' }, {});
     assert.equal(config.publisherKey, '0x' + 'ab'.repeat(32));
     assert.equal(config.epochReward, '12.5');
+  });
+  test('the relayer key must differ from the publisher key, except in local mode', () => {
+    const base = { 'chain-rpc': 'http://127.0.0.1:8545', 'chain-deployment': 'd.json', 'publisher-key': '0x' + 'AB'.repeat(32) };
+    assert.throws(() => loadConfig(base, {}), /relayer-key is not set \(it would default to publisher-key\): give the relayer its own funded key/);
+    assert.throws(() => loadConfig({ ...base, 'relayer-key': '0x' + 'ab'.repeat(32) }, {}), /relayer-key is the same key as publisher-key/);
+    assert.equal(loadConfig(base, {}, { local: true }).relayerKey, '');
+  });
+  test('a credentialed chain-rpc is never published as chain-public-rpc, and there is no default', () => {
+    const base = { 'chain-deployment': 'd.json', 'publisher-key': '0x' + 'AB'.repeat(32), 'relayer-key': '0x' + 'CD'.repeat(32) };
+    for (const url of ['https://user:pass@rpc.example.com/', 'https://eth-mainnet.g.alchemy.com/v2/aB3dE5gH7jK9mN1pQ3sT5vX7', 'https://rpc.example.com/?apikey=123']) {
+      assert.throws(() => loadConfig({ ...base, 'chain-rpc': url, 'chain-public-rpc': url }, {}), /chain-public-rpc is the gateway's own chain-rpc, which carries credentials/, url);
+      assert.equal(loadConfig({ ...base, 'chain-rpc': url }, {}).chainPublicRpcUrl, '');
+    }
+    assert.equal(loadConfig({ ...base, 'chain-rpc': 'http://127.0.0.1:8545', 'chain-public-rpc': 'http://127.0.0.1:8545' }, {}).chainPublicRpcUrl, 'http://127.0.0.1:8545');
+  });
+  test('relayer limits: defaults, flags and refusals', () => {
+    const config = loadConfig({ 'relay-per-member-per-hour': '5', 'relay-min-claim-wei': '1000', 'relay-gas-budget-wei-per-day': '0' }, {});
+    assert.equal(config.relayPerMemberPerHour, 5);
+    assert.equal(config.relayPerIpPerHour, 120);
+    assert.equal(config.relayMinClaimWei, '1000');
+    assert.equal(config.relayGasBudgetWeiPerDay, '0');
+    refuses({ 'relay-min-claim-wei': '-1' }, {}, '--relay-min-claim-wei: "-1" is not a whole amount in base units (a decimal integer, no sign)');
+    refuses({ 'relay-per-ip-per-hour': '0' }, {}, '--relay-per-ip-per-hour: 0 is outside 1..10000000');
   });
   test('the examples of the brief, word for word', () => {
     refuses({ 'http-port': 'x' }, {}, '--http-port: "x" is not a whole number');

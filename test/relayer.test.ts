@@ -111,16 +111,25 @@ async function signedVote(signer: HDNodeWallet, proposalId: bigint, support: num
   return { proposalId: proposalId.toString(), support, voter, signature };
 }
 
-async function signedClaim(signer: HDNodeWallet, deadline: number, account = signer.address) {
-  const signature = await signer.signTypedData(relayDomain(chain.deployment.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, deadline });
-  return { account, deadline, signature };
+async function signedClaim(signer: HDNodeWallet, deadline: number, account = signer.address, epoch = 1) {
+  const signature = await signer.signTypedData(relayDomain(chain.deployment.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, epoch, deadline });
+  return { account, epoch, deadline, signature };
 }
 
 async function signedProposal(signer: HDNodeWallet, request: { kind: number; epoch: number; parameter: string; value: bigint; description: string }) {
   const nonce = (await governor.getFunction('nonces')(signer.address)) as bigint;
   const message = { proposer: signer.address, ...request, descriptionHash: keccak256(toUtf8Bytes(request.description)), nonce };
   const signature = await signer.signTypedData(ballotDomain(), PROPOSAL_REQUEST_TYPES, message);
-  return { proposer: signer.address, kind: request.kind, epoch: request.epoch, parameter: request.parameter, value: request.value.toString(), description: request.description, signature };
+  return {
+    proposer: signer.address,
+    kind: request.kind,
+    epoch: request.epoch,
+    parameter: request.parameter,
+    value: request.value.toString(),
+    description: request.description,
+    nonce: nonce.toString(),
+    signature,
+  };
 }
 
 /** The same signature with s → n − s and v flipped: the other valid encoding of one ECDSA signature. */
@@ -211,7 +220,7 @@ test('relayed proposals are created on-chain, one transaction each, and listed b
   const chainInfo = (await getJson(api + 'chain')).body;
   assertFields<Extract<ChainInfo, { enabled: true }>>(
     chainInfo,
-    { enabled: 'required', chainId: 'required', rpcUrl: 'required', token: 'required', distributor: 'required', governor: 'required', deployBlock: 'required', epochSeconds: 'required', relayer: 'required' },
+    { enabled: 'required', chainId: 'required', rpcUrl: 'optional', token: 'required', distributor: 'required', governor: 'required', deployBlock: 'required', epochSeconds: 'required', relayer: 'required' },
     'GET /api/chain',
   );
   const bobs = await getJson(`${api}proposals/requests/${members.bob.address}`);
@@ -424,9 +433,10 @@ test('malformed requests get precise 4xx answers and the gateway keeps serving',
     [post('votes', { ...vote, voter: 'bob' }), 400, /field "voter" must be 0x followed by 40 hex digits/],
     [post('votes', { ...vote, voter: members.bob.address.replace(/[a-f]/, (c) => c.toUpperCase()) }), 400, /bad EIP-55 checksum/],
     [post('votes', { ...vote, suport: 1 }), 400, /unknown field "suport"/],
-    [post('claims', { account: members.bob.address, deadline: 1.5, signature: vote.signature }), 400, /field "deadline" must be a non-negative integer, got number 1.5/],
-    [post('claims', { account: members.bob.address, deadline: soon() }), 400, /^missing field "signature"$/],
-    [post('proposals', { proposer: members.bob.address, kind: 0, epoch: 1, parameter: '0x00', value: '0', description: '', signature: vote.signature }), 400, /"parameter" must be 0x followed by 64 hex digits/],
+    [post('claims', { account: members.bob.address, epoch: 1, deadline: 1.5, signature: vote.signature }), 400, /field "deadline" must be a non-negative integer, got number 1.5/],
+    [post('claims', { account: members.bob.address, epoch: 1, deadline: soon() }), 400, /^missing field "signature"$/],
+    [post('proposals', { proposer: members.bob.address, kind: 0, epoch: 1, parameter: '0x00', value: '0', description: '', nonce: '0', signature: vote.signature }), 400, /"parameter" must be 0x followed by 64 hex digits/],
+    [post('proposals', { proposer: members.bob.address, kind: 0, epoch: 1, parameter: ZeroHash, value: '0', description: '', signature: vote.signature }), 400, /^missing field "nonce"$/],
   ];
   for (const [response, status, message] of cases) {
     const res = await response;

@@ -32,6 +32,8 @@ export type ProposalKind = (typeof ProposalKind)[keyof typeof ProposalKind];
 
 /** keccak256("reinvestmentBps"): the governed share of rewards reinvested, in basis points. */
 export const REINVESTMENT_BPS_PARAMETER = '0xae0934548ea62c1dd4304cac534b274c0facbb14d814f62a72cdd7a30f0eaae9';
+/** keccak256("proposalThresholdWork"): the work a proposer needs in the pinned epoch (WorkGovernor.PROPOSAL_THRESHOLD_WORK). */
+export const PROPOSAL_THRESHOLD_WORK_PARAMETER = '0x5b2b838cfc75d08d105fab1f25b1fa0d41c75a9446b3033772e8a1f292e98c7f';
 
 export function governorDomain(chainId: number | bigint, governor: string): TypedDataDomain {
   return { name: 'WorkGovernor', version: '1', chainId, verifyingContract: governor };
@@ -82,12 +84,17 @@ export interface ProposalRequestMessage {
 export const CLAIM_REQUEST_TYPES: Types = {
   ClaimRequest: [
     { name: 'account', type: 'address' },
+    // The published epoch whose leaf is claimed: a request is good for that epoch only, so a
+    // signature replayed after the next epoch is published is refused before it costs gas.
+    { name: 'epoch', type: 'uint64' },
     { name: 'deadline', type: 'uint256' },
   ],
 };
 
 export interface ClaimRequestMessage {
   account: string;
+  /** The latest published epoch when signed: the relayer claims that epoch's leaf and no other. */
+  epoch: bigint;
   /** Seconds since the Unix epoch after which the relayer refuses the request. */
   deadline: bigint;
 }

@@ -56,7 +56,7 @@ export const DISTRIBUTOR_FUNCTIONS = [
   'latestEpoch', 'publishRoot', 'renounceRole', 'revokeRole', 'rewardToken', 'supportsInterface', 'totalWorkOf', 'treasury', 'verifyLeaf',
 ] as const;
 export const GOVERNOR_FUNCTIONS = [
-  'BALLOT_TYPEHASH', 'PROPOSAL_TYPEHASH', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
+  'BALLOT_TYPEHASH', 'PROPOSAL_TYPEHASH', 'PROPOSAL_THRESHOLD_WORK', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
   'eip712Domain', 'execute', 'getProposal', 'hasVoted', 'nonces', 'parameterMax', 'parameters', 'proposalCount', 'propose',
   'proposeBySig', 'quorumBps', 'roots', 'state', 'votingPeriod',
 ] as const;

@@ -70,7 +70,7 @@ export async function openDaoChain(config: GatewayConfig, log: Logger): Promise<
       provider,
       deployment,
       chainId,
-      publicRpcUrl: config.chainPublicRpcUrl || config.chainRpcUrl,
+      publicRpcUrl: config.chainPublicRpcUrl,
       token: { address: deployment.token, symbol, decimals: Number(decimals) },
       publisher,
       relayer,

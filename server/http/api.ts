@@ -40,7 +40,7 @@ export function createRequestHandler(view: GatewayView) {
         // The client's mistake, not the gateway's: debug, or a scanner fills the log with them.
         view.log.debug({ status: err.status, url: (req.url ?? '').slice(0, 200), reason: err.message }, 'HTTP request refused');
         if (err.status === 400) view.metrics.badRequests.inc();
-        if (!res.headersSent) send(res, err.status, { error: err.message } satisfies ApiError);
+        if (!res.headersSent) send(res, err.status, { error: err.message } satisfies ApiError, err.headers);
         return;
       }
       view.log.error({ err }, 'HTTP request failed');
@@ -80,6 +80,8 @@ function health(view: GatewayView, res: ServerResponse): void {
   if (!view.jobs.current) problems.push('no job yet');
   if (view.instanceProblem) problems.push(`instance: ${view.instanceProblem}`);
   else if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
+  const relayProblem = view.relayer?.limits.problem();
+  if (relayProblem) problems.push(relayProblem);
   if (view.settlement?.problem) problems.push(`settlement: ${view.settlement.problem}`);
   else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
   // With a shared PostgreSQL ledger one gateway settles and relays; the others only accept work.

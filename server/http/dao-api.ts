@@ -29,7 +29,7 @@ export async function handleDaoApi(view: GatewayView, req: IncomingMessage, res:
     send(res, 200, {
       enabled: true,
       chainId: chain.chainId,
-      rpcUrl: chain.publicRpcUrl,
+      ...(chain.publicRpcUrl && { rpcUrl: chain.publicRpcUrl }),
       token: chain.token,
       distributor: chain.deployment.distributor,
       governor: chain.deployment.governor,

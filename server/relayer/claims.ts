@@ -23,13 +23,14 @@ export function claimKey(account: string, epoch: bigint): string {
 }
 
 /**
- * Checks a signed `{ account, deadline, signature }` and queues a claim of the account's leaf in the
+ * Checks a signed `{ account, epoch, deadline, signature }` (epoch: the latest published one) and queues a claim of the account's leaf in the
  * latest published epoch: 400 for a malformed, expired or foreign request, 422 when there is nothing
  * to claim, 409 when a claim for the account is already on its way.
  */
 export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Math.floor(Date.now() / 1000)): Promise<AcceptedClaim> {
-  onlyFields(body, ['account', 'deadline', 'signature']);
+  onlyFields(body, ['account', 'epoch', 'deadline', 'signature']);
   const account = addressField(body, 'account');
+  const signedEpoch = integerField(body, 'epoch');
   const deadline = integerField(body, 'deadline');
   const signature = hexField(body, 'signature', 65);
   if (deadline <= BigInt(nowSeconds)) {
@@ -39,10 +40,17 @@ export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Ma
     throw new HttpError(400, `claim request deadline ${isoSeconds(deadline)} is more than ${MAX_CLAIM_DEADLINE_AHEAD_SECONDS / 3600} hours ahead; sign one that expires sooner`);
   }
   const { chain } = ctx;
-  checkTypedSignature(relayDomain(chain.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, deadline }, signature, account, 'claim request');
+  checkTypedSignature(relayDomain(chain.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, epoch: signedEpoch, deadline }, signature, account, 'claim request');
+  ctx.limits.admitMember(account);
 
   const epoch = await ctx.store.latestPublishedEpoch();
   if (epoch === undefined) throw new HttpError(422, 'nothing to claim: no epoch has been published yet');
+  if (signedEpoch !== epoch) {
+    throw new HttpError(
+      409,
+      `claim request is signed for epoch ${signedEpoch} but the latest published epoch is ${epoch}: a request is good for one epoch only; sign a new one for epoch ${epoch}`,
+    );
+  }
   const leaf = await ctx.store.publishedLeaf(epoch, account);
   if (!leaf) throw new HttpError(422, `nothing to claim: ${account} has no leaf in the latest published epoch ${epoch}`);
   const claimed = (await chainRead('claimed', () => ctx.reads.distributor.getFunction('claimed')(account))) as bigint;
@@ -54,6 +62,7 @@ export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Ma
   const pending = (await ctx.store.pendingFor('claim', account))[0];
   if (pending) throw new HttpError(409, `a claim for ${account} is already ${pending.status} (request ${pending.id})`);
   const amount = leaf.cumulativeReward - claimed;
+  ctx.limits.checkClaimAmount(account, amount);
   const id = await enqueueOrConflict(
     ctx,
     'claim',
@@ -71,6 +80,7 @@ export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Ma
     },
     `a claim for ${account} in epoch ${epoch}`,
   );
+  ctx.limits.accepted(account);
   return { id, status: 'queued', epoch, amount };
 }
 

@@ -3,6 +3,7 @@ import type { ContractTransactionResponse, Interface, TransactionReceipt } from 
 import type { DaoChain } from '../chain/open-chain.js';
 import { HttpError } from '../http/respond.js';
 import type { FreshReads } from './fresh-reads.js';
+import type { RelayLimits } from './limits.js';
 import type { Payload, RelayKind, RelayRecord, RelayStorage } from './request-store.js';
 
 /** What the accept side of each kind reads and writes. */
@@ -12,6 +13,8 @@ export interface RelayContext {
   readonly store: RelayStorage;
   /** Uncached reads and static calls; transactions go through chain.relayer. */
   readonly reads: FreshReads;
+  /** Quotas, the dust threshold and the gas budget (checked after the signature, before chain reads). */
+  readonly limits: RelayLimits;
 }
 
 /** Transaction fields the relayer sets itself. */

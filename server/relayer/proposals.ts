@@ -3,7 +3,7 @@
 import { ZeroHash, keccak256, toUtf8Bytes } from 'ethers';
 import type { AcceptedProposal } from '../../protocol/api.js';
 import { HttpError } from '../http/respond.js';
-import { PROPOSAL_REQUEST_TYPES, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
+import { PROPOSAL_REQUEST_TYPES, PROPOSAL_THRESHOLD_WORK_PARAMETER, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
 import { addressField, choiceField, decimalField, hexField, integerField, onlyFields, stringField, type Body } from './input.js';
 import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
@@ -22,19 +22,22 @@ export function proposalKey(proposer: string, nonce: bigint): string {
 const KINDS = [ProposalKind.Signal, ProposalKind.ParameterChange] as const;
 
 /**
- * Checks a signed `{ proposer, kind, epoch, parameter, value, description, signature }` against the
+ * Checks a signed `{ proposer, kind, epoch, parameter, value, description, nonce, signature }` against the
  * governor's rules and queues it: 400 for a malformed body or a signature that is not the
  * proposer's (over the current nonce), 422 for what the governor would refuse, 409 while an
  * earlier proposal of the proposer is still on its way.
  */
 export async function acceptProposal(ctx: RelayContext, body: Body): Promise<AcceptedProposal> {
-  onlyFields(body, ['proposer', 'kind', 'epoch', 'parameter', 'value', 'description', 'signature']);
+  onlyFields(body, ['proposer', 'kind', 'epoch', 'parameter', 'value', 'description', 'nonce', 'signature']);
   const proposer = addressField(body, 'proposer');
   const kind = choiceField(body, 'kind', KINDS);
   const epoch = integerField(body, 'epoch');
   const parameter = hexField(body, 'parameter', 32);
   const value = decimalField(body, 'value');
   const description = stringField(body, 'description', MAX_DESCRIPTION_CHARS);
+  // The nonce the proposer signed over: carried in the body so the signature is checked before any
+  // chain read (a forged request costs the gateway no RPC call).
+  const nonce = integerField(body, 'nonce', (1n << 256n) - 1n);
   const signature = hexField(body, 'signature', 65);
   const { chain } = ctx;
   const governor = ctx.reads.governor;
@@ -45,7 +48,6 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   if (pending) {
     throw new HttpError(409, `a proposal by ${proposer} is already ${pending.status} (request ${pending.id}); sign the next one once it is on-chain`);
   }
-  const nonce = (await chainRead('nonces', () => governor.getFunction('nonces')(proposer))) as bigint;
   const descriptionHash = keccak256(toUtf8Bytes(description));
   checkTypedSignature(
     governorDomain(chain.chainId, chain.deployment.governor),
@@ -55,6 +57,9 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
     proposer,
     `proposal request (nonce ${nonce})`,
   );
+  ctx.limits.admitMember(proposer);
+  const current = (await chainRead('nonces', () => governor.getFunction('nonces')(proposer))) as bigint;
+  if (current !== nonce) throw new HttpError(409, `proposal request is signed with nonce ${nonce} but ${proposer}'s nonce on the governor is ${current}; sign it again with nonce ${current}`);
 
   const totalWork = (await chainRead('totalWorkOf', () => ctx.reads.distributor.getFunction('totalWorkOf')(epoch))) as bigint;
   if (totalWork === 0n) throw new HttpError(422, `epoch ${epoch} is not published on-chain; a proposal must be pinned to a published epoch`);
@@ -67,6 +72,12 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   }
   const leaf = await ctx.store.publishedLeaf(epoch, proposer);
   if (!leaf || leaf.cumulativeWork === 0n) throw new HttpError(422, `${proposer} is not a member in epoch ${epoch} (no work in that epoch's root)`);
+  // The governor's proposal threshold (a governed parameter): a member with next to no work
+  // cannot open proposals at the DAO's gas cost; the contract refuses them too.
+  const threshold = (await chainRead('parameters', () => governor.getFunction('parameters')(PROPOSAL_THRESHOLD_WORK_PARAMETER))) as bigint;
+  if (leaf.cumulativeWork < threshold) {
+    throw new HttpError(422, `${proposer} has ${leaf.cumulativeWork} work in epoch ${epoch}, below the proposal threshold of ${threshold} (the governor's proposalThresholdWork): mine more before proposing`);
+  }
 
   const id = await enqueueOrConflict(
     ctx,
@@ -88,6 +99,7 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
     },
     `a proposal by ${proposer} with nonce ${nonce}`,
   );
+  ctx.limits.accepted(proposer);
   return { id, status: 'queued', nonce };
 }
 

@@ -4,10 +4,12 @@
 // only the settlement leader submits them (and reconciles what was sent).
 import { isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
 import { pendingNonce, revertReason, shortError } from './chain-errors.js';
 import { freshReads } from './fresh-reads.js';
+import { RelayLimits } from './limits.js';
 import { acceptClaim, claimLane, type AcceptedClaim } from './claims.js';
 import type { Body } from './input.js';
 import type { Lane, RelayContext } from './lane.js';
@@ -34,12 +36,17 @@ export interface RelayerOptions {
   leadership: Leadership;
   log: Logger;
   config: GatewayConfig;
+  /** Where the relayer's limit metrics go (the gateway's registry). */
+  registry?: Registry;
 }
 
 export class Relayer {
   readonly store: RelayStorage;
   readonly leadership: Leadership;
   readonly proposals: ProposalCatalog;
+  readonly limits: RelayLimits;
+  /** GET /api/proposals' answer for one block: requests within a block share one read. */
+  private proposalCache: { block: number; list: Promise<ProposalView[]> } | undefined;
   private readonly ctx: RelayContext;
   private readonly lanes: Lane[];
   private readonly byKind: Map<RelayKind, Lane>;
@@ -54,7 +61,8 @@ export class Relayer {
     const { chain, log, config } = options;
     this.store = options.store;
     this.leadership = options.leadership;
-    this.ctx = { chain, store: this.store, reads: freshReads(chain.provider, chain.relayer) };
+    this.limits = new RelayLimits(config, options.registry);
+    this.ctx = { chain, store: this.store, reads: freshReads(chain.provider, chain.relayer), limits: this.limits };
     this.log = log.child({ component: 'relayer' });
     this.intervalMs = config.relayIntervalMs;
     this.lanes = [voteLane(this.ctx), claimLane(this.ctx), proposalLane(this.ctx)];
@@ -79,8 +87,18 @@ export class Relayer {
     return acceptProposal(this.ctx, body);
   }
 
-  listProposals(): Promise<ProposalView[]> {
-    return this.proposals.list();
+  /** The proposals as of the node's latest block, read once per block however many ask. */
+  async listProposals(): Promise<ProposalView[]> {
+    const block = await this.options.chain.provider.getBlockNumber();
+    if (this.proposalCache?.block === block) return this.proposalCache.list;
+    const list = this.proposals.list();
+    const entry = { block, list };
+    this.proposalCache = entry;
+    // A failed read is not kept: the next request tries again.
+    list.catch(() => {
+      if (this.proposalCache === entry) this.proposalCache = undefined;
+    });
+    return list;
   }
 
   /** `account`'s relayed requests of `kind`, newest first. */
@@ -129,12 +147,17 @@ export class Relayer {
     if (!this.leadership.isLeader) return;
     try {
       await this.reconcile();
+      const problem = this.limits.problem();
+      if (problem) {
+        this.log.warn(problem);
+        return;
+      }
     } catch (err) {
       this.log.warn({ err: shortError(err) }, 'relayer could not check its sent transactions; retrying next round');
       return;
     }
     for (const lane of this.lanes) {
-      if (!this.leadership.isLeader) return;
+      if (!this.leadership.isLeader || this.limits.pausedForSeconds() !== undefined) return;
       try {
         await this.drain(lane);
       } catch (err) {
@@ -202,6 +225,8 @@ export class Relayer {
 
   private async record(lane: Lane, records: readonly RelayRecord[], receipt: TransactionReceipt): Promise<void> {
     const ids = records.map((r) => r.id);
+    // Reverted or not, the gas is paid: it counts against the budget.
+    this.limits.spent(receipt.fee);
     if (receipt.status !== 1) {
       // A request may have taken effect through another transaction (say, one a deposed leader
       // sent for the same request just before): that one is confirmed, not failed.

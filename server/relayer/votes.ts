@@ -35,6 +35,7 @@ export async function acceptVote(ctx: RelayContext, body: Body): Promise<Accepte
   const signature = hexField(body, 'signature', 65);
   const { chain } = ctx;
   checkTypedSignature(governorDomain(chain.chainId, chain.deployment.governor), BALLOT_TYPES, { proposalId, support, voter }, signature, voter, 'ballot');
+  ctx.limits.admitMember(voter);
 
   const governor = ctx.reads.governor;
   let proposal: { epoch: bigint; voteEnd: bigint };
@@ -73,6 +74,7 @@ export async function acceptVote(ctx: RelayContext, body: Body): Promise<Accepte
     },
     `a vote by ${voter} on proposal ${proposalId}`,
   );
+  ctx.limits.accepted(voter);
   return { id, status: 'queued' };
 }
 

@@ -14,6 +14,8 @@ export const MEMBER_2 = '0x8617E340B3D01FA5F11F306F4090FD50E238070D';
  */
 export async function startTestGateway(config: Partial<GatewayConfig> = {}, overrides: GatewayOverrides = {}): Promise<Gateway & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'dao-gateway-'));
+  // Tests play local mode: the page reads the test anvil (no credentials) unless a test says otherwise.
+  if (config.chainRpcUrl && config.chainPublicRpcUrl === undefined) config = { ...config, chainPublicRpcUrl: config.chainRpcUrl };
   const gateway = await startGateway(
     { ...DEFAULT_CONFIG, httpPort: 0, stratumPort: 0, dataDir, startDifficulty: 1e-5, minDifficulty: 1e-7, logLevel: 'silent', ...config },
     overrides,

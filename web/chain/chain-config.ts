@@ -17,14 +17,15 @@ export function parseChainStatus(body: unknown): ChainStatus {
   const decimals = integer(token.decimals, 'token.decimals', 0);
   if (decimals > 77) throw new Error(`/api/chain: token.decimals ${decimals} is out of range`);
   const rpcUrl = record.rpcUrl;
-  if (typeof rpcUrl !== 'string' || !URL.canParse(rpcUrl) || !/^https?:$/.test(new URL(rpcUrl).protocol)) {
+  // Absent: the gateway publishes no RPC URL and the page reads through the member's wallet.
+  if (rpcUrl !== undefined && (typeof rpcUrl !== 'string' || !URL.canParse(rpcUrl) || !/^https?:$/.test(new URL(rpcUrl).protocol))) {
     throw new Error(`/api/chain: rpcUrl must be an http(s) URL, got ${JSON.stringify(rpcUrl)}`);
   }
   return {
     enabled: true,
     config: {
       chainId: integer(record.chainId, 'chainId', 1),
-      rpcUrl,
+      ...(rpcUrl !== undefined && { rpcUrl }),
       token: {
         address: address(token.address, 'token.address'),
         symbol: typeof token.symbol === 'string' ? token.symbol : '',

@@ -111,7 +111,9 @@ export class ChainSession {
 
   async claim(): Promise<void> {
     await this.act('claim', async () => {
-      this.update({ claim: await requestClaim(await memberSigner(this.store), this.config) });
+      // Signed for the latest published epoch: the relayer refuses it for any other.
+      const epoch = BigInt(await this.reader.latestEpoch());
+      this.update({ claim: await requestClaim(await memberSigner(this.store), this.config, epoch) });
     });
   }
 

@@ -1,7 +1,7 @@
 // Reads the DAO straight from the chain, through the RPC URL the gateway names: epoch roots,
 // claims, balances, proposals and votes. Nothing here signs or sends; the page can read before the
 // member has consented to anything.
-import { Contract, JsonRpcProvider, ZeroHash } from 'ethers';
+import { BrowserProvider, Contract, JsonRpcProvider, ZeroHash, type JsonRpcApiProvider } from 'ethers';
 import { ProposalReader, REINVESTMENT_BPS_PARAMETER, type ProposalView } from '../../protocol/dao/index.js';
 import { DISTRIBUTOR_ABI, GOVERNOR_ABI, TOKEN_ABI } from './abi.js';
 import type { ChainConfig } from './chain-config.js';
@@ -17,7 +17,7 @@ export interface EpochRoot {
 }
 
 export class DaoReader {
-  readonly provider: JsonRpcProvider;
+  readonly provider: JsonRpcApiProvider;
   private readonly distributor: Contract;
   private readonly governor: Contract;
   private readonly token: Contract;
@@ -26,7 +26,7 @@ export class DaoReader {
   constructor(readonly config: ChainConfig) {
     // The chain id comes from the gateway and staticNetwork skips the eth_chainId round trip;
     // chainId() below checks it once against the node.
-    this.provider = new JsonRpcProvider(config.rpcUrl, config.chainId, { staticNetwork: true });
+    this.provider = config.rpcUrl !== undefined ? new JsonRpcProvider(config.rpcUrl, config.chainId, { staticNetwork: true }) : walletProvider(config.chainId);
     this.distributor = new Contract(config.distributor, DISTRIBUTOR_ABI, this.provider);
     this.governor = new Contract(config.governor, GOVERNOR_ABI, this.provider);
     this.token = new Contract(config.token.address, TOKEN_ABI, this.provider);
@@ -44,7 +44,7 @@ export class DaoReader {
   /** Throws when the node serves another chain than the gateway said: every later read would be meaningless. */
   async checkChain(): Promise<void> {
     const served = Number(await this.provider.send('eth_chainId', []));
-    if (served !== this.config.chainId) throw new Error(`the RPC ${this.config.rpcUrl} serves chain ${served}, the gateway said ${this.config.chainId}`);
+    if (served !== this.config.chainId) throw new Error(`the RPC ${this.config.rpcUrl ?? 'of the wallet'} serves chain ${served}, the gateway said ${this.config.chainId}`);
   }
 
   async latestEpoch(): Promise<number> {
@@ -100,4 +100,11 @@ export class DaoReader {
 
 export function isPublished(root: EpochRoot): boolean {
   return root.root !== ZeroHash;
+}
+
+/** No public RPC URL from the gateway: the page reads through the member's wallet (window.ethereum). */
+function walletProvider(chainId: number): BrowserProvider {
+  const ethereum = (globalThis as { ethereum?: ConstructorParameters<typeof BrowserProvider>[0] }).ethereum;
+  if (!ethereum) throw new Error('this gateway publishes no chain RPC URL: connect a wallet extension to read the chain');
+  return new BrowserProvider(ethereum, chainId);
 }

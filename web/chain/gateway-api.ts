@@ -146,8 +146,10 @@ export async function postVote(vote: { proposalId: bigint; support: VoteSupport;
   return relayRecord(await postJson<AcceptedVote>('/api/votes', { ...vote, proposalId: vote.proposalId.toString() }));
 }
 
-export async function postClaim(claim: { account: string; deadline: bigint; signature: string }): Promise<RelayRecord> {
-  return relayRecord(await postJson<AcceptedClaim>('/api/claims', { account: claim.account, deadline: Number(claim.deadline), signature: claim.signature }));
+export async function postClaim(claim: { account: string; epoch: bigint; deadline: bigint; signature: string }): Promise<RelayRecord> {
+  return relayRecord(
+    await postJson<AcceptedClaim>('/api/claims', { account: claim.account, epoch: Number(claim.epoch), deadline: Number(claim.deadline), signature: claim.signature }),
+  );
 }
 
 export async function postProposal(proposal: {
@@ -157,9 +159,12 @@ export async function postProposal(proposal: {
   parameter: string;
   value: bigint;
   description: string;
+  nonce: bigint;
   signature: string;
 }): Promise<RelayRecord> {
-  return relayRecord(await postJson<AcceptedProposal>('/api/proposals', { ...proposal, epoch: Number(proposal.epoch), value: proposal.value.toString() }));
+  return relayRecord(
+    await postJson<AcceptedProposal>('/api/proposals', { ...proposal, epoch: Number(proposal.epoch), value: proposal.value.toString(), nonce: proposal.nonce.toString() }),
+  );
 }
 
 export async function fetchVotes(voter: string): Promise<RelayRecord[]> {

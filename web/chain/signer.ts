@@ -89,10 +89,13 @@ export async function castVote(signer: MemberSigner, config: ChainConfig, propos
   return { ...ballot, signature, relay };
 }
 
-/** Signs a ClaimRequest and queues it: the relayer claims the member's latest leaf, paying the gas. */
-export async function requestClaim(signer: MemberSigner, config: ChainConfig, nowMs = Date.now()): Promise<RelayRecord> {
+/**
+ * Signs a ClaimRequest for the latest published `epoch` and queues it: the relayer claims the
+ * member's leaf of that epoch, paying the gas. The request is good for that epoch only.
+ */
+export async function requestClaim(signer: MemberSigner, config: ChainConfig, epoch: bigint, nowMs = Date.now()): Promise<RelayRecord> {
   const deadline = BigInt(Math.floor(nowMs / 1000) + CLAIM_REQUEST_TTL_SECONDS);
-  const message = { account: signer.address, deadline };
+  const message = { account: signer.address, epoch, deadline };
   const signature = await signer.signTypedData(relayDomain(config.chainId, config.distributor), CLAIM_REQUEST_TYPES, message);
   return postClaim({ ...message, signature });
 }
@@ -119,7 +122,7 @@ export async function submitProposal(signer: MemberSigner, config: ChainConfig, 
     nonce,
   };
   const signature = await signer.signTypedData(governorDomain(config.chainId, config.governor), PROPOSAL_REQUEST_TYPES, message);
-  return postProposal({ proposer: signer.address, kind: draft.kind, epoch: draft.epoch, parameter: draft.parameter, value: draft.value, description: draft.description, signature });
+  return postProposal({ proposer: signer.address, kind: draft.kind, epoch: draft.epoch, parameter: draft.parameter, value: draft.value, description: draft.description, nonce, signature });
 }
 
 /** Claims from the member's own wallet, which pays the gas: no relayer involved. Resolves once mined. */
