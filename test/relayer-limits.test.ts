@@ -4,7 +4,7 @@
 // and a spent gas budget pauses relaying (503 + /healthz).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,9 @@ before(async () => {
     epochReward: '100',
     relayIntervalMs: 3_600_000,
     relayPerMemberPerHour: 2,
+    // Requests from 127.0.0.9 play a load balancer: X-Forwarded-For names the client for the IP quota.
+    trustedProxy: ['127.0.0.9/32'],
+    relayPerIpPerHour: 40,
     // Alice mines 3 shares of 4 (75 tokens), Bob 1 (25 tokens): Bob's claim is dust.
     relayMinClaimWei: (30n * TOKEN).toString(),
   });
@@ -272,4 +275,23 @@ test('a client address has a quota of relay POSTs per hour', () => {
   limits.admitIp('192.0.2.2');
   nowMs += 3_600_001;
   limits.admitIp('192.0.2.1');
+});
+
+test('behind a trusted proxy the relay quota keys on the forwarded client (IPv6 on its /64), not on the proxy', async () => {
+  // From 127.0.0.9, the trusted proxy's address (fetch cannot choose its source address).
+  const postFrom = (client: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(api + 'votes', { method: 'POST', localAddress: '127.0.0.9', headers: { 'content-type': 'application/json', 'x-forwarded-for': client } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+  for (let i = 0; i < 40; i++) assert.equal(await postFrom(`2001:db8:1:2::${(i + 1).toString(16)}`), 400, 'a bad body, counted against the client');
+  // The 41st from the same /64, from another address in it: refused before the body is read.
+  assert.equal(await postFrom('2001:db8:1:2:ffff::1'), 429);
+  // Another client behind the same proxy is not held back by the first.
+  assert.equal(await postFrom('198.51.100.8'), 400);
+  assert.equal(await postFrom('2001:db8:1:3::1'), 400);
 });

@@ -4,10 +4,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getAddress, isAddress } from 'ethers';
 import type { ProposalsResponse, RelayedClaim, RelayedProposal, RelayedRequests, RelayedVote } from '../../protocol/api.js';
 import type { GatewayView } from '../gateway-view.js';
-import { normalizeIp } from '../stratum/tcp-transport.js';
 import { shortError } from '../relayer/chain-errors.js';
 import { big, text } from '../relayer/lane.js';
 import type { RelayKind, RelayRecord } from '../relayer/request-store.js';
+import { requestClientKey } from './request-client.js';
 import { HttpError, readJsonBody, send } from './respond.js';
 
 type Resource = 'votes' | 'claims' | 'proposals';
@@ -44,7 +44,7 @@ export async function handleRelayApi(view: GatewayView, req: IncomingMessage, re
     }
     if (method !== 'POST') return notAllowed(res, method, resource === 'proposals' ? 'GET, HEAD, POST' : 'POST');
     // Cheap refusals first: the client address's quota, then the gas budget, before the body is read.
-    relayer.limits.admitIp(normalizeIp(req.socket.remoteAddress));
+    relayer.limits.admitIp(requestClientKey(view.config, req));
     relayer.limits.checkBudget();
     const body = await readJsonBody(req);
     const accepted =
