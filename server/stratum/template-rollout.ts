@@ -46,7 +46,9 @@ function logLayout({ extranonces, log }: TemplateRolloutParts): void {
   const { capacity } = extranonces.usage;
   const layout = { slotBytes: extranonces.slotSize, sessions: capacity, extranonce2Bytes: extranonces.extranonce2Size };
   if (capacity < 256) log.warn(layout, `the work source's extranonce slot leaves room for only ${capacity} session(s) at once`);
-  else log.info(layout, 'extranonce layout');
+  // A node or the practice source gives 8 bytes, room for everyone: only an upstream's slot is news.
+  else if (extranonces.slotSize < 8) log.info(layout, 'extranonce layout');
+  else log.debug(layout, 'extranonce layout');
 }
 
 /** Every subscribed session gets a prefix of the new slot size, or is asked to reconnect. */
