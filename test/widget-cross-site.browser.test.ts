@@ -112,6 +112,38 @@ for (const variant of [
       await context.close();
     });
 
+    // The duty cycle does not depend on the storage policy: measured once, in the first variant.
+    if (variant.args.length === 0) test('the widget holds the partner\'s CPU ceiling and pauses for Save-Data, telling the host page', { timeout: 120_000 }, async () => {
+      const context = await browser.newContext();
+      // Headless Chromium reports no Save-Data: a stand-in in every frame, as Data Saver would report it.
+      await context.addInitScript(`(() => {
+        const connection = new EventTarget();
+        connection.saveData = false;
+        Object.defineProperty(navigator, 'connection', { configurable: true, get: () => connection });
+        window.fakeConnection = connection;
+      })()`);
+      const page = await context.newPage();
+      await page.goto(`${rig.partnerOrigin}/?attrs=${encodeURIComponent(`data-dao-origin="${rig.daoOrigin}" data-max-cpu="30"`)}`);
+      const address = await consentAcrossSites(rig, context, page);
+      const frame = await widgetFrame(page);
+      // The worker's busy share over its last 5 s, once a full window has passed at the ceiling.
+      await page.waitForTimeout(6000);
+      const share = Number(await frame.$eval('main', (m) => m.getAttribute('data-cpu-share')));
+      assert.ok(share >= 0.2 && share <= 0.4, `measured CPU share ${share} at a ceiling of 30% (tolerance 0.1, as the app's)`);
+      await frame.evaluate(`fakeConnection.saveData = true; fakeConnection.dispatchEvent(new Event('change'))`);
+      await waitFor('the Save-Data pause reaches the host page', async () => (await events(page)).some((e) => e.type === 'paused' && e.reason === 'save-data'), 5000);
+      assert.equal(await state(frame), 'paused');
+      // Shares in flight get their answers (the session drains up to 2 s); after that nothing more.
+      await page.waitForTimeout(2500);
+      const sharesPaused = (await memberWork(rig, address)).shares;
+      await page.waitForTimeout(2000);
+      assert.equal((await memberWork(rig, address)).shares, sharesPaused, 'no share while Save-Data holds');
+      await frame.evaluate(`fakeConnection.saveData = false; fakeConnection.dispatchEvent(new Event('change'))`);
+      await waitFor('resumed once Save-Data is off', async () => (await events(page)).some((e) => e.type === 'resumed' && e.reason === 'save-data'), 5000);
+      assert.equal(await state(frame), 'running');
+      await context.close();
+    });
+
     test('consent from the partner site uses the first-party key: the DAO page shows the same member and work', { timeout: 120_000 }, async () => {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -242,7 +274,7 @@ for (const variant of [
         'data-size="compact"',
         `data-dao-origin="${rig.daoOrigin}/path"`,
         `data-dao-origin="${rig.daoOrigin}" data-max-cpu="101"`,
-        `data-dao-origin="${rig.daoOrigin}" data-max-cpu="0"`,
+        `data-dao-origin="${rig.daoOrigin}" data-max-cpu="9"`,
         `data-dao-origin="${rig.daoOrigin}" data-max-cpu="fifty"`,
         `data-dao-origin="${rig.daoOrigin}" data-theme="blue"`,
         `data-dao-origin="${rig.daoOrigin}" data-size="huge" data-theme="blue"`,

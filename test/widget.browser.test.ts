@@ -114,8 +114,8 @@ describe('frame parameters (pure)', () => {
 
   test('the partner CPU ceiling is a whole percentage 1..100; anything else is no ceiling', () => {
     assert.equal(readFrameParams('?cpu=25').maxCpuPercent, 25);
-    assert.equal(readFrameParams('?cpu=1').maxCpuPercent, 1);
-    for (const bad of ['0', '101', '-5', '2.5', 'x', '', '1e2']) assert.equal(readFrameParams(`?cpu=${encodeURIComponent(bad)}`).maxCpuPercent, 100, bad);
+    assert.equal(readFrameParams('?cpu=10').maxCpuPercent, 10);
+    for (const bad of ['0', '9', '101', '-5', '2.5', 'x', '', '1e2']) assert.equal(readFrameParams(`?cpu=${encodeURIComponent(bad)}`).maxCpuPercent, 100, bad);
   });
 });
 

@@ -43,9 +43,9 @@ export function readFrameParams(search: string, ancestorOrigins?: ArrayLike<stri
   };
 }
 
-/** The cpu parameter as a whole percentage 1..100; anything else is no ceiling (100). */
+/** The cpu parameter as a whole percentage 10..100 (the duty cycle's range); anything else is no ceiling (100). */
 function readCpuCeiling(text: string | null): number {
   if (text === null || !/^\d{1,3}$/.test(text)) return 100;
   const value = Number(text);
-  return value >= 1 && value <= 100 ? value : 100;
+  return value >= 10 && value <= 100 ? value : 100;
 }

@@ -101,7 +101,10 @@ async function startMining(address: string, cpuPercent: number): Promise<void> {
   session = current;
   current.on('share', ({ shares }) => post({ type: 'shares', accepted: shares.accepted, rejected: shares.rejected }));
   current.on('stats', (stats) => {
-    if (session === current && state === 'running') statusLine.textContent = describe(stats);
+    if (session !== current) return;
+    // The measured duty cycle, for the contributor's inspector and the tests (0..1 over 5 s).
+    if (stats.measuredCpuShare !== undefined) main.dataset.cpuShare = stats.measuredCpuShare.toFixed(3);
+    if (state === 'running') statusLine.textContent = describe(stats);
   });
   current.on('paused', ({ reason, detail }) => {
     if (session === current) showPaused(reason, detail);

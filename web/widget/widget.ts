@@ -2,7 +2,7 @@
 //
 //   <script src="https://DAO_ORIGIN/widget.js" data-dao-origin="https://DAO_ORIGIN"
 //           data-size="compact|full" data-theme="light|dark" data-referral="partner-id"
-//           data-max-cpu="1-100" async></script>
+//           data-max-cpu="10-100" async></script>
 //
 // data-dao-origin is required; the others are optional (compact, light, no referral, no ceiling).
 // data-max-cpu is a ceiling the partner may set on the CPU share: the frame uses the lower of it and
@@ -71,7 +71,7 @@ import type { WidgetEvent, WidgetEventType, WidgetPauseReason, WidgetSize, Widge
     const ref = data.referral ?? '';
     if (!/^[\w.-]{0,64}$/.test(ref)) problems.push(`data-referral must be up to 64 letters, digits, _ . or - (got ${JSON.stringify(ref)})`);
     const maxCpu = data.maxCpu ?? '100';
-    if (!/^\d{1,3}$/.test(maxCpu) || +maxCpu < 1 || +maxCpu > 100) problems.push(`data-max-cpu must be a whole percentage from 1 to 100 (got ${JSON.stringify(data.maxCpu)})`);
+    if (!/^\d{1,3}$/.test(maxCpu) || +maxCpu < 10 || +maxCpu > 100) problems.push(`data-max-cpu must be a whole percentage from 10 to 100 (got ${JSON.stringify(data.maxCpu)})`);
     if (!daoOrigin || problems.length > 0) {
       console.error(`dao-widget: not shown: ${problems.join('; ')}`);
       return;
