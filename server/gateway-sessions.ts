@@ -53,7 +53,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       return upstreamMask === undefined ? config.versionRollingMask : (config.versionRollingMask & upstreamMask) >>> 0;
     },
     ntimeRollSeconds: config.ntimeRollSeconds,
-    limits: { maxIdentitiesPerSession: config.maxIdentitiesPerSession, authorizationsPerMinute: config.authorizationsPerMinute },
+    limits: { maxIdentitiesPerSession: config.maxIdentitiesPerSession, authorizationsPerMinute: config.authorizationsPerMinute, suggestIntervalSeconds: config.suggestIntervalSeconds },
     now: Date.now,
     onLimitHit(session, limit) {
       metrics.limitHits.inc({ limit });

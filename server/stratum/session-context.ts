@@ -46,7 +46,7 @@ export interface SessionView {
 }
 
 /** A per-session abuse limit (server/config/limits.ts) that refused a request. */
-export type LimitName = 'identities' | 'authorize_rate';
+export type LimitName = 'identities' | 'authorize_rate' | 'suggest_rate';
 
 /** What sessions need from the gateway: shared state, policy and where events go. */
 export interface SessionContext {
@@ -59,7 +59,7 @@ export interface SessionContext {
   readonly versionRollingMask: number;
   /** How far past the job's ntime a share's ntime may be. */
   readonly ntimeRollSeconds: number;
-  readonly limits: { readonly maxIdentitiesPerSession: number; readonly authorizationsPerMinute: number };
+  readonly limits: { readonly maxIdentitiesPerSession: number; readonly authorizationsPerMinute: number; readonly suggestIntervalSeconds: number };
   now(): number;
   /** A limit refused a request of `session` (counted always, logged once per address per interval). */
   onLimitHit(session: SessionView, limit: LimitName): void;

@@ -54,7 +54,7 @@ export class StratumSession implements SessionView {
     readonly connection: Connection,
   ) {
     this.connectedAtMs = ctx.now();
-    this.difficulties = new SessionDifficulty(ctx.vardiff, ctx.startDifficulty, this.connectedAtMs);
+    this.difficulties = new SessionDifficulty(ctx.vardiff, ctx.startDifficulty, this.connectedAtMs, ctx.limits.suggestIntervalSeconds * 1000);
   }
 
   get difficulty(): Difficulty {
@@ -226,11 +226,12 @@ export class StratumSession implements SessionView {
         const raw = opts['minimum-difficulty.value'];
         const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
         if (!(value > 0) || !Number.isFinite(value)) throw new StratumError(StratumCode.OTHER, 'minimum-difficulty.value must be a positive number');
-        const before = this.difficulties.current;
-        this.difficulties.setMinimum(value, this.ctx.now());
-        result['minimum-difficulty'] = true;
+        const outcome = this.difficulties.setMinimum(value, this.ctx.now(), this.jobsFlowing);
+        if (outcome === 'refused') this.ctx.onLimitHit(this, 'suggest_rate');
+        // Refused (too soon after a change) it is not in force: the miner is told so.
+        result['minimum-difficulty'] = outcome !== 'refused';
         // A new job only when the difficulty moved: a repeated request must not mint jobs.
-        if (this.jobsFlowing && this.difficulties.current !== before) after.then = () => this.sendDifficultyAndJob();
+        if (this.jobsFlowing && outcome === 'changed') after.then = () => this.sendDifficultyAndJob();
       } else {
         result[extension.slice(0, 64)] = false;
       }
@@ -252,7 +253,12 @@ export class StratumSession implements SessionView {
   /** A difficulty the miner asks for: a change mints this session a job (session-difficulty.ts bounds how often). */
   private requestDifficulty(difficulty: Difficulty, after: After): void {
     // Before authorize there is nothing to re-send: the first set_difficulty will carry it.
-    if (this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing) && this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
+    const outcome = this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing);
+    if (outcome === 'refused') {
+      this.ctx.onLimitHit(this, 'suggest_rate');
+      throw new StratumError(StratumCode.OTHER, `difficulty requests may change the difficulty once every ${this.ctx.limits.suggestIntervalSeconds} s`);
+    }
+    if (outcome === 'changed' && this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
   }
 
   private async submit(params: unknown[], after: After): Promise<boolean> {
@@ -347,7 +353,7 @@ export class StratumSession implements SessionView {
   private sendDifficultyAndJob(changed = true): void {
     this.connection.send(encodeNotification('mining.set_difficulty', [this.difficulties.current]));
     const current = this.ctx.jobs.current;
-    if (current) this.sendJob(changed ? this.ctx.jobs.derive(current, this.retargetNtime(current)) : current);
+    if (current) this.sendJob(changed ? this.ctx.jobs.derive(current, this.retargetNtime(current), this.difficulties.current) : current);
   }
 
   /**

@@ -69,8 +69,13 @@ export class Vardiff {
   /** The first share at the current serial (or the last share before a kept estimate). */
   private anchorMs: number | undefined;
   private intervals = 0;
-  /** Whether vardiff has measured the miner at all: after that a suggestion can no longer lower it. */
-  private measured = false;
+  /**
+   * Whether the miner has sent a share: after that a suggestion can no longer lower the difficulty
+   * (and so never restarts the estimate by lowering it). Lowering after shares let a miner that
+   * asked for the floor every few shares restart the estimate before it ever retargeted, and stay
+   * at the floor with thousands of ledger rows a second (issue 13).
+   */
+  private sharesSeen = false;
 
   constructor(
     private readonly config: VardiffConfig,
@@ -99,8 +104,8 @@ export class Vardiff {
   /**
    * A difficulty the miner asks for (suggest_difficulty, mining.suggest, d= in the password): it
    * becomes the session's floor, and raises the difficulty to it. It lowers the difficulty only
-   * while vardiff has not measured the miner yet; after that it does not touch the estimate, so
-   * asking again and again cannot hold a fast miner at a low difficulty.
+   * before the miner's first share; after that a lower floor leaves the difficulty and the
+   * estimate as they are, so asking again and again cannot hold a fast miner at a low difficulty.
    */
   suggest(difficulty: Difficulty, nowMs: number): Difficulty {
     const next = this.afterSuggestion(difficulty);
@@ -111,7 +116,7 @@ export class Vardiff {
   /** The difficulty a suggestion of `difficulty` would set, without taking it. */
   afterSuggestion(difficulty: Difficulty): Difficulty {
     const floor = this.withinBounds(difficulty);
-    const wanted = this.measured ? Math.max(this.current, floor) : floor;
+    const wanted = this.sharesSeen ? Math.max(this.current, floor) : floor;
     return Math.min(Math.max(Number(wanted.toPrecision(4)), floor), this.config.maxDifficulty);
   }
 
@@ -126,6 +131,7 @@ export class Vardiff {
    * returns the new difficulty when it should change.
    */
   onShare(nowMs: number, serial = this.currentSerial): Difficulty | undefined {
+    this.sharesSeen = true;
     if (serial !== this.currentSerial) {
       this.lastOldShareMs = nowMs;
       return undefined;
@@ -159,7 +165,8 @@ export class Vardiff {
   }
 
   private retarget(ratio: number, nowMs: number): Difficulty | undefined {
-    this.measured = true;
+    // A slow miner retargeted by the tick has been measured too: no lowering suggestion after it.
+    this.sharesSeen = true;
     const step = Math.min(Math.max(ratio, 1 / MAX_STEP_DOWN), MAX_STEP_UP);
     if (step < this.config.hysteresis && step > 1 / this.config.hysteresis) {
       return this.intervals < MAX_INTERVALS ? undefined : this.keepEstimating(nowMs);
@@ -190,7 +197,8 @@ export class Vardiff {
     return this.current;
   }
 
-  private withinBounds(difficulty: Difficulty): Difficulty {
+  /** `difficulty` within the configured range. */
+  withinBounds(difficulty: Difficulty): Difficulty {
     return Math.min(Math.max(difficulty, this.config.minDifficulty), this.config.maxDifficulty);
   }
 
