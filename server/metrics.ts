@@ -10,7 +10,7 @@ export function createMetrics() {
     workAccepted: new Counter({ name: 'dao_gateway_work_accepted_total', help: 'Expected hashes credited (difficulty * 2^32 per share)', registers: [registry] }),
     sharesRejected: new Counter({ name: 'dao_gateway_shares_rejected_total', help: 'Shares refused, by reason', labelNames: ['reason'], registers: [registry] }),
     bans: new Counter({ name: 'dao_gateway_bans_total', help: 'Bans: of one connection (scope="connection", by what it did) or of an address (scope="address")', labelNames: ['scope', 'reason'], registers: [registry] }),
-    limitHits: new Counter({ name: 'dao_limit_hits_total', help: 'Requests refused by a per-session limit (identities, authorize_rate, suggest_rate)', labelNames: ['limit'], registers: [registry] }),
+    limitHits: new Counter({ name: 'dao_limit_hits_total', help: 'Requests refused by a per-session limit (identities, authorize_rate, suggest_rate, row_budget)', labelNames: ['limit'], registers: [registry] }),
     blocksFound: new Counter({ name: 'dao_gateway_blocks_found_total', help: 'Shares that met the network target', labelNames: ['accepted'], registers: [registry] }),
     upstreamShares: new Counter({ name: 'dao_gateway_upstream_shares_total', help: 'Shares forwarded to the upstream pool', labelNames: ['accepted'], registers: [registry] }),
     connections: new Gauge({ name: 'dao_gateway_connections', help: 'Open Stratum connections', registers: [registry] }),

@@ -46,7 +46,7 @@ export interface SessionView {
 }
 
 /** A per-session abuse limit (server/config/limits.ts) that refused a request. */
-export type LimitName = 'identities' | 'authorize_rate' | 'suggest_rate';
+export type LimitName = 'identities' | 'authorize_rate' | 'suggest_rate' | 'row_budget';
 
 /** What sessions need from the gateway: shared state, policy and where events go. */
 export interface SessionContext {
@@ -63,6 +63,11 @@ export interface SessionContext {
   now(): number;
   /** A limit refused a request of `session` (counted always, logged once per address per interval). */
   onLimitHit(session: SessionView, limit: LimitName): void;
+  /**
+   * Counts an accepted share against its address's row budget; the raise (row-budget.ts) its
+   * sessions are to apply once each, or undefined while the address is within the budget.
+   */
+  rowBudget?(session: SessionView, nowMs: number): { serial: number; factor: number } | undefined;
   /**
    * A new extranonce1, or the one a dropped session held when `resumeId` (the subscription id it
    * was given) names it: a miner that reconnects keeps its work, and its queued shares stay valid.

@@ -75,6 +75,12 @@ export class SessionDifficulty {
     return 'changed';
   }
 
+  /** Raises the floor to `factor` times the current difficulty (the row budget); returns whether the difficulty changed. */
+  raiseBy(factor: number, nowMs: number): boolean {
+    const before = this.vardiff.difficulty;
+    return this.vardiff.imposeFloor(before * factor, nowMs) !== before;
+  }
+
   /** BIP310 minimum-difficulty: the session's floor; a change it makes is bounded as request()'s are. */
   setMinimum(difficulty: Difficulty, nowMs: number, mintsJob: boolean): 'changed' | 'unchanged' | 'refused' {
     const before = this.vardiff.difficulty;

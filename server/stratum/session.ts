@@ -44,6 +44,8 @@ export class StratumSession implements SessionView {
   private jobsFlowing = false;
   private authorizeWindowStartMs = -Infinity;
   private authorizationsInWindow = 0;
+  /** The last row-budget raise of its address this session applied (row-budget.ts). */
+  private appliedRaise = 0;
   /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
   subscriptionId = '';
   readonly connectedAtMs: number;
@@ -331,7 +333,15 @@ export class StratumSession implements SessionView {
       isBlock: share.meetsNetworkTarget,
       member: identity.member,
     });
-    if (this.difficulties.onShare(job.id, nowMs) !== undefined) after.then = () => this.sendDifficultyAndJob();
+    let retargeted = this.difficulties.onShare(job.id, nowMs) !== undefined;
+    // Over its address's row budget: a higher floor, so the same work comes in fewer rows.
+    const raise = this.ctx.rowBudget?.(this, nowMs);
+    if (raise !== undefined && raise.serial > this.appliedRaise) {
+      this.appliedRaise = raise.serial;
+      this.ctx.onLimitHit(this, 'row_budget');
+      if (this.difficulties.raiseBy(raise.factor, nowMs)) retargeted = true;
+    }
+    if (retargeted) after.then = () => this.sendDifficultyAndJob();
     return true;
   }
 

@@ -62,6 +62,8 @@ export class Vardiff {
   private current: Difficulty;
   /** The session's own floor: its suggestion or BIP310 minimum-difficulty, within the bounds. */
   private floor: Difficulty;
+  /** A floor the pool imposed (the per-address row budget): a miner's request cannot lower the floor below it. */
+  private imposed = 0;
   private currentSerial = 0;
   private changedAtMs: number;
   /** The last share of an older serial since the change: the miner is still on its old job. */
@@ -109,20 +111,30 @@ export class Vardiff {
    */
   suggest(difficulty: Difficulty, nowMs: number): Difficulty {
     const next = this.afterSuggestion(difficulty);
-    this.floor = this.withinBounds(difficulty);
+    this.floor = Math.max(this.withinBounds(difficulty), this.imposed);
     return this.change(next, nowMs);
   }
 
   /** The difficulty a suggestion of `difficulty` would set, without taking it. */
   afterSuggestion(difficulty: Difficulty): Difficulty {
-    const floor = this.withinBounds(difficulty);
+    const floor = Math.max(this.withinBounds(difficulty), this.imposed);
     const wanted = this.sharesSeen ? Math.max(this.current, floor) : floor;
     return Math.min(Math.max(Number(wanted.toPrecision(4)), floor), this.config.maxDifficulty);
   }
 
   /** BIP310 minimum-difficulty: this session's floor, within the configured bounds. */
   setMinimum(difficulty: Difficulty, nowMs: number): Difficulty {
-    this.floor = this.withinBounds(difficulty);
+    this.floor = Math.max(this.withinBounds(difficulty), this.imposed);
+    return this.change(this.current, nowMs);
+  }
+
+  /**
+   * The pool raises this session's floor (and difficulty) to `difficulty`: its address causes
+   * more ledger rows than its budget (row-budget.ts). Requests cannot take the floor below it.
+   */
+  imposeFloor(difficulty: Difficulty, nowMs: number): Difficulty {
+    this.imposed = Math.max(this.imposed, this.withinBounds(difficulty));
+    this.floor = Math.max(this.floor, this.imposed);
     return this.change(this.current, nowMs);
   }
 
