@@ -163,6 +163,7 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'max-identities-per-conn': ['0', '0 is outside 1..10000'],
     'authorizes-per-minute': ['2.5', '"2.5" is not a whole number'],
     'suggest-every-seconds': ['86401', '86401 is outside 1..86400'],
+    'rows-per-second-per-ip': ['-5', '"-5" is not a whole number'],
   };
   test('the table covers every setting except the free-form web root', () => {
     assert.deepEqual(SETTINGS.map((s) => s.flag).filter((f) => !(f in BAD)), ['web-root']);
