@@ -61,8 +61,8 @@ describe('ledger-row budget per address', () => {
     const limited = await mine(20, 14_000, 4_000);
     assert.ok(limited.hits > 0, 'row_budget counted');
     assert.ok(limited.rowsPerSecond > 0, 'work still credited');
-    // 20 a second, with room for Poisson noise and the shares already in flight at a raise.
-    assert.ok(limited.rowsPerSecond <= 20 * 1.5, `${limited.rowsPerSecond.toFixed(1)} rows/s with a budget of 20 (difficulties ${limited.difficulties.join(', ')})`);
+    // Raises aim at 20/1.2; the 4 s measured hold ~70 rows, so Poisson noise is ~12%: 25 is 3 deviations above the aim.
+    assert.ok(limited.rowsPerSecond <= 20 * 1.25, `${limited.rowsPerSecond.toFixed(1)} rows/s with a budget of 20 (difficulties ${limited.difficulties.join(', ')})`);
   });
 
   test('the budget is a flag and a config-file key', async () => {

@@ -31,7 +31,7 @@ export class RowBudget {
       const perSecond = (w.rows * 1000) / (nowMs - w.startMs);
       const over = perSecond / this.rowsPerSecond;
       if (w.judgeNext && over > TOLERANCE) {
-        w.raise = { serial: ++this.raises, factor: over };
+        w.raise = { serial: ++this.raises, factor: over * HEADROOM };
         w.judgeNext = false;
       } else {
         w.judgeNext = true;
@@ -70,7 +70,12 @@ interface AddressWindow {
 
 /** Two seconds: 100 rows at the default budget of 50, enough to tell a rate from noise. */
 const WINDOW_MS = 2_000;
-/** Poisson noise in a window of ~100 rows is ~10%: a raise only past 25% over. */
-const TOLERANCE = 1.25;
+/** Poisson noise in a window of ~100 rows is ~10%: a raise only past 10% over. */
+const TOLERANCE = 1.1;
+/**
+ * A raise aims at 1/1.2 of the budget, so noise around the aim seldom crosses the tolerance again
+ * (that takes +32%, three deviations) and the address settles below the budget, not at its edge.
+ */
+const HEADROOM = 1.2;
 /** An address forgotten after this long without an accepted share (it keeps no raise). */
 const IDLE_MS = 10 * 60_000;

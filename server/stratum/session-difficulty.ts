@@ -78,7 +78,8 @@ export class SessionDifficulty {
   /** Raises the floor to `factor` times the current difficulty (the row budget); returns whether the difficulty changed. */
   raiseBy(factor: number, nowMs: number): boolean {
     const before = this.vardiff.difficulty;
-    return this.vardiff.imposeFloor(before * factor, nowMs) !== before;
+    // Four significant digits, as every difficulty sent (vardiff.ts clamp).
+    return this.vardiff.imposeFloor(Number((before * factor).toPrecision(4)), nowMs) !== before;
   }
 
   /** BIP310 minimum-difficulty: the session's floor; a change it makes is bounded as request()'s are. */
