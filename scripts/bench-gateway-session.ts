@@ -76,7 +76,7 @@ export async function benchSession(seconds: number): Promise<RateRow & { meanBat
     startDifficulty: BENCH_DIFFICULTY,
     versionRollingMask: 0x1fffe000,
     ntimeRollSeconds: 7_000,
-    limits: { maxIdentitiesPerSession: 8, authorizationsPerMinute: 30 },
+    limits: { maxIdentitiesPerSession: 8, authorizationsPerMinute: 30, suggestIntervalSeconds: 30 },
     now: Date.now,
     onLimitHit() {},
     allocateExtranonce: () => ({ extranonce1: allocator.allocate(), extranonce2Size: 8 - allocator.prefixSize, subscriptionId: `s${subscriptions++}` }),

@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.js';
 import type { PoolStats } from './pool-stats.js';
 import type { ExtranonceResume } from './stratum/extranonce-resume.js';
 import { extranonceAllocation } from './stratum/extranonce-refusals.js';
+import { RowBudget } from './stratum/row-budget.js';
 import type { StratumHub } from './stratum/hub.js';
 import type { SessionContext } from './stratum/session-context.js';
 import type { JobManager } from './work/job-manager.js';
@@ -36,6 +37,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
   const { config, source, extranonces, stats, metrics, log } = parts;
   let ledgerError: string | undefined;
   const limitLog = new OncePerInterval(LIMIT_LOG_INTERVAL_MS);
+  const rowBudget = new RowBudget(config.rowsPerSecondPerIp);
   return {
     jobs: parts.jobs,
     ledger: parts.ledger,
@@ -53,7 +55,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       return upstreamMask === undefined ? config.versionRollingMask : (config.versionRollingMask & upstreamMask) >>> 0;
     },
     ntimeRollSeconds: config.ntimeRollSeconds,
-    limits: { maxIdentitiesPerSession: config.maxIdentitiesPerSession, authorizationsPerMinute: config.authorizationsPerMinute },
+    limits: { maxIdentitiesPerSession: config.maxIdentitiesPerSession, authorizationsPerMinute: config.authorizationsPerMinute, suggestIntervalSeconds: config.suggestIntervalSeconds },
     now: Date.now,
     onLimitHit(session, limit) {
       metrics.limitHits.inc({ limit });
@@ -69,6 +71,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       log.debug({ session: session.connection.id, member: identity.member, worker: identity.worker }, 'worker authorized');
       parts.hub().countIdentity(identity.member, session.connection.id);
     },
+    rowBudget: (session, nowMs) => rowBudget.onShare(session.connection.remoteAddress, nowMs),
     onShareAccepted(_session, share) {
       ledgerError = undefined;
       const work = difficultyToWork(share.difficulty);

@@ -134,6 +134,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
       metrics.extranonceCapacity.set(extranonce.capacity);
       metrics.extranonceInUse.set(extranonce.inUse);
       metrics.extranonceHeld.set(extranonce.held);
+      metrics.jobs.set(jobs.size);
     },
   };
 

@@ -10,7 +10,7 @@ export function createMetrics() {
     workAccepted: new Counter({ name: 'dao_gateway_work_accepted_total', help: 'Expected hashes credited (difficulty * 2^32 per share)', registers: [registry] }),
     sharesRejected: new Counter({ name: 'dao_gateway_shares_rejected_total', help: 'Shares refused, by reason', labelNames: ['reason'], registers: [registry] }),
     bans: new Counter({ name: 'dao_gateway_bans_total', help: 'Bans: of one connection (scope="connection", by what it did) or of an address (scope="address")', labelNames: ['scope', 'reason'], registers: [registry] }),
-    limitHits: new Counter({ name: 'dao_limit_hits_total', help: 'Requests refused by a per-session limit (identities, authorize_rate)', labelNames: ['limit'], registers: [registry] }),
+    limitHits: new Counter({ name: 'dao_limit_hits_total', help: 'Requests refused by a per-session limit (identities, authorize_rate, suggest_rate, row_budget)', labelNames: ['limit'], registers: [registry] }),
     blocksFound: new Counter({ name: 'dao_gateway_blocks_found_total', help: 'Shares that met the network target', labelNames: ['accepted'], registers: [registry] }),
     upstreamShares: new Counter({ name: 'dao_gateway_upstream_shares_total', help: 'Shares forwarded to the upstream pool', labelNames: ['accepted'], registers: [registry] }),
     connections: new Gauge({ name: 'dao_gateway_connections', help: 'Open Stratum connections', registers: [registry] }),
@@ -24,6 +24,7 @@ export function createMetrics() {
     httpTimeouts: new Counter({ name: 'dao_gateway_http_timeouts_total', help: 'HTTP connections closed by a timeout: headers, request or idle', labelNames: ['kind'], registers: [registry] }),
     badRequests: new Counter({ name: 'dao_gateway_http_bad_requests_total', help: 'HTTP requests answered 400 for a malformed URL or percent-encoding', registers: [registry] }),
     proxyHeadersRejected: new Counter({ name: 'dao_gateway_proxy_headers_rejected_total', help: 'Stratum TCP connections from a trusted proxy closed for a malformed or missing PROXY header', labelNames: ['reason'], registers: [registry] }),
+    jobs: new Gauge({ name: 'dao_gateway_jobs', help: 'Jobs a share may still name: issued plus derived for retargets (shared per job, ntime and difficulty)', registers: [registry] }),
     sourceConnected: new Gauge({ name: 'dao_gateway_work_source_connected', help: '1 when the work source has live work', registers: [registry] }),
   };
 }

@@ -166,6 +166,8 @@ describe('every kind of value is validated, naming the setting and its origin', 
     'relay-per-ip-per-hour': ['many', '"many" is not a whole number'],
     'relay-min-claim-wei': ['0.5', '"0.5" is not a whole amount in base units (a decimal integer, no sign)'],
     'relay-gas-budget-wei-per-day': ['1e18', '"1e18" is not a whole amount in base units (a decimal integer, no sign)'],
+    'suggest-every-seconds': ['86401', '86401 is outside 1..86400'],
+    'rows-per-second-per-ip': ['-5', '"-5" is not a whole number'],
   };
   test('the table covers every setting except the free-form web root', () => {
     assert.deepEqual(SETTINGS.map((s) => s.flag).filter((f) => !(f in BAD)), ['web-root']);

@@ -60,3 +60,23 @@ test('a share hash is refused again while any template of its block is live; exp
     jobs.stop();
   }
 });
+
+test('derived jobs are shared per (job, ntime, difficulty): a flood of retargets mints a few, and none outlives its job', () => {
+  const jobs = new JobManager({ staleGraceMs: 10_000, refreshIntervalMs: 60_000 });
+  try {
+    const first = jobs.accept(template());
+    const before = jobs.size;
+    const a = jobs.derive(first, first.stratum.ntime + 1, 2e-5);
+    for (let i = 0; i < 1_000; i++) {
+      assert.equal(jobs.derive(first, first.stratum.ntime + 1, i % 2 === 0 ? 2e-5 : 1e-5).id, i % 2 === 0 ? a.id : jobs.derive(first, first.stratum.ntime + 1, 1e-5).id);
+    }
+    assert.equal(jobs.size, before + 2, 'one job per difficulty');
+    assert.notEqual(jobs.derive(first, first.stratum.ntime + 2, 2e-5).id, a.id, 'another ntime is other work');
+    // A new block drops every job: the cache does not hand out one that can no longer be submitted.
+    jobs.accept(template({ prevhash: new Uint8Array(32).fill(5) }));
+    const again = jobs.derive(first, first.stratum.ntime + 1, 2e-5);
+    assert.notEqual(again.id, a.id);
+  } finally {
+    jobs.stop();
+  }
+});

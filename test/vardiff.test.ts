@@ -73,6 +73,28 @@ describe('vardiff bounds', () => {
     for (let t = 1; t < 100; t++) vardiff.onTick(t * 60_000);
     assert.equal(vardiff.difficulty, 0.5);
   });
+  test('asking for the floor every 7 shares neither lowers the difficulty nor restarts the estimate: a fast miner is raised', () => {
+    const vardiff = new Vardiff({ ...DEFAULT_VARDIFF, minDifficulty: 1e-6 }, 1e-6, 0);
+    vardiff.suggest(2e-6, 0);
+    // A share every millisecond at 2e-6 is thousands of times the target rate.
+    let t = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 7; i++) vardiff.onShare((t += 1));
+      // The attack alternated: the low one, before this change, lowered it and restarted the window.
+      vardiff.suggest(round % 2 === 0 ? 1e-6 : 2e-6, t);
+    }
+    assert.ok(vardiff.difficulty > 1e-4, `difficulty ${vardiff.difficulty} after 140 shares in 140 ms`);
+    assert.equal(vardiff.minimum, 2e-6, 'the last request is the floor');
+  });
+  test('a floor the pool imposes (row budget) cannot be lowered by a request', () => {
+    const vardiff = new Vardiff({ ...DEFAULT_VARDIFF, minDifficulty: 1e-6 }, 1e-6, 0);
+    assert.equal(vardiff.imposeFloor(4e-6, 0), 4e-6);
+    vardiff.suggest(1e-6, 1);
+    vardiff.setMinimum(1e-6, 2);
+    assert.equal(vardiff.minimum, 4e-6);
+    for (let t = 1; t < 100; t++) vardiff.onTick(t * 60_000);
+    assert.equal(vardiff.difficulty, 4e-6, 'slow shares do not take it below the imposed floor');
+  });
   test('does not churn on noise: a miner at its ideal difficulty keeps it', () => {
     const ideal = 1e7 * 10 / TWO_32;
     const vardiff = new Vardiff(DEFAULT_VARDIFF, ideal, 0);

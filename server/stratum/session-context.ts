@@ -46,7 +46,7 @@ export interface SessionView {
 }
 
 /** A per-session abuse limit (server/config/limits.ts) that refused a request. */
-export type LimitName = 'identities' | 'authorize_rate';
+export type LimitName = 'identities' | 'authorize_rate' | 'suggest_rate' | 'row_budget';
 
 /** What sessions need from the gateway: shared state, policy and where events go. */
 export interface SessionContext {
@@ -59,10 +59,15 @@ export interface SessionContext {
   readonly versionRollingMask: number;
   /** How far past the job's ntime a share's ntime may be. */
   readonly ntimeRollSeconds: number;
-  readonly limits: { readonly maxIdentitiesPerSession: number; readonly authorizationsPerMinute: number };
+  readonly limits: { readonly maxIdentitiesPerSession: number; readonly authorizationsPerMinute: number; readonly suggestIntervalSeconds: number };
   now(): number;
   /** A limit refused a request of `session` (counted always, logged once per address per interval). */
   onLimitHit(session: SessionView, limit: LimitName): void;
+  /**
+   * Counts an accepted share against its address's row budget; the raise (row-budget.ts) its
+   * sessions are to apply once each, or undefined while the address is within the budget.
+   */
+  rowBudget?(session: SessionView, nowMs: number): { serial: number; factor: number } | undefined;
   /**
    * A new extranonce1, or the one a dropped session held when `resumeId` (the subscription id it
    * was given) names it: a miner that reconnects keeps its work, and its queued shares stay valid.

@@ -1,4 +1,3 @@
-import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
 import { difficultyToTarget, parseDifficulty, type Difficulty, type Target } from '../../protocol/target.js';
 import { Vardiff, type VardiffConfig } from './vardiff.js';
 
@@ -22,7 +21,8 @@ export class SessionDifficulty {
   /** When a difficulty request last changed the difficulty (and so minted a job for this session). */
   private lastRequestChangeMs = -Infinity;
 
-  constructor(config: VardiffConfig, startDifficulty: Difficulty, nowMs: number) {
+  /** `changeIntervalMs`: how often difficulty requests may change the difficulty (--suggest-every-seconds). */
+  constructor(config: VardiffConfig, startDifficulty: Difficulty, nowMs: number, private readonly changeIntervalMs: number) {
     this.vardiff = new Vardiff(config, startDifficulty, nowMs);
   }
 
@@ -62,28 +62,36 @@ export class SessionDifficulty {
   /**
    * A difficulty the miner asks for (suggest_difficulty, mining.suggest, d= in the password): the
    * session's floor, within the configured range (vardiff.ts says when it also moves the
-   * difficulty). Returns whether the difficulty changed. When jobs are flowing a change mints the
-   * session a job, so it may happen once every REQUEST_CHANGE_INTERVAL_MS: a request that would
-   * change it sooner is refused; a repeated request changes nothing and is always answered.
+   * difficulty). When jobs are flowing a change mints the session a job, so one may happen once
+   * every `changeIntervalMs`: a request that would change it sooner is 'refused'; a repeated
+   * request changes nothing ('unchanged') and is always answered.
    */
-  request(difficulty: Difficulty, nowMs: number, mintsJob: boolean): boolean {
+  request(difficulty: Difficulty, nowMs: number, mintsJob: boolean): 'changed' | 'unchanged' | 'refused' {
     const before = this.vardiff.difficulty;
-    const tooSoon = mintsJob && nowMs - this.lastRequestChangeMs < REQUEST_CHANGE_INTERVAL_MS;
-    if (tooSoon && this.vardiff.afterSuggestion(difficulty) !== before) {
-      throw new StratumError(StratumCode.OTHER, `difficulty requests may change the difficulty once every ${REQUEST_CHANGE_INTERVAL_MS / 1000} s`);
-    }
-    if (this.vardiff.suggest(difficulty, nowMs) === before) return false;
+    const tooSoon = mintsJob && nowMs - this.lastRequestChangeMs < this.changeIntervalMs;
+    if (tooSoon && this.vardiff.afterSuggestion(difficulty) !== before) return 'refused';
+    if (this.vardiff.suggest(difficulty, nowMs) === before) return 'unchanged';
     if (mintsJob) this.lastRequestChangeMs = nowMs;
-    return true;
+    return 'changed';
   }
 
-  setMinimum(difficulty: Difficulty, nowMs: number): Difficulty {
-    return this.vardiff.setMinimum(difficulty, nowMs);
+  /** Raises the floor to `factor` times the current difficulty (the row budget); returns whether the difficulty changed. */
+  raiseBy(factor: number, nowMs: number): boolean {
+    const before = this.vardiff.difficulty;
+    // Four significant digits, as every difficulty sent (vardiff.ts clamp).
+    return this.vardiff.imposeFloor(Number((before * factor).toPrecision(4)), nowMs) !== before;
+  }
+
+  /** BIP310 minimum-difficulty: the session's floor; a change it makes is bounded as request()'s are. */
+  setMinimum(difficulty: Difficulty, nowMs: number, mintsJob: boolean): 'changed' | 'unchanged' | 'refused' {
+    const before = this.vardiff.difficulty;
+    const tooSoon = mintsJob && nowMs - this.lastRequestChangeMs < this.changeIntervalMs;
+    if (tooSoon && Math.max(before, this.vardiff.withinBounds(difficulty)) !== before) return 'refused';
+    if (this.vardiff.setMinimum(difficulty, nowMs) === before) return 'unchanged';
+    if (mintsJob) this.lastRequestChangeMs = nowMs;
+    return 'changed';
   }
 }
-
-/** A session's difficulty requests may change its difficulty (and mint it a job) this often. */
-const REQUEST_CHANGE_INTERVAL_MS = 10_000;
 
 /** The `d=` of a password such as `x,d=1024` or `d=0.5`; undefined when there is none or it is not a difficulty. */
 export function passwordDifficulty(password: unknown): Difficulty | undefined {

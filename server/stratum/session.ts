@@ -44,6 +44,8 @@ export class StratumSession implements SessionView {
   private jobsFlowing = false;
   private authorizeWindowStartMs = -Infinity;
   private authorizationsInWindow = 0;
+  /** The last row-budget raise of its address this session applied (row-budget.ts). */
+  private appliedRaise = 0;
   /** Given at subscribe; a reconnecting miner presents it to get its extranonce1 back. */
   subscriptionId = '';
   readonly connectedAtMs: number;
@@ -54,7 +56,7 @@ export class StratumSession implements SessionView {
     readonly connection: Connection,
   ) {
     this.connectedAtMs = ctx.now();
-    this.difficulties = new SessionDifficulty(ctx.vardiff, ctx.startDifficulty, this.connectedAtMs);
+    this.difficulties = new SessionDifficulty(ctx.vardiff, ctx.startDifficulty, this.connectedAtMs, ctx.limits.suggestIntervalSeconds * 1000);
   }
 
   get difficulty(): Difficulty {
@@ -226,11 +228,12 @@ export class StratumSession implements SessionView {
         const raw = opts['minimum-difficulty.value'];
         const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
         if (!(value > 0) || !Number.isFinite(value)) throw new StratumError(StratumCode.OTHER, 'minimum-difficulty.value must be a positive number');
-        const before = this.difficulties.current;
-        this.difficulties.setMinimum(value, this.ctx.now());
-        result['minimum-difficulty'] = true;
+        const outcome = this.difficulties.setMinimum(value, this.ctx.now(), this.jobsFlowing);
+        if (outcome === 'refused') this.ctx.onLimitHit(this, 'suggest_rate');
+        // Refused (too soon after a change) it is not in force: the miner is told so.
+        result['minimum-difficulty'] = outcome !== 'refused';
         // A new job only when the difficulty moved: a repeated request must not mint jobs.
-        if (this.jobsFlowing && this.difficulties.current !== before) after.then = () => this.sendDifficultyAndJob();
+        if (this.jobsFlowing && outcome === 'changed') after.then = () => this.sendDifficultyAndJob();
       } else {
         result[extension.slice(0, 64)] = false;
       }
@@ -252,7 +255,12 @@ export class StratumSession implements SessionView {
   /** A difficulty the miner asks for: a change mints this session a job (session-difficulty.ts bounds how often). */
   private requestDifficulty(difficulty: Difficulty, after: After): void {
     // Before authorize there is nothing to re-send: the first set_difficulty will carry it.
-    if (this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing) && this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
+    const outcome = this.difficulties.request(difficulty, this.ctx.now(), this.jobsFlowing);
+    if (outcome === 'refused') {
+      this.ctx.onLimitHit(this, 'suggest_rate');
+      throw new StratumError(StratumCode.OTHER, `difficulty requests may change the difficulty once every ${this.ctx.limits.suggestIntervalSeconds} s`);
+    }
+    if (outcome === 'changed' && this.jobsFlowing) after.then = () => this.sendDifficultyAndJob();
   }
 
   private async submit(params: unknown[], after: After): Promise<boolean> {
@@ -325,7 +333,15 @@ export class StratumSession implements SessionView {
       isBlock: share.meetsNetworkTarget,
       member: identity.member,
     });
-    if (this.difficulties.onShare(job.id, nowMs) !== undefined) after.then = () => this.sendDifficultyAndJob();
+    let retargeted = this.difficulties.onShare(job.id, nowMs) !== undefined;
+    // Over its address's row budget: a higher floor, so the same work comes in fewer rows.
+    const raise = this.ctx.rowBudget?.(this, nowMs);
+    if (raise !== undefined && raise.serial > this.appliedRaise) {
+      this.appliedRaise = raise.serial;
+      this.ctx.onLimitHit(this, 'row_budget');
+      if (this.difficulties.raiseBy(raise.factor, nowMs)) retargeted = true;
+    }
+    if (retargeted) after.then = () => this.sendDifficultyAndJob();
     return true;
   }
 
@@ -347,7 +363,7 @@ export class StratumSession implements SessionView {
   private sendDifficultyAndJob(changed = true): void {
     this.connection.send(encodeNotification('mining.set_difficulty', [this.difficulties.current]));
     const current = this.ctx.jobs.current;
-    if (current) this.sendJob(changed ? this.ctx.jobs.derive(current, this.retargetNtime(current)) : current);
+    if (current) this.sendJob(changed ? this.ctx.jobs.derive(current, this.retargetNtime(current), this.difficulties.current) : current);
   }
 
   /**

@@ -62,6 +62,8 @@ export class Vardiff {
   private current: Difficulty;
   /** The session's own floor: its suggestion or BIP310 minimum-difficulty, within the bounds. */
   private floor: Difficulty;
+  /** A floor the pool imposed (the per-address row budget): a miner's request cannot lower the floor below it. */
+  private imposed = 0;
   private currentSerial = 0;
   private changedAtMs: number;
   /** The last share of an older serial since the change: the miner is still on its old job. */
@@ -69,8 +71,13 @@ export class Vardiff {
   /** The first share at the current serial (or the last share before a kept estimate). */
   private anchorMs: number | undefined;
   private intervals = 0;
-  /** Whether vardiff has measured the miner at all: after that a suggestion can no longer lower it. */
-  private measured = false;
+  /**
+   * Whether the miner has sent a share: after that a suggestion can no longer lower the difficulty
+   * (and so never restarts the estimate by lowering it). Lowering after shares let a miner that
+   * asked for the floor every few shares restart the estimate before it ever retargeted, and stay
+   * at the floor with thousands of ledger rows a second (issue 13).
+   */
+  private sharesSeen = false;
 
   constructor(
     private readonly config: VardiffConfig,
@@ -99,25 +106,35 @@ export class Vardiff {
   /**
    * A difficulty the miner asks for (suggest_difficulty, mining.suggest, d= in the password): it
    * becomes the session's floor, and raises the difficulty to it. It lowers the difficulty only
-   * while vardiff has not measured the miner yet; after that it does not touch the estimate, so
-   * asking again and again cannot hold a fast miner at a low difficulty.
+   * before the miner's first share; after that a lower floor leaves the difficulty and the
+   * estimate as they are, so asking again and again cannot hold a fast miner at a low difficulty.
    */
   suggest(difficulty: Difficulty, nowMs: number): Difficulty {
     const next = this.afterSuggestion(difficulty);
-    this.floor = this.withinBounds(difficulty);
+    this.floor = Math.max(this.withinBounds(difficulty), this.imposed);
     return this.change(next, nowMs);
   }
 
   /** The difficulty a suggestion of `difficulty` would set, without taking it. */
   afterSuggestion(difficulty: Difficulty): Difficulty {
-    const floor = this.withinBounds(difficulty);
-    const wanted = this.measured ? Math.max(this.current, floor) : floor;
+    const floor = Math.max(this.withinBounds(difficulty), this.imposed);
+    const wanted = this.sharesSeen ? Math.max(this.current, floor) : floor;
     return Math.min(Math.max(Number(wanted.toPrecision(4)), floor), this.config.maxDifficulty);
   }
 
   /** BIP310 minimum-difficulty: this session's floor, within the configured bounds. */
   setMinimum(difficulty: Difficulty, nowMs: number): Difficulty {
-    this.floor = this.withinBounds(difficulty);
+    this.floor = Math.max(this.withinBounds(difficulty), this.imposed);
+    return this.change(this.current, nowMs);
+  }
+
+  /**
+   * The pool raises this session's floor (and difficulty) to `difficulty`: its address causes
+   * more ledger rows than its budget (row-budget.ts). Requests cannot take the floor below it.
+   */
+  imposeFloor(difficulty: Difficulty, nowMs: number): Difficulty {
+    this.imposed = Math.max(this.imposed, this.withinBounds(difficulty));
+    this.floor = Math.max(this.floor, this.imposed);
     return this.change(this.current, nowMs);
   }
 
@@ -126,6 +143,7 @@ export class Vardiff {
    * returns the new difficulty when it should change.
    */
   onShare(nowMs: number, serial = this.currentSerial): Difficulty | undefined {
+    this.sharesSeen = true;
     if (serial !== this.currentSerial) {
       this.lastOldShareMs = nowMs;
       return undefined;
@@ -159,7 +177,8 @@ export class Vardiff {
   }
 
   private retarget(ratio: number, nowMs: number): Difficulty | undefined {
-    this.measured = true;
+    // A slow miner retargeted by the tick has been measured too: no lowering suggestion after it.
+    this.sharesSeen = true;
     const step = Math.min(Math.max(ratio, 1 / MAX_STEP_DOWN), MAX_STEP_UP);
     if (step < this.config.hysteresis && step > 1 / this.config.hysteresis) {
       return this.intervals < MAX_INTERVALS ? undefined : this.keepEstimating(nowMs);
@@ -190,7 +209,8 @@ export class Vardiff {
     return this.current;
   }
 
-  private withinBounds(difficulty: Difficulty): Difficulty {
+  /** `difficulty` within the configured range. */
+  withinBounds(difficulty: Difficulty): Difficulty {
     return Math.min(Math.max(difficulty, this.config.minDifficulty), this.config.maxDifficulty);
   }
 

@@ -52,6 +52,8 @@ export type JobCheck = { ok: true; job: Job } | { ok: false; reason: 'job not fo
 /** Ids are short hex counters; the gateway's start time keeps them unique across restarts. */
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
+  /** Derived jobs by parent, then `ntime/difficulty`: a parent that is dropped takes its cache along. */
+  private readonly derivedJobs = new WeakMap<Job, Map<string, Job>>();
   private readonly generations: Generation[] = [];
   private currentJob: Job | undefined;
   private nextId: number;
@@ -101,7 +103,13 @@ export class JobManager {
    * mining the old job at the old difficulty. It shares the parent's coinbase and merkle branch
    * (and with them the session's cached merkle roots), so thousands of retargets cost little.
    */
-  derive(job: Job, ntime: number = job.stratum.ntime): Job {
+  derive(job: Job, ntime: number = job.stratum.ntime, difficulty?: number): Job {
+    // One derived job per (job, ntime, difficulty), shared by every session and change that asks
+    // for it: a flood of alternating difficulty requests minted a job per message (+80 MB, issue 13).
+    const key = `${ntime}/${difficulty ?? ''}`;
+    let derivedOf = this.derivedJobs.get(job);
+    const cached = derivedOf?.get(key);
+    if (cached !== undefined && this.jobs.get(cached.id) === cached) return cached;
     const id = this.newId();
     const derived: Job = {
       ...job,
@@ -111,7 +119,14 @@ export class JobManager {
       notifyParams: [id, ...job.notifyParams.slice(1, 7), u32ToHex(ntime), false],
     };
     this.jobs.set(id, derived);
+    if (derivedOf === undefined) this.derivedJobs.set(job, (derivedOf = new Map()));
+    derivedOf.set(key, derived);
     return derived;
+  }
+
+  /** Jobs that can still be submitted to (issued and derived): what /metrics shows as dao_gateway_jobs. */
+  get size(): number {
+    return this.jobs.size;
   }
 
   get(jobId: string): Job | undefined {

@@ -130,6 +130,10 @@ export const TEMPLATES: Readonly<Record<string, Template>> = {
     params: [['version-rolling', 'minimum-difficulty', 'subscribe-extranonce'], { 'version-rolling.mask': '1fffe000', 'minimum-difficulty.value': 2 }],
   }),
   suggestDifficulty: (_ctx, rng) => ({ method: 'mining.suggest_difficulty', params: [rng.pick([0.001, 1, 1e-5, '0.5'])] }),
+  // Issue 13's attacks: alternating suggestions (a job per change) and asking for the floor between shares.
+  suggestHigh: () => ({ method: 'mining.suggest_difficulty', params: [2e-5] }),
+  suggestLow: () => ({ method: 'mining.suggest_difficulty', params: [1e-5] }),
+  suggestFloor: () => ({ method: 'mining.suggest_difficulty', params: [1e-12] }),
   extranonceSubscribe: () => ({ method: 'mining.extranonce.subscribe', params: [] }),
   submit: (ctx, rng) => ({ method: 'mining.submit', params: [ctx.username, ctx.jobId, hex(rng, ctx.extranonce2Size), ctx.ntimeHex, hex(rng, 4)] }),
   submitVersion: (ctx, rng) => ({ method: 'mining.submit', params: [ctx.username, ctx.jobId, hex(rng, ctx.extranonce2Size), ctx.ntimeHex, hex(rng, 4), '00002000'] }),
@@ -147,6 +151,8 @@ export const SEQUENCES: readonly (readonly string[])[] = [
   ['subscribe', 'authorize', 'subscribe', 'configureAll', 'suggestDifficulty', 'submit'],
   ['extranonceSubscribe', 'submit', 'configureMinDiff', 'subscribeResume'],
   ['subscribe', 'authorize', 'configureMinDiff', 'configureVersion', 'submitVersion', 'submit'],
+  ['subscribe', 'authorize', ...Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'suggestHigh' : 'suggestLow'))],
+  ['subscribe', 'authorize', 'suggestFloor', ...Array.from({ length: 3 }, () => ['submit', 'submit', 'submit', 'submit', 'submit', 'submit', 'submit', 'suggestFloor']).flat()],
 ];
 
 export function request(ctx: FuzzContext, rng: Rng, name: string, id: Value): Request {
