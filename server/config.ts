@@ -5,6 +5,7 @@ import { parseCidrList } from './cidr.js';
 import { NETWORK_DEFAULTS, NETWORK_SETTINGS, type NetworkConfig } from './config/network.js';
 import { DEFAULT_LIMITS, LIMIT_SETTINGS, type LimitsConfig } from './config/limits.js';
 import { RELAYER_LIMIT_DEFAULTS, RELAYER_LIMIT_SETTINGS, relayerConfigProblem, type RelayerLimitsConfig } from './config/relayer.js';
+import { wholeNumber } from './config/whole-number.js';
 
 /** Where the gateway's work comes from (--source). */
 export type SourceConfig =
@@ -136,12 +137,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const int = (min: number, max: number) => (text: string) => {
-  if (!/^\d+$/.test(text.trim())) throw new Error(`"${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
-  return n;
-};
+const int = wholeNumber;
 const positive = (text: string) => {
   try {
     // The exact decimal must be positive and leave a target (at most DIFF1_TARGET, about 2.7e67).

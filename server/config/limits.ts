@@ -1,3 +1,4 @@
+import { wholeNumber } from './whole-number.js';
 /**
  * Per-session abuse limits (issue 13): a connection may not pile up identities or authorize
  * without end. Kept apart from config.ts so that file stays small and merges stay easy.
@@ -26,12 +27,6 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   rowsPerSecondPerIp: 50,
 };
 
-const wholeNumber = (min: number, max: number) => (text: string) => {
-  if (!/^\d+$/.test(text.trim())) throw new Error(`"${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
-  return n;
-};
 
 /** Same shape as config.ts's settings; config.ts appends these to its list. */
 export const LIMIT_SETTINGS: { key: keyof LimitsConfig; flag: string; parse: (text: string) => unknown; help: string }[] = [

@@ -1,4 +1,5 @@
 import { parseCidrList } from '../cidr.js';
+import { wholeNumber } from './whole-number.js';
 
 /**
  * Network hardening settings (issue 13 items 3 and 4): HTTP timeouts and the per-address cap on
@@ -33,12 +34,7 @@ export const NETWORK_DEFAULTS: NetworkConfig = {
   proxyHeaderTimeoutMs: 5_000,
 };
 
-const int = (min: number, max: number) => (text: string) => {
-  if (!/^\d+$/.test(text.trim())) throw new Error(`"${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
-  return n;
-};
+const int = wholeNumber;
 
 export const NETWORK_SETTINGS: { key: keyof NetworkConfig; flag: string; parse: (text: string) => unknown; help: string; repeatable?: true }[] = [
   { key: 'trustedProxy', flag: 'trusted-proxy', parse: parseCidrList, repeatable: true, help: 'CIDRs of load balancers (comma-separated or repeated) whose X-Forwarded-For (HTTP/WebSocket) and PROXY v1/v2 header (Stratum TCP, then required) name the client' },

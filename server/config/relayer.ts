@@ -1,5 +1,6 @@
 // The relayer's spending limits: who may make the DAO pay gas, how often, for how little, and how
 // much a day in all. Kept apart from server/config.ts so the relayer's options travel together.
+import { wholeNumber } from './whole-number.js';
 
 /** The relayer limits' part of GatewayConfig. */
 export interface RelayerLimitsConfig {
@@ -22,12 +23,7 @@ export const RELAYER_LIMIT_DEFAULTS: RelayerLimitsConfig = {
   relayGasBudgetWeiPerDay: '50000000000000000',
 };
 
-const count = (min: number, max: number) => (text: string) => {
-  if (!/^\d+$/.test(text.trim())) throw new Error(`"${text}" is not a whole number`);
-  const n = Number(text);
-  if (n < min || n > max) throw new Error(`${n} is outside ${min}..${max}`);
-  return n;
-};
+const count = wholeNumber;
 
 /** A non-negative integer in wei or token base units, kept as its decimal text (config stays JSON-safe). */
 const wei = (text: string) => {
