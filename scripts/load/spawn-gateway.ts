@@ -55,6 +55,9 @@ export async function spawnGateway(settings: GatewaySettings): Promise<SpawnedGa
     // and no idle timeout (a miner at a low share rate may stay silent for minutes).
     ...['--max-connections-per-ip', String(settings.connectionsPerAddress + 16)],
     ...['--messages-per-second', '100000', '--message-burst', '100000', '--max-invalid-per-minute', '1000000'],
+    // Each source address stands for hundreds of separate hosts here, so the per-address row
+    // budget (meant for one host) is lifted like the other per-address caps.
+    ...['--rows-per-second-per-ip', '1000000'],
     ...['--idle-timeout-ms', '86400000', '--ledger-synchronous', settings.ledgerSynchronous],
   ];
   // The caller's DAO_GATEWAY_* settings (a config file, a chain) would change what is measured.
