@@ -30,7 +30,7 @@ module.exports = {
         "protocol/ may use only packages whose types bring no DOM or Node globals, or protocol/tsconfig.json (no DOM, no Node types) would no longer prove it free of them: ethers' types, for one, pull in @types/node. Add a package here only after checking `tsc -p protocol --listFiles` stays free of @types/node.",
       severity: 'error',
       from: { path: '^protocol/' },
-      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: '(^|/)node_modules/(@noble/hashes|@openzeppelin/merkle-tree)/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], pathNot: '(^|/)node_modules/(@noble/hashes|@openzeppelin/merkle-tree|hash-wasm)/' },
     },
     {
       name: 'web-not-to-server',
