@@ -1,16 +1,22 @@
 // npm run load -- --miners N --rate R --seconds S [--tcp-miners M] [--warmup S]
 //                 [--gateway ws://127.0.0.1:PORT/stratum --gateway-tcp stratum+tcp://127.0.0.1:PORT [--gateway-pid PID]]
 //                 [--ledger-synchronous FULL|NORMAL] [--per-address K] [--connect-parallel P]
+//                 [--source-offset I] [--reconnect] [--processes K]
 //                 [--cpu-prof] [--cpu-prof-seconds S]
 // Many Stratum miners (WebSocket, and TCP beside them) on loopback submitting valid shares at a
-// fixed total rate against the gateway, which it starts itself unless given one. Progress and the
-// report go to stderr; the last line on stdout is the summary as JSON. Exit status 1 when any
-// error or rejection the load did not ask for happened, 2 on bad options.
-import { pathToFileURL } from 'node:url';
+// fixed total rate against the gateway, which it starts itself unless given one. --gateway and
+// --gateway-tcp may be repeated (the balancers of `npm run cluster`): the miners are dealt out
+// over them. Each miner holds one open file here, and a process may hold 20,000 at most, so a
+// larger load runs as --processes K side by side (each with its share of the miners, of the rate
+// and of the source addresses; the summary adds them up). Progress and the report go to stderr;
+// the last line on stdout is the summary as JSON. Exit status 1 when any error or rejection the
+// load did not ask for happened, 2 on bad options.
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseOptions } from '../cli/args.js';
 import { UsageError } from '../cli/usage-error.js';
 import { NotLoopbackError } from './load/loopback.js';
 import { LoadOptionsError, type LoadOptions } from './load/options.js';
+import { formatMerged, runLoadProcesses } from './load/processes.js';
 import { formatReport } from './load/report.js';
 import { runLoad } from './load/run.js';
 
@@ -26,20 +32,23 @@ function numberOption(value: string | undefined, name: string): number | undefin
   return n;
 }
 
-function parse(argv: string[]): LoadOptions {
+function parse(argv: string[]): LoadOptions & { processes: number } {
   const o = parseOptions(argv, {
     miners: { type: 'string' },
     'tcp-miners': { type: 'string' },
     rate: { type: 'string' },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
-    gateway: { type: 'string' },
-    'gateway-tcp': { type: 'string' },
+    gateway: { type: 'string', multiple: true },
+    'gateway-tcp': { type: 'string', multiple: true },
     'gateway-pid': { type: 'string' },
     'ledger-synchronous': { type: 'string' },
     difficulty: { type: 'string' },
     'per-address': { type: 'string' },
     'connect-parallel': { type: 'string' },
+    'source-offset': { type: 'string' },
+    reconnect: { type: 'boolean' },
+    processes: { type: 'string' },
     'cpu-prof': { type: 'boolean' },
     'cpu-prof-seconds': { type: 'string' },
   });
@@ -59,15 +68,24 @@ function parse(argv: string[]): LoadOptions {
     difficulty: numberOption(o.difficulty, 'difficulty'),
     perAddress: numberOption(o['per-address'], 'per-address'),
     connectParallel: numberOption(o['connect-parallel'], 'connect-parallel'),
+    sourceOffset: numberOption(o['source-offset'], 'source-offset'),
+    reconnect: o.reconnect,
+    processes: numberOption(o.processes, 'processes') ?? 1,
     cpuProfileSeconds: o['cpu-prof'] || profileSeconds !== undefined ? (profileSeconds ?? 10) : 0,
   };
 }
 
 async function main(argv: string[]): Promise<number> {
-  const options = parse(argv);
+  const { processes, ...options } = parse(argv);
   // Ctrl-C ends the run early but still prints what was measured (and stops the gateway).
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort('interrupted (SIGINT)'));
+  if (processes !== 1) {
+    const merged = await runLoadProcesses(argv, options, processes, { script: fileURLToPath(import.meta.url), log: (line) => console.error(line), signal: stop.signal });
+    console.error(formatMerged(merged));
+    console.log(JSON.stringify(merged));
+    return merged.ok ? 0 : 1;
+  }
   const summary = await runLoad({ ...options, log: (line) => console.error(line), signal: stop.signal });
   console.error(formatReport(summary));
   console.log(JSON.stringify(summary));

@@ -38,10 +38,14 @@ export function loopbackEndpoint(text: string, protocols: string[], what: string
 /**
  * `count` distinct source addresses for connections to `host`. Every 127.x.y.z is this machine
  * on Linux, and each source address has its own ~28k ephemeral ports and its own per-IP cap at
- * the gateway. IPv6 has one loopback address, so ::1 gets just that one.
+ * the gateway. IPv6 has one loopback address, so ::1 gets just that one. `offset` skips the first
+ * addresses (another process of the same load holds them).
  */
-export function sourceAddresses(host: string, count: number): (string | undefined)[] {
+export function sourceAddresses(host: string, count: number, offset = 0): (string | undefined)[] {
   if (isIP(host) !== 4) return [undefined];
   // .0 and .255 are skipped: valid on lo, but they read like network and broadcast addresses.
-  return Array.from({ length: Math.max(1, count) }, (_, i) => `127.0.${Math.floor(i / 254)}.${(i % 254) + 1}`);
+  return Array.from({ length: Math.max(1, count) }, (_, n) => {
+    const i = n + offset;
+    return `127.0.${Math.floor(i / 254)}.${(i % 254) + 1}`;
+  });
 }

@@ -20,7 +20,13 @@ interface InFlight {
   sentAtMs: number;
   cleanJobs: number;
   params: string;
+  /** The mining.notify params of the job it was made for (shared, never copied). */
+  job: unknown[] | undefined;
 }
+
+/** Logins again after a drop, with `reconnect`: tries, and the pause between them. */
+const RECONNECT_TRIES = 40;
+const RECONNECT_PAUSE_MS = 250;
 
 /** One submit's answer, for callers that check the ledger afterwards (a crash test). */
 export interface Answer {
@@ -28,6 +34,12 @@ export interface Answer {
   /** The mining.submit params as sent: [worker, job id, extranonce2, ntime, nonce], as JSON. */
   params: string;
   accepted: boolean;
+  /**
+   * The connection's extranonce1 (hex) and the mining.notify params of the share's job: with
+   * `params`, what the gateway hashed, so a caller can find the share's hash in the ledger.
+   */
+  extranonce1: string;
+  job: unknown[] | undefined;
   /** The gateway's error text when not accepted. */
   reason: string | undefined;
   latencyMs: number;
@@ -40,6 +52,8 @@ export interface MinerSettings {
   stepTimeoutMs: number;
   /** The difficulty the gateway was pinned at (spawned gateway), to report any change. */
   pinnedDifficulty: number | undefined;
+  /** Log in again when the connection drops during the run (LoadOptions.reconnect). */
+  reconnect: boolean;
   onAnswer: ((answer: Answer) => void) | undefined;
 }
 
@@ -58,6 +72,9 @@ export class LoadMiner {
   private loginFailed: ((err: Error) => void) | undefined;
   /** We hung up (end of run): the close that follows is not an error. */
   private closing = false;
+  private extranonce1 = '';
+  private reconnecting = false;
+  private job: unknown[] | undefined;
   open = false;
   /** The last difficulty the gateway set (undefined before its first set_difficulty). */
   difficulty: number | undefined;
@@ -67,6 +84,11 @@ export class LoadMiner {
     private readonly settings: MinerSettings,
     private readonly tally: Tally,
   ) {}
+
+  /** Closed, but logging in again (LoadOptions.reconnect). */
+  get comingBack(): boolean {
+    return this.reconnecting;
+  }
 
   get pending(): number {
     return this.inFlight.size;
@@ -85,6 +107,7 @@ export class LoadMiner {
     firstJob.catch(() => undefined);
     const subscribed = await this.request('mining.subscribe', ['dao-load/1.0']);
     const [, extranonce1, extranonce2Size] = subscribed.result as [unknown, string, number];
+    this.extranonce1 = extranonce1;
     const worker = `${memberAddress(this.index)}.w${this.index}`;
     // A running gateway says its difficulty right after authorize; until then any target will do.
     const difficulty = this.settings.pinnedDifficulty ?? 1;
@@ -121,7 +144,7 @@ export class LoadMiner {
 
   private send(params: string): void {
     const id = this.nextId++;
-    this.inFlight.set(id, { sentAtMs: performance.now(), cleanJobs: this.cleanJobs, params });
+    this.inFlight.set(id, { sentAtMs: performance.now(), cleanJobs: this.cleanJobs, params, job: this.job });
     this.tally.sent();
     this.link!.send(`{"id":${id},"method":"mining.submit","params":${params}}`);
   }
@@ -190,7 +213,7 @@ export class LoadMiner {
         if (onAnswer) {
           const accepted = message.result === true;
           const reason = accepted ? undefined : Array.isArray(message.error) ? String(message.error[1]) : JSON.stringify(message.error ?? message.result);
-          onAnswer({ miner: this.index, params: flight.params, accepted, reason, latencyMs });
+          onAnswer({ miner: this.index, params: flight.params, accepted, extranonce1: this.extranonce1, job: flight.job, reason, latencyMs });
         }
         return;
       }
@@ -204,6 +227,7 @@ export class LoadMiner {
       case 'mining.notify': {
         try {
           if (this.shares?.setJob(message.params ?? [])) this.cleanJobs++;
+          this.job = message.params;
           if (this.owed > 0) this.refill();
         } catch (err) {
           this.tally.error((err as Error).message.slice(0, 80));
@@ -240,9 +264,43 @@ export class LoadMiner {
     for (const waiter of this.waiting.values()) waiter.reject(lost);
     this.waiting.clear();
     this.loginFailed?.(lost);
+    // A login again that failed half-way: its own loop tries once more.
+    if (this.reconnecting) return;
+    if (this.settings.reconnect && wasOpen && this.tally.live) {
+      this.tally.interrupted(`connection closed during the run, logged in again: ${why}`);
+      if (this.inFlight.size > 0) this.tally.interrupted('shares unanswered when their connection closed (not acknowledged)', this.inFlight.size);
+      this.inFlight.clear();
+      // The next connection has its own extranonce1: no share of this one may go out on it.
+      this.shares = undefined;
+      void this.loginAgain(why);
+      return;
+    }
     if (wasOpen && this.tally.live) this.tally.error(`connection closed during the run: ${why}`);
     if (this.inFlight.size > 0) this.tally.error('shares lost with a closed connection', this.inFlight.size);
     this.inFlight.clear();
+  }
+
+  /** After a drop: log in again until it works (the balancer sends us to a gateway still up). */
+  private async loginAgain(why: string): Promise<void> {
+    this.reconnecting = true;
+    try {
+      for (let attempt = 1; attempt <= RECONNECT_TRIES; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_PAUSE_MS));
+        if (this.closing || !this.tally.live) return;
+        try {
+          await this.connect();
+          await this.prepare();
+          return;
+        } catch {
+          this.open = false;
+          this.shares = undefined;
+          this.link?.close();
+        }
+      }
+      this.tally.error(`could not log in again in ${RECONNECT_TRIES} tries after: ${why}`);
+    } finally {
+      this.reconnecting = false;
+    }
   }
 }
 

@@ -19,11 +19,12 @@ export interface LoadOptions {
   warmupSeconds?: number;
   /**
    * A running gateway: its WebSocket URL (ws://127.0.0.1:PORT/stratum) or its HTTP port, and its
-   * Stratum TCP URL or port. Absent: the built gateway is started as a child process.
+   * Stratum TCP URL or port. Absent: the built gateway is started as a child process. Several
+   * URLs (the balancers of a cluster): the miners are dealt out over them in turn.
    */
-  gatewayUrl?: string;
+  gatewayUrl?: string | string[];
   httpPort?: number;
-  stratumUrl?: string;
+  stratumUrl?: string | string[];
   stratumPort?: number;
   /** The running gateway's process id, to read its CPU and memory from /proc. */
   gatewayPid?: number;
@@ -36,6 +37,17 @@ export interface LoadOptions {
   difficulty?: number;
   /** Connections per source address 127.0.0.x (default 200, under the gateway's default cap of 256). */
   perAddress?: number;
+  /**
+   * The index of this run's first source address among 127.0.0.1, 127.0.0.2, ... (default 0):
+   * runs side by side (--processes) take disjoint addresses, so each stays under its per-address cap.
+   */
+  sourceOffset?: number;
+  /**
+   * A miner whose connection drops during the run logs in again (through the balancer, to a
+   * gateway still up) and goes on; the drop and the shares it left unanswered are counted as
+   * interruptions, not errors. For a run that kills a gateway on purpose.
+   */
+  reconnect?: boolean;
   /** Logins in progress at once during the connect phase (default 500). */
   connectParallel?: number;
   /** Seconds of CPU profile of the spawned gateway from the start of the window; 0: none. */
@@ -54,6 +66,11 @@ export const LIMITS = { miners: 50_000, rate: 100_000, seconds: 3_600 } as const
 /** Descriptors a Node process needs besides its sockets: about 13 in the gateway (stdio, epoll, pipes, the ledger's three files) and 18 here, measured, with room to spare. */
 export const FD_MARGIN = 40;
 
+/** 127.0.0.1 to 127.0.255.254, as sourceAddresses deals them out. */
+export const MAX_SOURCE_ADDRESSES = 256 * 254;
+
+const urls = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+
 export class LoadOptionsError extends Error {
   override readonly name = 'LoadOptionsError';
 }
@@ -65,10 +82,12 @@ export interface ResolvedOptions {
   seconds: number;
   warmupSeconds: number;
   /** Absent: spawn a gateway. */
-  target: { ws: Endpoint | undefined; tcp: Endpoint | undefined; pid: number | undefined } | undefined;
+  target: { ws: Endpoint[]; tcp: Endpoint[]; pid: number | undefined } | undefined;
   ledgerSynchronous: 'FULL' | 'NORMAL';
   difficulty: number;
   perAddress: number;
+  sourceOffset: number;
+  reconnect: boolean;
   connectParallel: number;
   cpuProfileSeconds: number;
   cpuProfileFile: string | undefined;
@@ -97,18 +116,18 @@ export function resolveOptions(options: LoadOptions): ResolvedOptions {
   if (external) {
     const ws =
       options.gatewayUrl !== undefined
-        ? { transport: 'ws' as const, ...loopbackEndpoint(options.gatewayUrl, ['ws:'], 'gateway') }
+        ? urls(options.gatewayUrl).map((url) => ({ transport: 'ws' as const, ...loopbackEndpoint(url, ['ws:'], 'gateway') }))
         : options.httpPort !== undefined
-          ? { transport: 'ws' as const, host: '127.0.0.1', port: bounded(options.httpPort, 'httpPort', 0, 1, 65535) }
-          : undefined;
+          ? [{ transport: 'ws' as const, host: '127.0.0.1', port: bounded(options.httpPort, 'httpPort', 0, 1, 65535) }]
+          : [];
     const tcp =
       options.stratumUrl !== undefined
-        ? { transport: 'tcp' as const, ...loopbackEndpoint(options.stratumUrl, ['stratum+tcp:', 'tcp:'], 'gateway-tcp') }
+        ? urls(options.stratumUrl).map((url) => ({ transport: 'tcp' as const, ...loopbackEndpoint(url, ['stratum+tcp:', 'tcp:'], 'gateway-tcp') }))
         : options.stratumPort !== undefined
-          ? { transport: 'tcp' as const, host: ws?.host ?? '127.0.0.1', port: bounded(options.stratumPort, 'stratumPort', 0, 1, 65535) }
-          : undefined;
-    if (wsMiners > 0 && !ws) throw new LoadOptionsError('WebSocket miners need the gateway\'s WebSocket URL (--gateway ws://127.0.0.1:PORT/stratum)');
-    if (tcpMiners > 0 && !tcp) throw new LoadOptionsError('TCP miners need the gateway\'s Stratum TCP URL (--gateway-tcp stratum+tcp://127.0.0.1:PORT), or --tcp-miners 0');
+          ? [{ transport: 'tcp' as const, host: ws[0]?.host ?? '127.0.0.1', port: bounded(options.stratumPort, 'stratumPort', 0, 1, 65535) }]
+          : [];
+    if (wsMiners > 0 && ws.length === 0) throw new LoadOptionsError('WebSocket miners need the gateway\'s WebSocket URL (--gateway ws://127.0.0.1:PORT/stratum)');
+    if (tcpMiners > 0 && tcp.length === 0) throw new LoadOptionsError('TCP miners need the gateway\'s Stratum TCP URL (--gateway-tcp stratum+tcp://127.0.0.1:PORT), or --tcp-miners 0');
     target = { ws, tcp, pid: options.gatewayPid };
   }
 
@@ -139,6 +158,8 @@ export function resolveOptions(options: LoadOptions): ResolvedOptions {
     ledgerSynchronous: options.ledgerSynchronous ?? 'FULL',
     difficulty: bounded(options.difficulty, 'difficulty', 1e-10, 1e-15, 1e12, false),
     perAddress: bounded(options.perAddress, 'per-address', 200, 1, 100_000),
+    sourceOffset: bounded(options.sourceOffset, 'source-offset', 0, 0, MAX_SOURCE_ADDRESSES - Math.ceil((wsMiners + tcpMiners) / (options.perAddress ?? 200))),
+    reconnect: options.reconnect ?? false,
     connectParallel: bounded(options.connectParallel, 'connect-parallel', 500, 1, 10_000),
     cpuProfileSeconds,
     cpuProfileFile: options.cpuProfileFile,

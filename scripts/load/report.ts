@@ -46,6 +46,7 @@ export function formatReport(s: LoadSummary): string {
     ...listing('rejected shares', s.rejected),
     ...(Object.keys(s.expectedRejected).length ? listing('expected rejections (not errors)', s.expectedRejected) : []),
     ...listing('other errors', s.errors),
+    ...(Object.keys(s.interruptions).length ? listing('interruptions (reconnected; not errors)', s.interruptions) : []),
     ...(s.gatewayProblems.length ? ['gateway log lines:', ...s.gatewayProblems.map((line) => `  ${line}`)] : []),
   ];
   if (s.profile) {

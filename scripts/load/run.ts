@@ -174,6 +174,7 @@ class Run {
       rejected: sorted(tally.rejectedByReason),
       expectedRejected: sorted(tally.expectedRejectedByReason),
       errors: sorted(tally.errorsByKind),
+      interruptions: sorted(tally.interruptionsByKind),
       gatewayProblems: this.problems,
       gateway: {
         spawned: this.gateway !== undefined,
@@ -205,21 +206,32 @@ class Run {
     };
   }
 
-  /** WebSocket miners first, then TCP ones, spread round-robin over the source addresses. */
+  /**
+   * WebSocket miners first, then TCP ones, spread round-robin over the source addresses and over
+   * the endpoints (the balancers of a cluster).
+   */
   private createMiners(): void {
     const { o, gateway } = this;
-    const ws: Endpoint | undefined = gateway ? { transport: 'ws', host: gateway.host, port: gateway.httpPort } : o.target?.ws;
-    const tcp: Endpoint | undefined = gateway ? { transport: 'tcp', host: gateway.host, port: gateway.stratumPort } : o.target?.tcp;
+    const ws: Endpoint[] = gateway ? [{ transport: 'ws', host: gateway.host, port: gateway.httpPort }] : (o.target?.ws ?? []);
+    const tcp: Endpoint[] = gateway ? [{ transport: 'tcp', host: gateway.host, port: gateway.stratumPort }] : (o.target?.tcp ?? []);
     const total = o.wsMiners + o.tcpMiners;
     const addressCount = Math.ceil(total / o.perAddress);
-    const wsSources = ws ? sourceAddresses(ws.host, addressCount) : [];
-    const tcpSources = tcp ? sourceAddresses(tcp.host, addressCount) : [];
+    const wsSources = ws[0] ? sourceAddresses(ws[0].host, addressCount, o.sourceOffset) : [];
+    const tcpSources = tcp[0] ? sourceAddresses(tcp[0].host, addressCount, o.sourceOffset) : [];
     this.sourceCount = Math.max(wsSources.length, tcpSources.length);
     for (let i = 0; i < total; i++) {
       const isWs = i < o.wsMiners;
       const sources = isWs ? wsSources : tcpSources;
-      const settings = { endpoint: (isWs ? ws : tcp)!, localAddress: sources[i % sources.length], stepTimeoutMs: STEP_TIMEOUT_MS, pinnedDifficulty: gateway ? o.difficulty : undefined, onAnswer: this.onAnswer };
-      this.miners.push(new LoadMiner(i, settings, this.tally));
+      const endpoints = isWs ? ws : tcp;
+      const settings = {
+        endpoint: endpoints[i % endpoints.length]!,
+        localAddress: sources[i % sources.length],
+        stepTimeoutMs: STEP_TIMEOUT_MS,
+        pinnedDifficulty: gateway ? o.difficulty : undefined,
+        reconnect: o.reconnect,
+        onAnswer: this.onAnswer,
+      };
+      this.miners.push(new LoadMiner(o.sourceOffset * o.perAddress + i, settings, this.tally));
     }
   }
 
@@ -232,7 +244,8 @@ class Run {
       o.rate,
       (i) => {
         const miner = this.miners[i]!;
-        if (!miner.open) return false;
+        // A miner logging in again (reconnect) keeps its turn; one that is gone leaves the schedule.
+        if (!miner.open) return miner.comingBack;
         miner.submit();
         return true;
       },

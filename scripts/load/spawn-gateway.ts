@@ -22,6 +22,8 @@ export interface GatewaySettings {
    * events for counting (the log message without its fields), `line` is the whole line.
    */
   onProblem(kind: string, line: string): void;
+  /** More dao-gateway flags after these (a shared ledger, an instance id, trusted proxies). */
+  extraArgs?: string[];
 }
 
 export interface SpawnedGateway {
@@ -41,12 +43,13 @@ const START_TIMEOUT_MS = 30_000;
 /** pino's numeric levels: 40 is warn. */
 const WARN_LEVEL = 40;
 
-export async function spawnGateway(settings: GatewaySettings): Promise<SpawnedGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'dao-load-gateway-'));
+/**
+ * The dao-gateway flags of a gateway under load (without the script path): the cluster checks
+ * them with the gateway's own config loader before it starts any.
+ */
+export function loadGatewayArgs(settings: Pick<GatewaySettings, 'difficulty' | 'connectionsPerAddress' | 'ledgerSynchronous' | 'extraArgs'>, dataDir: string): string[] {
   const d = String(settings.difficulty);
-  const args = [
-    ...(settings.inspect ? ['--inspect=127.0.0.1:0'] : []),
-    join(packageRoot(), 'bin', 'dao-gateway.mjs'),
+  return [
     ...['--data-dir', dataDir, '--host', '127.0.0.1', '--http-port', '0', '--stratum-port', '0', '--source', 'practice', '--web-root', ''],
     // Pinned: start = min = max, so vardiff cannot move it during the run.
     ...['--start-difficulty', d, '--min-difficulty', d, '--max-difficulty', d],
@@ -59,7 +62,13 @@ export async function spawnGateway(settings: GatewaySettings): Promise<SpawnedGa
     // budget (meant for one host) is lifted like the other per-address caps.
     ...['--rows-per-second-per-ip', '1000000'],
     ...['--idle-timeout-ms', '86400000', '--ledger-synchronous', settings.ledgerSynchronous],
+    ...(settings.extraArgs ?? []),
   ];
+}
+
+export async function spawnGateway(settings: GatewaySettings): Promise<SpawnedGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'dao-load-gateway-'));
+  const args = [...(settings.inspect ? ['--inspect=127.0.0.1:0'] : []), join(packageRoot(), 'bin', 'dao-gateway.mjs'), ...loadGatewayArgs(settings, dataDir)];
   // The caller's DAO_GATEWAY_* settings (a config file, a chain) would change what is measured.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DAO_GATEWAY_')));
   const child = spawn(process.execPath, args, { cwd: packageRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });

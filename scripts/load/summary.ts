@@ -38,6 +38,8 @@ export interface LoadSummary {
   /** Rejections a correct miner also gets (stale after a new block): not errors. */
   expectedRejected: Record<string, number>;
   errors: Record<string, number>;
+  /** With `reconnect`: connections dropped and logged in again, and the shares left unanswered. */
+  interruptions: Record<string, number>;
   /** The first few lines of what the gateway logged as warnings or errors. */
   gatewayProblems: string[];
   gateway: {

@@ -36,6 +36,8 @@ export class Tally {
   readonly rejectedByReason = new Map<string, number>();
   readonly expectedRejectedByReason = new Map<string, number>();
   readonly errorsByKind = new Map<string, number>();
+  /** Drops a reconnecting run expects (a gateway killed on purpose), and the shares they cut off. */
+  readonly interruptionsByKind = new Map<string, number>();
   /** How far the pacer ran behind its schedule this second (the generator is saturated). */
   private secondLagMs = 0;
   maxLagMs = 0;
@@ -73,6 +75,10 @@ export class Tally {
     this.total.errors += n;
     this.second.errors += n;
     if (this.counting) this.window.errors += n;
+  }
+
+  interrupted(kind: string, n = 1): void {
+    add(this.interruptionsByKind, kind, n);
   }
 
   lag(ms: number): void {
