@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
-import { ConfigError, envName, loadConfig, SETTINGS } from '../server/config.js';
+import { ConfigError, envName, loadConfig, SETTINGS, type GatewayConfig } from '../server/config.js';
 import { startGateway } from '../server/gateway.js';
 import { tuneHeapForManyConnections } from '../server/heap-tuning.js';
 import { parseOptions } from './args.js';
@@ -30,16 +30,25 @@ ${SETTINGS.map((s) => `  --${s.flag.padEnd(FLAG_COLUMN)}${s.help}`).join('\n')}
   --${'payout-script'.padEnd(FLAG_COLUMN)}scriptPubKey (hex) the block reward pays, with a node source
   --${'config'.padEnd(FLAG_COLUMN)}a JSON config file (or ${envName('config')})`;
 
+/**
+ * The configuration dao-gateway would run with for these arguments, or 'help'; throws UsageError
+ * or ConfigError as the gateway would refuse them (a cluster script checks its gateways' flags here
+ * before it starts any).
+ */
+export function gatewayConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig | 'help' {
+  const flags = parseOptions(argv, OPTIONS) as Record<string, string | string[] | undefined> & { help?: boolean };
+  return flags.help ? 'help' : loadConfig(flags, env);
+}
+
 /** Runs the gateway until SIGINT or SIGTERM; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   let config;
   try {
-    const flags = parseOptions(argv, OPTIONS) as Record<string, string | string[] | undefined> & { help?: boolean };
-    if (flags.help) {
+    config = gatewayConfigFromArgs(argv);
+    if (config === 'help') {
       console.log(USAGE);
       return 0;
     }
-    config = loadConfig(flags);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       console.error(`dao-gateway: ${err.message}`);
