@@ -16,7 +16,7 @@ import { parseOptions } from '../cli/args.js';
 import { UsageError } from '../cli/usage-error.js';
 import { NotLoopbackError } from './load/loopback.js';
 import { LoadOptionsError, type LoadOptions } from './load/options.js';
-import { formatMerged, runLoadProcesses } from './load/processes.js';
+import { formatMerged, runLoadProcesses, startTogether } from './load/processes.js';
 import { formatReport } from './load/report.js';
 import { runLoad } from './load/run.js';
 
@@ -49,6 +49,8 @@ function parse(argv: string[]): LoadOptions & { processes: number } {
     'source-offset': { type: 'string' },
     reconnect: { type: 'boolean' },
     processes: { type: 'string' },
+    // Internal, set by --processes on its children: "ready" on stdout, then wait for "go" on stdin.
+    'start-together': { type: 'boolean' },
     'cpu-prof': { type: 'boolean' },
     'cpu-prof-seconds': { type: 'string' },
   });
@@ -71,6 +73,7 @@ function parse(argv: string[]): LoadOptions & { processes: number } {
     sourceOffset: numberOption(o['source-offset'], 'source-offset'),
     reconnect: o.reconnect,
     processes: numberOption(o.processes, 'processes') ?? 1,
+    beforeLoad: o['start-together'] ? startTogether : undefined,
     cpuProfileSeconds: o['cpu-prof'] || profileSeconds !== undefined ? (profileSeconds ?? 10) : 0,
   };
 }

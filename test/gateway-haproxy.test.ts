@@ -5,28 +5,20 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
+import { freePort, HAPROXY } from '../scripts/cluster/haproxy.js';
 import { startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
 import { waitFor } from './helpers/wait-for.js';
 
-const HAPROXY = '/usr/sbin/haproxy';
 const ABUSER = '127.0.0.2';
 const BYSTANDER = '127.0.0.3';
 
 type TestGateway = Awaited<ReturnType<typeof startTestGateway>>;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A real HAProxy in front of the gateway: HTTP mode with X-Forwarded-For, TCP mode with PROXY v2. */
 async function startHaproxy(gateway: TestGateway): Promise<{ httpPort: number; stratumPort: number; child: ChildProcess; log: string[] }> {

@@ -56,6 +56,11 @@ export interface LoadOptions {
   cpuProfileFile?: string;
   /** Called with every submit's answer (a crash test keeps the accepted ones to find in the ledger). */
   onAnswer?: (answer: Answer) => void;
+  /**
+   * Awaited once every miner is logged in, before the first share: load processes side by side
+   * (--processes) start their shares together, so no window overlaps another's connect phase.
+   */
+  beforeLoad?: () => Promise<void>;
   /** Progress lines (connecting, the per-second line); default: none. */
   log?: (line: string) => void;
   /** Ends the run early (the summary covers what ran). */

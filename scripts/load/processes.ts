@@ -3,7 +3,7 @@
 // processes side by side. Each child is `scripts/load.ts` itself with its share of the miners, of
 // the rate and of the source addresses (disjoint, so each address stays under its per-address cap
 // at the gateways); the parent adds up their JSON summaries.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { LoadOptionsError, type LoadOptions } from './options.js';
 import type { LoadSummary } from './summary.js';
@@ -41,7 +41,25 @@ export function childArgv(argv: string[], share: { miners: number; tcpMiners: nu
     if (argv[i] === '--processes') i++;
     else if (!argv[i]!.startsWith('--processes=')) kept.push(argv[i]!);
   }
-  return [...kept, '--miners', String(share.miners), '--tcp-miners', String(share.tcpMiners), '--rate', String(share.rate), '--source-offset', String(share.sourceOffset)];
+  return [...kept, '--miners', String(share.miners), '--tcp-miners', String(share.tcpMiners), '--rate', String(share.rate), '--source-offset', String(share.sourceOffset), '--start-together'];
+}
+
+/** What a child says on stdout once its miners are logged in, and what it waits for on stdin. */
+const READY = 'ready';
+const GO = 'go';
+
+/** A child's beforeLoad: says it is ready and waits for the parent's go (or for stdin to close). */
+export function startTogether(): Promise<void> {
+  process.stdout.write(`${READY}\n`);
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: process.stdin });
+    const done = () => {
+      lines.close();
+      resolve();
+    };
+    lines.on('line', (line) => line === GO && done());
+    lines.once('close', resolve);
+  });
 }
 
 /** `total` dealt out over `parts`, the first ones one more when it does not divide. */
@@ -71,17 +89,38 @@ export async function runLoadProcesses(
   if (options.cpuProfileSeconds) throw new LoadOptionsError('processes: a CPU profile needs the gateway one run starts');
   const plan = shares(options, processes);
   if (plan.some((s) => s.miners + s.tcpMiners === 0)) throw new LoadOptionsError(`processes: ${processes} processes for ${options.miners + (options.tcpMiners ?? 1)} miners leaves some with none`);
-  const results = await Promise.all(plan.map((share, i) => runChild(run.script, childArgv(argv, share), i, run)));
+  // Every child logs its miners in, then all start their shares at once.
+  let ready = 0;
+  const children: ChildProcess[] = [];
+  const onReady = () => {
+    if (++ready === processes) for (const child of children) child.stdin?.write(`${GO}\n`);
+  };
+  const results = await Promise.all(plan.map((share, i) => runChild(run.script, childArgv(argv, share), i, { ...run, onReady, children })));
   return merge(results.flatMap((r) => (r.summary ? [r.summary] : [])), results.flatMap((r) => (r.failure ? [r.failure] : [])), processes, options);
 }
 
-function runChild(script: string, argv: string[], i: number, run: { log: (line: string) => void; signal: AbortSignal }): Promise<{ summary?: LoadSummary; failure?: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runChild(
+  script: string,
+  argv: string[],
+  i: number,
+  run: { log: (line: string) => void; signal: AbortSignal; onReady: () => void; children: ChildProcess[] },
+): Promise<{ summary?: LoadSummary; failure?: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  run.children.push(child);
+  child.stdin!.on('error', () => undefined); // a go to a child already gone
+  // A child that died before it was ready must not hold the others back.
+  let saidReady = false;
+  void new Promise((resolve) => child.once('exit', resolve)).then(() => saidReady || run.onReady());
   const stopChild = () => child.kill('SIGINT');
   run.signal.addEventListener('abort', stopChild, { once: true });
   let last = '';
   const tail: string[] = [];
-  createInterface({ input: child.stdout }).on('line', (line) => (last = line));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line === READY && !saidReady) {
+      saidReady = true;
+      run.onReady();
+    } else last = line;
+  });
   createInterface({ input: child.stderr }).on('line', (line) => {
     run.log(`[load ${i + 1}] ${line}`);
     tail.push(line);

@@ -81,7 +81,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }
 
   try {
-    return await new Run(o, gateway, tally, problems, stop, log, stopping, options.onAnswer).run();
+    return await new Run(o, gateway, tally, problems, stop, log, stopping, options).run();
   } finally {
     options.signal?.removeEventListener('abort', onUserAbort);
     stopping.gateway = true;
@@ -107,7 +107,7 @@ class Run {
     private readonly stop: AbortController,
     private readonly log: (line: string) => void,
     private readonly stopping: { gateway: boolean },
-    private readonly onAnswer: LoadOptions['onAnswer'],
+    private readonly hooks: Pick<LoadOptions, 'onAnswer' | 'beforeLoad'>,
   ) {
     this.signal = stop.signal;
     this.pid = gateway?.pid ?? o.target?.pid;
@@ -154,6 +154,10 @@ class Run {
     const prepareBegan = performance.now();
     await Promise.all(this.miners.map((m) => m.prepare().catch((err: unknown) => tally.error(`making a share failed: ${(err as Error).message}`))));
     log(`first shares made for every miner in ${((performance.now() - prepareBegan) / 1000).toFixed(1)} s`);
+    if (this.hooks.beforeLoad && !signal.aborted) {
+      log('waiting for the other load processes to log in their miners');
+      await this.hooks.beforeLoad();
+    }
 
     const window = await this.load(connected);
     const exit = await this.finish();
@@ -229,7 +233,7 @@ class Run {
         stepTimeoutMs: STEP_TIMEOUT_MS,
         pinnedDifficulty: gateway ? o.difficulty : undefined,
         reconnect: o.reconnect,
-        onAnswer: this.onAnswer,
+        onAnswer: this.hooks.onAnswer,
       };
       this.miners.push(new LoadMiner(o.sourceOffset * o.perAddress + i, settings, this.tally));
     }
