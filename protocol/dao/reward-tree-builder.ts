@@ -34,6 +34,7 @@ function toHex(bytes: Uint8Array): string {
   return hex;
 }
 
+/** Whether node `a` sorts before or equal to node `b` (byte offsets into `nodes`): hashPair's order. */
 function lessOrEqual(nodes: Uint8Array, a: number, b: number): boolean {
   for (let i = 0; i < NODE_BYTES; i++) {
     const d = nodes[a + i]! - nodes[b + i]!;
@@ -42,37 +43,57 @@ function lessOrEqual(nodes: Uint8Array, a: number, b: number): boolean {
   return true;
 }
 
+function copy(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number, length: number): void {
+  for (let i = 0; i < length; i++) to[toOffset + i] = from[fromOffset + i]!;
+}
+
+/** Leaves summed a 32-bit word at a time in plain numbers (exact below 2^53): no bigint per leaf. */
+const WORDS_PER_AMOUNT = AMOUNT_BYTES / 4;
+/** Leaves per flush of the word sums into a bigint: 2^20 * (2^32 - 1) stays below 2^53. */
+const LEAVES_PER_FLUSH = 1 << 20;
+
+function wordSums(words: Float64Array): bigint {
+  let total = 0n;
+  for (let w = 0; w < WORDS_PER_AMOUNT; w++) total = (total << 32n) + BigInt(words[w]!);
+  words.fill(0);
+  return total;
+}
+
 /** Builds the tree over `leaves` (compact, account order); throws for an empty table. */
 export async function buildRewardTreeNodes(leaves: Uint8Array): Promise<BuiltRewardTree> {
   const leafCount = leafCountOf(leaves);
   if (leafCount === 0) throw new Error('a reward tree needs at least one leaf');
   const k = await keccak();
   const nodes = new Uint8Array((2 * leafCount - 1) * NODE_BYTES);
-  // abi.encode(address, uint256, uint256): the address left-padded to a 32-byte word.
-  const encoded = new Uint8Array(3 * 32);
+  // abi.encode(address, uint256, uint256) is the record itself behind 12 zero bytes (the address
+  // left-padded to a word). Copied by hand into one buffer: hash-wasm wraps every update in a view
+  // of its own, so one update per hash is the cheapest, and subarray() would add another.
+  const encoded = new Uint8Array(32 - ACCOUNT_BYTES + LEAF_RECORD_BYTES);
+  const view = new DataView(leaves.buffer, leaves.byteOffset, leaves.byteLength);
+  const workWords = new Float64Array(WORDS_PER_AMOUNT);
   let totalWork = 0n;
   for (let i = 0; i < leafCount; i++) {
     const offset = i * LEAF_RECORD_BYTES;
-    encoded.set(leaves.subarray(offset, offset + ACCOUNT_BYTES), 32 - ACCOUNT_BYTES);
-    encoded.set(leaves.subarray(offset + ACCOUNT_BYTES, offset + LEAF_RECORD_BYTES), 32);
+    copy(leaves, offset, encoded, 32 - ACCOUNT_BYTES, LEAF_RECORD_BYTES);
     k.init();
     k.update(encoded);
     const inner = k.digest('binary');
     k.init();
     k.update(inner);
     nodes.set(k.digest('binary'), (2 * leafCount - 2 - i) * NODE_BYTES);
-    const view = new DataView(leaves.buffer, leaves.byteOffset + offset + ACCOUNT_BYTES, AMOUNT_BYTES);
-    let work = 0n;
-    for (let j = 0; j < AMOUNT_BYTES; j += 8) work = (work << 64n) | view.getBigUint64(j);
-    totalWork += work;
+    for (let w = 0; w < WORDS_PER_AMOUNT; w++) workWords[w]! += view.getUint32(offset + ACCOUNT_BYTES + 4 * w);
+    if ((i + 1) % LEAVES_PER_FLUSH === 0) totalWork += wordSums(workWords);
   }
+  totalWork += wordSums(workWords);
+  const pair = new Uint8Array(2 * NODE_BYTES);
   for (let node = leafCount - 2; node >= 0; node--) {
     const left = (2 * node + 1) * NODE_BYTES;
-    const right = (2 * node + 2) * NODE_BYTES;
-    const [first, second] = lessOrEqual(nodes, left, right) ? [left, right] : [right, left];
+    const right = left + NODE_BYTES;
+    const leftFirst = lessOrEqual(nodes, left, right);
+    copy(nodes, leftFirst ? left : right, pair, 0, NODE_BYTES);
+    copy(nodes, leftFirst ? right : left, pair, NODE_BYTES, NODE_BYTES);
     k.init();
-    k.update(nodes.subarray(first, first + NODE_BYTES));
-    k.update(nodes.subarray(second, second + NODE_BYTES));
+    k.update(pair);
     nodes.set(k.digest('binary'), node * NODE_BYTES);
   }
   return { root: toHex(nodes.subarray(0, NODE_BYTES)), leafCount, totalWork, nodes };
