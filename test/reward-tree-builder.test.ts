@@ -9,40 +9,10 @@ import { checksumAddress } from '../protocol/dao/address.js';
 import { encodeLeaves, indexOfAccount, LEAF_RECORD_BYTES, leafAt, leafCountOf } from '../protocol/dao/compact-leaves.js';
 import { buildRewardTreeNodes, rewardProofAt } from '../protocol/dao/reward-tree-builder.js';
 import { buildRewardTree, REWARD_LEAF_ENCODING, verifyRewardProof, type RewardLeaf } from '../protocol/dao/reward-tree.js';
+import { Rng } from './helpers/fuzz-rng.js';
+import { hexByte, randomAmount, randomHex, randomLeaves } from './helpers/random-leaves.js';
 
 const MAX_UINT256 = (1n << 256n) - 1n;
-
-/** mulberry32: a seeded PRNG, so a failure names a reproducible leaf set. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-const hexByte = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
-
-function randomHex(next: () => number, bytes: number): string {
-  let hex = '';
-  for (let i = 0; i < bytes; i++) hex += hexByte(next());
-  return hex;
-}
-
-/** An amount of random magnitude: 0, small, around 2^64, or up to 2^256 - 1. */
-function randomAmount(next: () => number): bigint {
-  const bytes = [0, 1, 4, 8, 9, 16, 31, 32][next() % 8]!;
-  return bytes === 0 ? 0n : BigInt('0x' + randomHex(next, bytes));
-}
-
-function randomLeaves(count: number, seed: number): RewardLeaf[] {
-  const next = prng(seed);
-  const accounts = new Set<string>();
-  while (accounts.size < count) accounts.add('0x' + randomHex(next, 20));
-  return [...accounts].map((account) => ({ account, cumulativeWork: randomAmount(next), cumulativeReward: randomAmount(next) }));
-}
 
 const byAccount = (a: RewardLeaf, b: RewardLeaf) => {
   const x = a.account.toLowerCase();
@@ -100,7 +70,7 @@ test('zero and maximal amounts encode and hash as their abi.encode words', async
 });
 
 test('accounts that share long prefixes or differ only in the last byte sort and hash as the library does', async () => {
-  const next = prng(99);
+  const next = new Rng(99);
   const prefix19 = '0x' + randomHex(next, 19);
   const lastByte = Array.from({ length: 256 }, (_, i) => prefix19 + hexByte(255 - i));
   await assertMatchesReference(lastByte.map((account, i) => ({ account, cumulativeWork: BigInt(i), cumulativeReward: BigInt(3 * i) })), 'the last byte only');
@@ -117,11 +87,11 @@ test('accounts that share long prefixes or differ only in the last byte sort and
 });
 
 test('the encoder sorts thousands of clustered accounts exactly as a string sort does', () => {
-  const next = prng(5);
-  const prefixes = Array.from({ length: 30 }, () => '0x' + randomHex(next, 1 + (next() % 18)));
+  const next = new Rng(5);
+  const prefixes = Array.from({ length: 30 }, () => '0x' + randomHex(next, next.range(1, 18)));
   const accounts = new Set<string>();
   while (accounts.size < 20_000) {
-    const prefix = prefixes[next() % prefixes.length]!;
+    const prefix = next.pick(prefixes);
     accounts.add(prefix + randomHex(next, 20 - (prefix.length - 2) / 2));
   }
   const leaves = [...accounts].map((account, i) => ({ account, cumulativeWork: BigInt(i), cumulativeReward: 0n }));
