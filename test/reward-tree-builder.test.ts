@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { checksumAddress } from '../protocol/dao/address.js';
 import { encodeLeaves, indexOfAccount, LEAF_RECORD_BYTES, leafAt, leafCountOf } from '../protocol/dao/compact-leaves.js';
-import { buildRewardTreeNodes, rewardProofAt } from '../protocol/dao/reward-tree-builder.js';
+import { buildRewardTreeNodes, LEAVES_PER_WORK_FLUSH, rewardProofAt } from '../protocol/dao/reward-tree-builder.js';
 import { buildRewardTree, REWARD_LEAF_ENCODING, verifyRewardProof, type RewardLeaf } from '../protocol/dao/reward-tree.js';
 import { Rng } from './helpers/fuzz-rng.js';
 import { hexByte, randomAmount, randomHex, randomLeaves } from './helpers/random-leaves.js';
@@ -172,4 +172,11 @@ test('a table at an offset inside a larger buffer builds the same tree', async (
   assert.equal(offset.root, direct.root);
   assert.equal(offset.totalWork, direct.totalWork);
   assert.deepEqual(leafAt(inside, 8), leafAt(compact, 8));
+});
+
+test('totalWork stays exact across the builder\'s number-sum flushes, up to maximal amounts', async () => {
+  const count = 2 * LEAVES_PER_WORK_FLUSH + 100;
+  const leaves = randomLeaves(count, 21, (rng) => (rng.chance(0.5) ? MAX_UINT256 - BigInt(rng.u32()) : randomAmount(rng)));
+  const built = await buildRewardTreeNodes(encodeLeaves(leaves));
+  assert.equal(built.totalWork, leaves.reduce((sum, leaf) => sum + leaf.cumulativeWork, 0n));
 });

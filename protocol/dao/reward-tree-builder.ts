@@ -49,8 +49,11 @@ function copy(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: nu
 
 /** Leaves summed a 32-bit word at a time in plain numbers (exact below 2^53): no bigint per leaf. */
 const WORDS_PER_AMOUNT = AMOUNT_BYTES / 4;
-/** Leaves per flush of the word sums into a bigint: 2^20 * (2^32 - 1) stays below 2^53. */
-const LEAVES_PER_FLUSH = 1 << 20;
+/**
+ * Leaves per flush of the word sums into a bigint: 2^12 * (2^32 - 1) is far below 2^53 (2^21
+ * would do), and a test of some thousands of leaves crosses flushes.
+ */
+export const LEAVES_PER_WORK_FLUSH = 1 << 12;
 
 function wordSums(words: Float64Array): bigint {
   let total = 0n;
@@ -82,7 +85,7 @@ export async function buildRewardTreeNodes(leaves: Uint8Array): Promise<BuiltRew
     k.update(inner);
     nodes.set(k.digest('binary'), (2 * leafCount - 2 - i) * NODE_BYTES);
     for (let w = 0; w < WORDS_PER_AMOUNT; w++) workWords[w]! += view.getUint32(offset + ACCOUNT_BYTES + 4 * w);
-    if ((i + 1) % LEAVES_PER_FLUSH === 0) totalWork += wordSums(workWords);
+    if ((i + 1) % LEAVES_PER_WORK_FLUSH === 0) totalWork += wordSums(workWords);
   }
   totalWork += wordSums(workWords);
   const pair = new Uint8Array(2 * NODE_BYTES);
