@@ -8,6 +8,7 @@
 // 2n - 2 - i; node k's children are 2k + 1 and 2k + 2; an inner node hashes its two children
 // sorted (OpenZeppelin's hashPair); a leaf's node is keccak256(keccak256(abi.encode(leaf))).
 import { createKeccak, type IHasher } from 'hash-wasm';
+import { bytesToHex } from '../hex.js';
 import { ACCOUNT_BYTES, AMOUNT_BYTES, LEAF_RECORD_BYTES, leafCountOf } from './compact-leaves.js';
 
 const NODE_BYTES = 32;
@@ -28,10 +29,9 @@ function keccak(): Promise<IHasher> {
   return hasher;
 }
 
+/** 0x-prefixed hex; bytesToHex builds it from char codes (a proof is some 20 of these). */
 function toHex(bytes: Uint8Array): string {
-  let hex = '0x';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
+  return '0x' + bytesToHex(bytes);
 }
 
 /** Whether node `a` sorts before or equal to node `b` (byte offsets into `nodes`): hashPair's order. */
