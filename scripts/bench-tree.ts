@@ -7,7 +7,7 @@
 //  3. the floor: a bare Keccak-256 loop doing the builder's hashes (2 per leaf, 1 per inner node)
 //     with hash-wasm and with @noble/hashes;
 //  4. serving a claim: indexOfAccount + rewardProofAt for 10,000 random members, p50 / p99.
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { createKeccak } from 'hash-wasm';
@@ -31,7 +31,8 @@ function realisticAmount(rng: Rng): bigint {
 }
 
 interface Report {
-  machine: { cpu: string; cpus: number; node: string };
+  /** loadavg's one-minute figure at the start and the end: other work on a shared machine skews every figure. */
+  machine: { cpu: string; cpus: number; node: string; loadAtStart: number; loadAtEnd: number };
   leaves: number;
   rounds: number;
   /** Medians over the rounds; fastest is the best round's total. */
@@ -86,6 +87,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 async function main(argv: string[]): Promise<void> {
   const opts = parseOptions(argv, { leaves: { type: 'string' }, json: { type: 'boolean' } });
   const leafCount = integerOption(opts.leaves, 'leaves', 1_000_000, 1, 10_000_000);
+  const loadAtStart = loadavg()[0]!;
   const log = opts.json ? () => {} : (line: string) => console.error(line);
 
   log(`generating ${leafCount.toLocaleString('en-US')} leaves (seed ${SEED})`);
@@ -160,7 +162,7 @@ async function main(argv: string[]): Promise<void> {
   withLeaf.sort((a, b) => a - b);
 
   const report: Report = {
-    machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, node: process.version, loadAtStart, loadAtEnd: loadavg()[0]! },
     leaves: leafCount,
     rounds: ROUNDS,
     fast: {
@@ -202,7 +204,8 @@ function table(header: string[], rows: string[][]): void {
 }
 
 function printReport(r: Report): void {
-  console.log(`\nReward-tree benchmark on ${r.machine.cpu}, ${r.machine.cpus} CPUs, Node ${r.machine.node}: ${int(r.leaves)} leaves, one core\n`);
+  console.log(`\nReward-tree benchmark on ${r.machine.cpu}, ${r.machine.cpus} CPUs, Node ${r.machine.node}: ${int(r.leaves)} leaves, one core`);
+  console.log(`(load average ${r.machine.loadAtStart.toFixed(1)} at the start, ${r.machine.loadAtEnd.toFixed(1)} at the end: above ${r.machine.cpus} other work shared the cores)\n`);
   console.log(`1. Fast builder (compact-leaves.ts + reward-tree-builder.ts), medians of ${r.rounds} rounds\n`);
   table(
     ['step', 'time', 'CPU time', 'leaves/s', 'target'],
