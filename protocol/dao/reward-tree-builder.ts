@@ -69,15 +69,15 @@ export async function buildRewardTreeNodes(leaves: Uint8Array): Promise<BuiltRew
   const k = await keccak();
   const nodes = new Uint8Array((2 * leafCount - 1) * NODE_BYTES);
   // abi.encode(address, uint256, uint256) is the record itself behind 12 zero bytes (the address
-  // left-padded to a word). Copied by hand into one buffer: hash-wasm wraps every update in a view
-  // of its own, so one update per hash is the cheapest, and subarray() would add another.
+  // left-padded to a word): copied behind them so each hash is one update (hash-wasm wraps every
+  // update in views of its own). set() of a subarray measured faster than a byte loop.
   const encoded = new Uint8Array(32 - ACCOUNT_BYTES + LEAF_RECORD_BYTES);
   const view = new DataView(leaves.buffer, leaves.byteOffset, leaves.byteLength);
   const workWords = new Float64Array(WORDS_PER_AMOUNT);
   let totalWork = 0n;
   for (let i = 0; i < leafCount; i++) {
     const offset = i * LEAF_RECORD_BYTES;
-    copy(leaves, offset, encoded, 32 - ACCOUNT_BYTES, LEAF_RECORD_BYTES);
+    encoded.set(leaves.subarray(offset, offset + LEAF_RECORD_BYTES), 32 - ACCOUNT_BYTES);
     k.init();
     k.update(encoded);
     const inner = k.digest('binary');
@@ -92,11 +92,14 @@ export async function buildRewardTreeNodes(leaves: Uint8Array): Promise<BuiltRew
   for (let node = leafCount - 2; node >= 0; node--) {
     const left = (2 * node + 1) * NODE_BYTES;
     const right = left + NODE_BYTES;
-    const leftFirst = lessOrEqual(nodes, left, right);
-    copy(nodes, leftFirst ? left : right, pair, 0, NODE_BYTES);
-    copy(nodes, leftFirst ? right : left, pair, NODE_BYTES, NODE_BYTES);
     k.init();
-    k.update(pair);
+    // The children are adjacent: in order already, they are hashed where they lie.
+    if (lessOrEqual(nodes, left, right)) k.update(nodes.subarray(left, left + 2 * NODE_BYTES));
+    else {
+      copy(nodes, right, pair, 0, NODE_BYTES);
+      copy(nodes, left, pair, NODE_BYTES, NODE_BYTES);
+      k.update(pair);
+    }
     nodes.set(k.digest('binary'), node * NODE_BYTES);
   }
   return { root: toHex(nodes.subarray(0, NODE_BYTES)), leafCount, totalWork, nodes };
