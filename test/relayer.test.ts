@@ -21,7 +21,8 @@ import {
 import type { DaoChain } from '../server/chain/open-chain.js';
 import { writeDeployment } from '../server/chain/deploy.js';
 import type { SqliteLedger } from '../server/ledger/sqlite-ledger.js';
-import { leafFor, type PublishedLeaf } from '../server/relayer/leaves.js';
+import type { PublishedLeaf } from '../server/relayer/leaves.js';
+import { publishedLeavesOf } from '../server/settlement/published-leaves.js';
 import { startRelayer, type Relayer } from '../server/relayer/relayer.js';
 import { RelayStore } from '../server/relayer/request-store.js';
 import { TEST_VOTING_PERIOD_SECONDS, startTestChain, type TestChain } from './helpers/chain.js';
@@ -69,7 +70,9 @@ before(async () => {
   const settlement = gateway.view.settlement!;
   assert.ok(await settlement.closeEpoch(), 'epoch 1 closed');
   await waitFor('epoch 1 published', async () => (await settlement.store.epoch(1))?.status === 'published');
-  for (const wallet of Object.values(members)) leaves.set(wallet.address, leafFor(db(), 1, wallet.address)!);
+  // Proofs from the settlement's compact store (what the relayer itself reads); the chain checks them.
+  const published = publishedLeavesOf(settlement.store);
+  for (const wallet of Object.values(members)) leaves.set(wallet.address, (await published.publishedLeaf(1, wallet.address))!);
 });
 
 after(async () => {
