@@ -135,7 +135,7 @@ test('an altered chunk is refused with an error naming the epoch; the next reque
   await close(new SqliteSettlementStore(db));
   // One reward byte of one leaf, changed behind the gateway's back.
   const chunk = db.prepare('SELECT leaves FROM epoch_tree_chunks WHERE epoch = 1 AND chunk = 0').pluck().get() as Buffer;
-  chunk[83] ^= 0xff;
+  chunk[83] = chunk[83]! ^ 0xff;
   db.prepare('UPDATE epoch_tree_chunks SET leaves = ? WHERE epoch = 1 AND chunk = 0').run(chunk);
   const store = new SqliteSettlementStore(db);
   const member = [...work.keys()][0]!;

@@ -13,7 +13,7 @@ export function randomLeaves(count: number): RewardLeaf[] {
   const bytes = randomBytes(count * 20);
   return Array.from({ length: count }, (_, i) => ({
     account: '0x' + bytes.subarray(i * 20, i * 20 + 20).toString('hex'),
-    cumulativeWork: BigInt(1 + ((bytes[i * 20]! << 24) | (bytes[i * 20 + 1]! << 16))) * 1024n,
+    cumulativeWork: BigInt(1 + bytes.readUInt32BE(i * 20 + 8)) * 256n,
     cumulativeReward: BigInt(bytes.readUInt32BE(i * 20 + 4)) * 10n ** 12n,
   }));
 }
