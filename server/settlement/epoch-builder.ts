@@ -50,7 +50,7 @@ export async function buildEpoch(input: EpochInput): Promise<BuiltEpoch | undefi
       createdAtMs: input.endMs,
     },
     tree: { leaves: closed.leaves, nodes: closed.nodes, root: closed.root, leafCount: closed.leafCount },
-    changed: closed.changed.map((leaf) => ({ epoch: input.epoch, ...leaf })),
+    changed: closed.changed,
     buildMs: closed.buildMs,
   };
 }

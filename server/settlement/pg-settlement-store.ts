@@ -10,6 +10,7 @@
 // connections in small statements before the epoch row commits, which makes them count (rows above
 // the last epoch are a crashed close's leftovers, deleted at the next close, under its lock).
 import type pg from 'pg';
+import { changedRowBatches } from './changed-leaves.js';
 import { EpochTrees } from './epoch-trees.js';
 import { provenLeaf } from './proven-leaf.js';
 import {
@@ -247,22 +248,15 @@ export class PgSettlementStore implements SettlementStorage {
   }
 
   /** The epoch's chunks and changed leaves, a small autocommitted statement at a time (invisible until the epoch row commits). */
-  private async writeTree(epoch: number, leaves: Uint8Array, changed: readonly LeafRecord[]): Promise<void> {
+  private async writeTree(epoch: number, leaves: Uint8Array, changed: string): Promise<void> {
     for (const [i, chunk] of splitIntoChunks(leaves).entries()) {
       await this.pool.query('INSERT INTO epoch_tree_chunks (epoch, chunk, leaves) VALUES ($1, $2, $3)', [epoch, i, asBuffer(chunk)]);
     }
-    for (let start = 0; start < changed.length; start += ROWS_PER_STATEMENT) {
-      const rows = changed.slice(start, start + ROWS_PER_STATEMENT).map((leaf) => ({
-        member: leaf.member,
-        epoch_work: leaf.epochWork.toString(),
-        epoch_reward: leaf.epochReward.toString(),
-        cumulative_work: leaf.cumulativeWork.toString(),
-        cumulative_reward: leaf.cumulativeReward.toString(),
-      }));
+    for (const rows of changedRowBatches(changed, ROWS_PER_STATEMENT)) {
       await this.pool.query(
         `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
-         SELECT $1, x.member, x.epoch_work::numeric, x.epoch_reward::numeric, x.cumulative_work::numeric, x.cumulative_reward::numeric
-           FROM jsonb_to_recordset($2::jsonb) AS x(member text, epoch_work text, epoch_reward text, cumulative_work text, cumulative_reward text)`,
+         SELECT $1, x.member, x."epochWork"::numeric, x."epochReward"::numeric, x."cumulativeWork"::numeric, x."cumulativeReward"::numeric
+           FROM jsonb_to_recordset($2::jsonb) AS x(member text, "epochWork" text, "epochReward" text, "cumulativeWork" text, "cumulativeReward" text)`,
         [epoch, JSON.stringify(rows)],
       );
     }

@@ -66,7 +66,8 @@ export type NewEpoch = Omit<EpochRecord, 'status' | 'txHash' | 'blockNumber' | '
 export interface BuiltEpoch {
   record: NewEpoch;
   tree: EpochTree;
-  changed: LeafRecord[];
+  /** The changed leaves in changed-leaves.ts's text form (read with changedRowBatches). */
+  changed: string;
   /** Milliseconds the tree worker spent merging and hashing. */
   buildMs: number;
 }

@@ -11,6 +11,7 @@
 // above the last epoch are a crashed close's leftovers: the next close deletes them first.
 import type Database from 'better-sqlite3';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { changedRowBatches } from './changed-leaves.js';
 import { EpochTrees } from './epoch-trees.js';
 import { provenLeaf } from './proven-leaf.js';
 import {
@@ -178,18 +179,9 @@ export class SqliteSettlementStore implements SettlementStorage {
       this.stmt.insertChunk.run(epoch, i, asBuffer(chunk));
       await yieldToEventLoop();
     }
-    for (let start = 0; start < built.changed.length; start += ROWS_PER_TRANSACTION) {
+    for (const batch of changedRowBatches(built.changed, ROWS_PER_TRANSACTION)) {
       this.db.transaction(() => {
-        for (const leaf of built.changed.slice(start, start + ROWS_PER_TRANSACTION)) {
-          this.stmt.insertLeaf.run({
-            epoch,
-            member: leaf.member,
-            epochWork: leaf.epochWork.toString(),
-            epochReward: leaf.epochReward.toString(),
-            cumulativeWork: leaf.cumulativeWork.toString(),
-            cumulativeReward: leaf.cumulativeReward.toString(),
-          });
-        }
+        for (const row of batch) this.stmt.insertLeaf.run({ epoch, ...row });
       })();
       await yieldToEventLoop();
     }

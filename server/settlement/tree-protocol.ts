@@ -1,6 +1,5 @@
 // Messages between the main thread (tree-thread.ts) and the reward-tree worker (tree-worker.ts).
 // Tables and nodes travel as transferred ArrayBuffers (moved, not copied); amounts as bigints.
-import type { ChangedLeaf } from './epoch-merge.js';
 
 /** A built tree: its compact leaves (account order) and the library's node array. */
 export interface TreeBuild {
@@ -17,7 +16,8 @@ export interface TreeBuild {
 export type EpochTree = Pick<TreeBuild, 'leaves' | 'nodes' | 'root' | 'leafCount'>;
 
 export interface ClosedTree extends TreeBuild {
-  changed: ChangedLeaf[];
+  /** changed-leaves.ts's text form. */
+  changed: string;
   epochWork: bigint;
   reward: bigint;
   reinvested: bigint;

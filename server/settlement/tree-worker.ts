@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { buildRewardTreeNodes } from '../../protocol/dao/reward-tree-builder.js';
+import { changedLeavesText } from './changed-leaves.js';
 import { mergeEpoch } from './epoch-merge.js';
 import type { FromTree, ToTree, TreeBuild } from './tree-protocol.js';
 
@@ -26,7 +27,7 @@ async function answer(message: ToTree): Promise<{ reply: FromTree; transfer: Arr
   const merged = mergeEpoch(message);
   if (!merged) return { reply: { type: 'closed', id: message.id, result: null }, transfer: [] };
   const tree = await build(merged.leaves, startedMs);
-  const result = { ...tree, changed: merged.changed, epochWork: merged.epochWork, reward: merged.reward, reinvested: merged.reinvested };
+  const result = { ...tree, changed: changedLeavesText(merged.changed), epochWork: merged.epochWork, reward: merged.reward, reinvested: merged.reinvested };
   return { reply: { type: 'closed', id: message.id, result }, transfer: [tree.leaves.buffer as ArrayBuffer, tree.nodes.buffer as ArrayBuffer] };
 }
 
