@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { getAddress } from 'ethers';
 import pino from 'pino';
-import { buildRewardTree, splitEpochReward, type RewardLeaf } from '../protocol/dao/index.js';
+import { buildRewardTree, splitEpochReward } from '../protocol/dao/index.js';
 import { migratePg } from '../server/ledger/pg/migrations.js';
 import { openPgLedger, type PgLedger } from '../server/ledger/pg/pg-ledger.js';
 import { buildEpoch } from '../server/settlement/epoch-builder.js';
 import { SETTLEMENT_COMPONENT, SETTLEMENT_PG_MIGRATIONS, preparePgSettlement } from '../server/settlement/pg-schema.js';
 import { PgSettlementStore } from '../server/settlement/pg-settlement-store.js';
+import { oldLayout } from './helpers/old-layout-epochs.js';
 import { useFreshDatabase } from './helpers/pg.js';
 
 const database = useFreshDatabase();
@@ -32,36 +33,14 @@ test('old-layout epochs are migrated to compact trees with the same proofs, and 
   const pool = ledger.pool;
   await migratePg(pool, SETTLEMENT_COMPONENT, SETTLEMENT_PG_MIGRATIONS.slice(0, 1));
   const [a, b, c] = [randomAddress(), randomAddress(), randomAddress()];
-  const epochs: RewardLeaf[][] = [
-    [
-      { account: a, cumulativeWork: 100n, cumulativeReward: 10n },
-      { account: b, cumulativeWork: 300n, cumulativeReward: 30n },
-    ],
-    [
-      { account: a, cumulativeWork: 100n, cumulativeReward: 10n },
-      { account: b, cumulativeWork: 340n, cumulativeReward: 75n },
-      { account: c, cumulativeWork: 5n, cumulativeReward: 1n },
-    ],
-  ];
-  const trees = epochs.map((leaves) => buildRewardTree(leaves));
-  for (const [i, leaves] of epochs.entries()) {
+  const { epochs, trees, rows } = oldLayout(a, b, c);
+  for (const i of epochs.keys()) {
     await pool.query(
       `INSERT INTO epochs (epoch, start_ms, end_ms, shares, epoch_work, total_work, reward, reinvested, reinvestment_bps, root, status, created_at_ms)
        VALUES ($1, 0, 1, 1, 0, $2, 0, 0, 0, $3, 'published', 1)`,
       [i + 1, trees[i]!.totalWork.toString(), trees[i]!.root],
     );
-    for (const leaf of leaves) {
-      const before = epochs[i - 1]?.find((l) => l.account === leaf.account);
-      await pool.query(`INSERT INTO epoch_leaves VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`, [
-        i + 1,
-        leaf.account,
-        String(leaf.cumulativeWork - (before?.cumulativeWork ?? 0n)),
-        String(leaf.cumulativeReward - (before?.cumulativeReward ?? 0n)),
-        String(leaf.cumulativeWork),
-        String(leaf.cumulativeReward),
-        JSON.stringify(trees[i]!.proofs.get(leaf.account)!.proof),
-      ]);
-    }
+    for (const row of rows(i)) await pool.query(`INSERT INTO epoch_leaves VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`, row);
   }
 
   await preparePgSettlement(pool, pino({ level: 'silent' }));
@@ -72,8 +51,9 @@ test('old-layout epochs are migrated to compact trees with the same proofs, and 
       assert.deepEqual((await store.leaf(i + 1, member))!.proof, expected.proof, `epoch ${i + 1}: ${member}'s proof is the one stored before the upgrade`);
     }
   }
-  assert.deepEqual((await store.memberLeaves(a, 10)).map((l) => l.epoch), [1], 'unchanged old rows are gone from the history');
-  assert.equal((await store.leaf(2, a))!.epochWork, 0n);
+  assert.deepEqual((await store.memberLeaves(b, 10)).map((l) => l.epoch), [1], 'unchanged old rows are gone from the history');
+  assert.equal((await store.leaf(2, b))!.epochWork, 0n);
+  assert.equal((await store.leaf(2, a))!.epochWork, 80n);
 
   // A crashed close left rows of epoch 3; the real close of epoch 3 replaces them.
   await pool.query(`INSERT INTO epoch_tree_chunks (epoch, chunk, leaves) VALUES (3, 0, '\\x00'), (3, 5, '\\x01')`);
@@ -86,15 +66,15 @@ test('old-layout epochs are migrated to compact trees with the same proofs, and 
   const expected = buildRewardTree([
     epochs[1]![0]!,
     epochs[1]![1]!,
-    { account: c, cumulativeWork: 25n, cumulativeReward: 1n + split.byMember.get(c)! },
+    { account: c, cumulativeWork: 70n, cumulativeReward: 5n + split.byMember.get(c)! },
     { account: d, cumulativeWork: 10n, cumulativeReward: split.byMember.get(d)! },
   ]);
   assert.equal(closed.root, expected.root, "epoch 3's root is the library's");
   for (const [member, proof] of expected.proofs) assert.deepEqual((await store.leaf(3, member))!.proof, proof.proof, `${member}'s proof in epoch 3`);
   // A store that did not close it rebuilds the tree from the chunks.
   assert.deepEqual((await new PgSettlementStore(pool).leaf(3, d))!.proof, expected.proofs.get(d)!.proof);
-  const { rows } = await pool.query(`SELECT count(*)::int AS chunks FROM epoch_tree_chunks WHERE epoch = 3`);
-  assert.equal(rows[0].chunks, 1, "the crashed close's chunks are gone");
+  const { rows: chunks } = await pool.query(`SELECT count(*)::int AS chunks FROM epoch_tree_chunks WHERE epoch = 3`);
+  assert.equal(chunks[0].chunks, 1, "the crashed close's chunks are gone");
   assert.equal((await pool.query(`SELECT 1 FROM epoch_leaves WHERE member = '0xdead'`)).rowCount, 0);
   assert.deepEqual((await store.memberLeaves(d, 10)).map((l) => [l.epoch, l.epochWork]), [[3, 10n]]);
 });

@@ -11,11 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import Database from 'better-sqlite3';
 import { getAddress } from 'ethers';
-import { REWARD_LEAF_ENCODING, buildRewardTree, splitEpochReward, verifyRewardProof, type RewardLeaf } from '../protocol/dao/index.js';
+import { REWARD_LEAF_ENCODING, splitEpochReward, verifyRewardProof, type RewardLeaf } from '../protocol/dao/index.js';
 import { MIGRATIONS, migrate } from '../server/ledger/migrations.js';
 import { buildEpoch } from '../server/settlement/epoch-builder.js';
 import { EpochTreeError } from '../server/settlement/epoch-trees.js';
 import { SqliteSettlementStore } from '../server/settlement/sqlite-settlement-store.js';
+import { oldLayout } from './helpers/old-layout-epochs.js';
 import { CHUNK_LEAVES } from '../server/settlement/tree-chunks.js';
 
 const REWARD = 10n ** 20n;
@@ -142,46 +143,23 @@ test('an altered chunk is refused with an error naming the epoch; the next reque
   await assert.rejects(store.leaf(1, member), (err: unknown) => err instanceof EpochTreeError && err.epoch === 1 && /epoch 1: the tree of its stored leaves has root 0x[0-9a-f]{64}, not the epoch's root/.test(err.message));
   await assert.rejects(store.leaf(1, member), EpochTreeError, 'a failed load is not cached as a tree');
   db.prepare('DELETE FROM epoch_tree_chunks WHERE epoch = 1').run();
-  await assert.rejects(new SqliteSettlementStore(db).leaf(1, member), /epoch 1: its stored tree chunks hold 0 leaves, not the 50/);
+  await assert.rejects(new SqliteSettlementStore(db).leaf(1, member), /epoch 1: its stored tree chunks hold 0 bytes, not the 50 leaves/);
   db.close();
 });
 
 test('a ledger with epochs in the old layout (a JSON proof per member) is migrated and serves the same proofs', async () => {
   const db = ledger(MIGRATIONS.slice(0, 2));
   const [a, b, c] = [0, 1, 2].map(() => randomAddress()) as [string, string, string];
-  const epochs: RewardLeaf[][] = [
-    [
-      { account: a, cumulativeWork: 100n, cumulativeReward: 10n },
-      { account: b, cumulativeWork: 300n, cumulativeReward: 30n },
-      { account: c, cumulativeWork: 50n, cumulativeReward: 5n },
-    ],
-    [
-      { account: a, cumulativeWork: 180n, cumulativeReward: 70n },
-      { account: b, cumulativeWork: 300n, cumulativeReward: 30n },
-      { account: c, cumulativeWork: 50n, cumulativeReward: 5n },
-    ],
-  ];
-  const trees = epochs.map((leaves) => buildRewardTree(leaves));
+  const { epochs, trees, rows } = oldLayout(a, b, c);
   addShares(db, new Map([[a, 1]]));
   addShares(db, new Map([[a, 1]]));
-  for (const [i, leaves] of epochs.entries()) {
+  for (const i of epochs.keys()) {
     const epoch = i + 1;
     db.prepare(
       `INSERT INTO epochs (epoch, start_ms, end_ms, first_share_id, last_share_id, epoch_work, total_work, reward, reinvested, reinvestment_bps, root, status, created_at_ms)
        VALUES (?, 0, 1, ?, ?, '0', ?, '0', '0', 0, ?, 'published', 1)`,
     ).run(epoch, i, epoch, trees[i]!.totalWork.toString(), trees[i]!.root);
-    for (const leaf of leaves) {
-      const before = i === 0 ? undefined : epochs[i - 1]!.find((l) => l.account === leaf.account)!;
-      db.prepare(`INSERT INTO epoch_leaves VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
-        epoch,
-        leaf.account,
-        String(leaf.cumulativeWork - (before?.cumulativeWork ?? 0n)),
-        String(leaf.cumulativeReward - (before?.cumulativeReward ?? 0n)),
-        String(leaf.cumulativeWork),
-        String(leaf.cumulativeReward),
-        JSON.stringify(trees[i]!.proofs.get(leaf.account)!.proof),
-      );
-    }
+    for (const row of rows(i)) db.prepare(`INSERT INTO epoch_leaves VALUES (?, ?, ?, ?, ?, ?, ?)`).run(...row);
   }
 
   assert.deepEqual(migrate(db).applied, [3]);

@@ -4,18 +4,14 @@
 // the new epoch, served from the compact store, verify with the library and on-chain; and an
 // altered chunk makes the proof endpoint answer an error naming its epoch, with no crash.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import { leafAt } from '../protocol/dao/compact-leaves.js';
 import { verifyRewardProof } from '../protocol/dao/index.js';
-import { writeDeployment } from '../server/chain/deploy.js';
 import type { Gateway } from '../server/gateway.js';
 import type { SqliteLedger } from '../server/ledger/sqlite-ledger.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
-import { MEMBER, MEMBER_2, getJson, startTestGateway } from './helpers/gateway.js';
+import { MEMBER, MEMBER_2, getJson, startSettlingGateway } from './helpers/gateway.js';
 import { randomLeaves, seedEpoch, type SeededEpoch } from './helpers/seed-epoch.js';
 import { TestMiner, type FoundShare } from './helpers/test-miner.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -45,14 +41,7 @@ async function findShares(miner: TestMiner, member: string, count: number, from:
 
 before(async () => {
   chain = await startTestChain();
-  const deploymentFile = join(mkdtempSync(join(tmpdir(), 'large-close-')), 'deployment.json');
-  writeDeployment(deploymentFile, chain.deployment);
-  gateway = await startTestGateway({
-    chainRpcUrl: chain.anvil.rpcUrl,
-    chainDeploymentFile: deploymentFile,
-    publisherKey: chain.anvil.accounts[0]!.privateKey,
-    epochSeconds: 30 * 86_400,
-    epochReward: '100',
+  gateway = await startSettlingGateway(chain, {
     // Vardiff held still: the shares found in advance stay valid.
     startDifficulty: DIFFICULTY,
     minDifficulty: DIFFICULTY,

@@ -34,9 +34,9 @@ export class EpochTrees {
   /** Insertion order is recency: the first entry is the least recently used. */
   private readonly cache = new Map<number, { root: string; tree: Promise<EpochTree> }>();
 
-  /** `load` reads an epoch's compact leaves (a fresh buffer: it is transferred to the worker). */
+  /** `load` reads an epoch's compact leaves as its checked chunks (tree-chunks.ts), which are transferred to the worker. */
   constructor(
-    private readonly load: (epoch: number) => Promise<Uint8Array>,
+    private readonly load: (epoch: number) => Promise<Uint8Array[]>,
     private readonly capacity = DEFAULT_CACHED_EPOCHS,
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`the proof cache holds at least one epoch, got ${capacity}`);
@@ -79,14 +79,14 @@ export class EpochTrees {
   }
 
   private async rebuild(epoch: number, root: string): Promise<EpochTree> {
-    let leaves: Uint8Array;
+    let chunks: Uint8Array[];
     try {
-      leaves = await this.load(epoch);
+      chunks = await this.load(epoch);
     } catch (err) {
       throw new EpochTreeError(epoch, err instanceof Error ? err.message : String(err));
     }
-    if (leaves.length === 0) throw new EpochTreeError(epoch, `epoch ${epoch} has no stored tree leaves (epoch_tree_chunks): its proofs cannot be served`);
-    const built = await treeThread.build(leaves).catch((err: unknown) => {
+    if (chunks.length === 0) throw new EpochTreeError(epoch, `epoch ${epoch} has no stored tree leaves (epoch_tree_chunks): its proofs cannot be served`);
+    const built = await treeThread.build(chunks).catch((err: unknown) => {
       throw new EpochTreeError(epoch, `epoch ${epoch}: its stored tree leaves are unreadable: ${err instanceof Error ? err.message : String(err)}`);
     });
     if (built.root !== root) {

@@ -25,7 +25,7 @@ import {
   type ProvenLeaf,
   type SettlementStorage,
 } from './settlement-store.js';
-import { asBuffer, joinChunks, splitIntoChunks } from './tree-chunks.js';
+import { asBuffer, checkChunks, splitIntoChunks } from './tree-chunks.js';
 
 /** pg_advisory_xact_lock key serializing closes ("DAOCLOS"): two closers never interleave. */
 export const SETTLEMENT_CLOSE_LOCK = 0x44414f434c4f53n;
@@ -158,7 +158,7 @@ export class PgSettlementStore implements SettlementStorage {
          SELECT ${PENDING_BY_MEMBER} FROM claimed GROUP BY member`,
         [epoch],
       );
-      const previous = last ? await this.compactLeaves(client, last.epoch) : new Uint8Array(0);
+      const previous = last ? await this.compactLeaves(client, last.epoch) : [];
       const pending = toPending(claimed.rows);
       // Leftovers of a crashed close, deleted on another connection: the rows of this epoch are
       // written on other connections too, and a delete pending in this transaction would block them.
@@ -240,11 +240,11 @@ export class PgSettlementStore implements SettlementStorage {
   }
 
   /** An epoch's compact leaves, read on `db` (the close's transaction, or the pool). */
-  private async compactLeaves(db: pg.Pool | pg.PoolClient, epoch: number): Promise<Uint8Array> {
+  private async compactLeaves(db: pg.Pool | pg.PoolClient, epoch: number): Promise<Uint8Array[]> {
     const { rows: epochs } = await db.query<{ leaf_count: number }>('SELECT leaf_count FROM epochs WHERE epoch = $1', [epoch]);
     if (!epochs[0]) throw new Error(`epoch ${epoch} does not exist`);
     const { rows } = await db.query<{ chunk: number; leaves: Buffer }>('SELECT chunk, leaves FROM epoch_tree_chunks WHERE epoch = $1 ORDER BY chunk', [epoch]);
-    return joinChunks(epoch, rows, epochs[0].leaf_count);
+    return checkChunks(epoch, rows, epochs[0].leaf_count);
   }
 
   /** The epoch's chunks and changed leaves, a small autocommitted statement at a time (invisible until the epoch row commits). */

@@ -77,8 +77,8 @@ export interface CloseInput {
   /** The number the new epoch gets: the last epoch's + 1. */
   epoch: number;
   pending: PendingWork;
-  /** The previous epoch's compact leaves (empty before the first); a fresh buffer, the build may transfer it. */
-  previous: Uint8Array;
+  /** The previous epoch's compact leaves as its checked chunks (none before the first); the build may transfer them. */
+  previous: Uint8Array[];
   /** The previous epoch's end, or undefined for the first epoch. */
   previousEndMs: number | undefined;
 }

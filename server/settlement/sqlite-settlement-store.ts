@@ -26,12 +26,12 @@ import {
   type ProvenLeaf,
   type SettlementStorage,
 } from './settlement-store.js';
-import { CHUNK_LEAVES, asBuffer, joinChunks, splitIntoChunks } from './tree-chunks.js';
+import { CHUNK_LEAVES, asBuffer, checkChunks, splitIntoChunks } from './tree-chunks.js';
 
 /** Share ids summed per read: the GROUP BY of a long epoch is split so the event loop keeps turning. */
-const PENDING_PAGE_IDS = 50_000;
+const PENDING_PAGE_IDS = 16_384;
 /** Changed leaves (or leftover rows deleted) per write transaction. */
-const ROWS_PER_TRANSACTION = 2_000;
+const ROWS_PER_TRANSACTION = 500;
 
 interface EpochRow {
   epoch: number;
@@ -168,7 +168,7 @@ export class SqliteSettlementStore implements SettlementStorage {
     const { last, afterShareId, maxShareId } = this.snapshot();
     const epoch = (last?.epoch ?? 0) + 1;
     const pending = await this.pendingIn(afterShareId, maxShareId);
-    const previous = last ? await this.compactLeaves(last.epoch) : new Uint8Array(0);
+    const previous = last ? await this.compactLeaves(last.epoch) : [];
     const built = await build({ epoch, pending, previous, previousEndMs: last?.endMs });
     if (!built) return undefined;
     const record = built.record;
@@ -287,17 +287,17 @@ export class SqliteSettlementStore implements SettlementStorage {
   }
 
   /** An epoch's compact leaves, a chunk per read. */
-  private async compactLeaves(epoch: number): Promise<Uint8Array> {
+  private async compactLeaves(epoch: number): Promise<Uint8Array[]> {
     const row = this.stmt.epoch.get(epoch);
     if (!row) throw new Error(`epoch ${epoch} does not exist`);
     const chunks: { chunk: number; leaves: Uint8Array }[] = [];
     for (let i = 0; i * CHUNK_LEAVES < row.leaf_count; i++) {
       const chunk = this.stmt.chunk.get(epoch, i);
-      if (!chunk) break; // joinChunks names what is missing
+      if (!chunk) break; // checkChunks names what is missing
       chunks.push(chunk);
       await yieldToEventLoop();
     }
-    return joinChunks(epoch, chunks, row.leaf_count);
+    return checkChunks(epoch, chunks, row.leaf_count);
   }
 
   /** Deletes what a crashed close left (rows of epochs above the last), a small transaction at a time. */

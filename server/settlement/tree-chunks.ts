@@ -17,22 +17,32 @@ export function splitIntoChunks(leaves: Uint8Array): Uint8Array[] {
 }
 
 /**
- * Joins an epoch's stored chunks (ordered by chunk number) into one fresh table (its own buffer,
- * so it can be transferred to a worker). Throws, naming the epoch, when a chunk is missing or cut.
+ * An epoch's stored chunks (ordered by chunk number), checked whole: each a buffer of its own, so
+ * they can be transferred to the tree worker, which joins them (concatChunks) off the event loop.
+ * Throws, naming the epoch, when a chunk is missing or cut.
  */
-export function joinChunks(epoch: number, chunks: readonly { chunk: number; leaves: Uint8Array }[], leafCount: number): Uint8Array {
-  const out = new Uint8Array(leafCount * LEAF_RECORD_BYTES);
-  let offset = 0;
+export function checkChunks(epoch: number, chunks: readonly { chunk: number; leaves: Uint8Array }[], leafCount: number): Uint8Array[] {
+  let bytes = 0;
   for (const [i, { chunk, leaves }] of chunks.entries()) {
-    const last = i === chunks.length - 1;
-    if (chunk !== i || (!last && leaves.length !== CHUNK_BYTES) || offset + leaves.length > out.length) {
+    if (chunk !== i || (i < chunks.length - 1 && leaves.length !== CHUNK_BYTES)) {
       throw new Error(`epoch ${epoch}: its stored tree chunks are not whole (chunk ${chunk} at position ${i}, ${leaves.length} bytes); the ledger's epoch_tree_chunks were altered or damaged`);
     }
-    out.set(leaves, offset);
-    offset += leaves.length;
+    bytes += leaves.length;
   }
-  if (offset !== out.length) {
-    throw new Error(`epoch ${epoch}: its stored tree chunks hold ${offset / LEAF_RECORD_BYTES} leaves, not the ${leafCount} the epoch has; the ledger's epoch_tree_chunks were altered or damaged`);
+  if (bytes !== leafCount * LEAF_RECORD_BYTES) {
+    throw new Error(`epoch ${epoch}: its stored tree chunks hold ${bytes} bytes, not the ${leafCount} leaves the epoch has; the ledger's epoch_tree_chunks were altered or damaged`);
+  }
+  // A driver may hand out views of a shared pool: those are copied, the rest move as they are.
+  return chunks.map(({ leaves }) => (leaves.byteOffset === 0 && leaves.byteLength === leaves.buffer.byteLength ? leaves : leaves.slice()));
+}
+
+/** One table from checked chunks (in the tree worker). */
+export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
   }
   return out;
 }

@@ -24,8 +24,8 @@ export interface ClosedTree extends TreeBuild {
 }
 
 export type ToTree =
-  | { type: 'close'; id: number; previous: Uint8Array; members: string[]; work: Float64Array; reward: bigint; reinvestmentBps: number }
-  | { type: 'build'; id: number; leaves: Uint8Array };
+  | { type: 'close'; id: number; previous: Uint8Array[]; members: string[]; work: Float64Array; reward: bigint; reinvestmentBps: number }
+  | { type: 'build'; id: number; chunks: Uint8Array[] };
 
 export type FromTree =
   | { type: 'closed'; id: number; result: ClosedTree | null }

@@ -23,16 +23,19 @@ class TreeThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  /** Merges `previous` with the epoch's work and builds the tree; null when the work rounds to nothing. Transfers `previous`. */
-  async close(request: { previous: Uint8Array; members: string[]; work: Float64Array; reward: bigint; reinvestmentBps: number }): Promise<ClosedTree | null> {
-    const reply = await this.request((id) => ({ type: 'close', id, ...request }), [request.previous.buffer as ArrayBuffer, request.work.buffer as ArrayBuffer]);
+  /**
+   * Merges the previous epoch's leaves (its checked chunks, tree-chunks.ts) with the epoch's work
+   * and builds the tree; null when the work rounds to nothing. Transfers the chunks and `work`.
+   */
+  async close(request: { previous: Uint8Array[]; members: string[]; work: Float64Array; reward: bigint; reinvestmentBps: number }): Promise<ClosedTree | null> {
+    const reply = await this.request((id) => ({ type: 'close', id, ...request }), [...request.previous.map((c) => c.buffer as ArrayBuffer), request.work.buffer as ArrayBuffer]);
     if (reply.type !== 'closed') throw new Error(`reward-tree worker answered a close with ${reply.type}`);
     return reply.result;
   }
 
-  /** Builds the tree of `leaves` (compact, account order); transfers `leaves` there and back. */
-  async build(leaves: Uint8Array): Promise<TreeBuild> {
-    const reply = await this.request((id) => ({ type: 'build', id, leaves }), [leaves.buffer as ArrayBuffer]);
+  /** Builds the tree of an epoch's leaves (its checked chunks, in order); transfers them. */
+  async build(chunks: Uint8Array[]): Promise<TreeBuild> {
+    const reply = await this.request((id) => ({ type: 'build', id, chunks }), chunks.map((c) => c.buffer as ArrayBuffer));
     if (reply.type !== 'built') throw new Error(`reward-tree worker answered a build with ${reply.type}`);
     return reply.result;
   }
