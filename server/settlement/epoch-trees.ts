@@ -34,7 +34,7 @@ export class EpochTrees {
   /** Insertion order is recency: the first entry is the least recently used. */
   private readonly cache = new Map<number, { root: string; tree: Promise<EpochTree> }>();
 
-  /** `load` reads an epoch's compact leaves as its checked chunks (tree-chunks.ts), which are transferred to the worker. */
+  /** `load` reads an epoch's compact leaves as its checked chunks (tree-chunks.ts), which are transferred to the worker and joined there. */
   constructor(
     private readonly load: (epoch: number) => Promise<Uint8Array[]>,
     private readonly capacity = DEFAULT_CACHED_EPOCHS,

@@ -18,7 +18,7 @@ export function splitIntoChunks(leaves: Uint8Array): Uint8Array[] {
 
 /**
  * An epoch's stored chunks (ordered by chunk number), checked whole: each a buffer of its own, so
- * they can be transferred to the tree worker, which joins them (concatChunks) off the event loop.
+ * they can be transferred to the tree worker, which joins them off the event loop.
  * Throws, naming the epoch, when a chunk is missing or cut.
  */
 export function checkChunks(epoch: number, chunks: readonly { chunk: number; leaves: Uint8Array }[], leafCount: number): Uint8Array[] {
@@ -34,17 +34,6 @@ export function checkChunks(epoch: number, chunks: readonly { chunk: number; lea
   }
   // A driver may hand out views of a shared pool: those are copied, the rest move as they are.
   return chunks.map(({ leaves }) => (leaves.byteOffset === 0 && leaves.byteLength === leaves.buffer.byteLength ? leaves : leaves.slice()));
-}
-
-/** One table from checked chunks (in the tree worker). */
-export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /** A Buffer over the same bytes (no copy): the database drivers bind only Buffers as BLOB/bytea. */

@@ -1,8 +1,8 @@
 import { parentPort } from 'node:worker_threads';
+import { concatBytes } from '../../protocol/hex.js';
 import { buildRewardTreeNodes } from '../../protocol/dao/reward-tree-builder.js';
 import { changedLeavesText } from './changed-leaves.js';
 import { mergeEpoch } from './epoch-merge.js';
-import { concatChunks } from './tree-chunks.js';
 import type { FromTree, ToTree, TreeBuild } from './tree-protocol.js';
 
 /**
@@ -22,10 +22,10 @@ async function build(leaves: Uint8Array, startedMs: number): Promise<TreeBuild> 
 async function answer(message: ToTree): Promise<{ reply: FromTree; transfer: ArrayBuffer[] }> {
   const startedMs = performance.now();
   if (message.type === 'build') {
-    const result = await build(concatChunks(message.chunks), startedMs);
+    const result = await build(concatBytes(...message.chunks), startedMs);
     return { reply: { type: 'built', id: message.id, result }, transfer: [result.leaves.buffer as ArrayBuffer, result.nodes.buffer as ArrayBuffer] };
   }
-  const merged = mergeEpoch({ ...message, previous: concatChunks(message.previous) });
+  const merged = mergeEpoch({ ...message, previous: concatBytes(...message.previous) });
   if (!merged) return { reply: { type: 'closed', id: message.id, result: null }, transfer: [] };
   const tree = await build(merged.leaves, startedMs);
   const result = { ...tree, changed: changedLeavesText(merged.changed), epochWork: merged.epochWork, reward: merged.reward, reinvested: merged.reinvested };
