@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { leafAt, leafCountOf } from '../protocol/dao/compact-leaves.js';
 import { buildRewardTree } from '../protocol/dao/index.js';
 import { writeDeployment } from '../server/chain/deploy.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
@@ -263,7 +264,9 @@ test(`kill -9 under load from ${MINERS} miners after an epoch closed: no acknowl
     }[];
     assert.ok(epochs.length >= 2, `an epoch before the kill and one after the restart (${epochs.length})`);
     const workIn = db.prepare('SELECT member, sum(work) AS work FROM shares WHERE id > ? AND id <= ? GROUP BY member');
+    // epoch_leaves keeps the leaves that changed in each epoch; the whole tree is the epoch's compact chunks.
     const leavesOf = db.prepare('SELECT member, epoch_work, cumulative_work, cumulative_reward FROM epoch_leaves WHERE epoch = ?');
+    const chunksOf = db.prepare('SELECT leaves FROM epoch_tree_chunks WHERE epoch = ? ORDER BY chunk').pluck();
     let previousLast = 0;
     const cumulative = new Map<string, bigint>();
     for (const [i, e] of epochs.entries()) {
@@ -281,7 +284,14 @@ test(`kill -9 under load from ${MINERS} miners after an epoch closed: no acknowl
         assert.equal(BigInt(leaf.cumulative_work), sum, `epoch ${e.epoch}: ${leaf.member}'s cumulative work`);
         cumulative.set(leaf.member, sum);
       }
-      const tree = buildRewardTree(leaves.map((l) => ({ account: l.member, cumulativeWork: BigInt(l.cumulative_work), cumulativeReward: BigInt(l.cumulative_reward) })));
+      const compact = Buffer.concat(chunksOf.all(e.epoch) as Buffer[]);
+      const stored = Array.from({ length: leafCountOf(compact) }, (_, n) => leafAt(compact, n));
+      assert.deepEqual(
+        stored.map((l) => [l.account, l.cumulativeWork]),
+        [...cumulative].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)),
+        `epoch ${e.epoch}: its tree holds every member's cumulative work so far`,
+      );
+      const tree = buildRewardTree(stored);
       assert.equal(tree.root, e.root, `epoch ${e.epoch}: the stored root is the tree of its stored leaves`);
       assert.equal(tree.totalWork.toString(), e.total_work);
     }

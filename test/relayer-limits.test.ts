@@ -22,7 +22,7 @@ import {
 } from '../protocol/dao/index.js';
 import { writeDeployment } from '../server/chain/deploy.js';
 import type { SqliteLedger } from '../server/ledger/sqlite-ledger.js';
-import { leafFor } from '../server/relayer/leaves.js';
+import { publishedLeavesOf } from '../server/settlement/published-leaves.js';
 import { RelayLimits } from '../server/relayer/limits.js';
 import type { Relayer } from '../server/relayer/relayer.js';
 import { RELAYER_LIMIT_DEFAULTS } from '../server/config/relayer.js';
@@ -240,8 +240,9 @@ test('a spent gas budget pauses relaying: 503 with Retry-After, /healthz says so
 test('a proposer below the governed proposal threshold is refused (422) before any gas is spent', async () => {
   // The members vote the threshold up themselves (from Alice's own funded wallet, not the relayer):
   // one more than Bob's work, so Alice may still propose and Bob may not.
-  const db = (gateway.view.ledger as SqliteLedger).db;
-  const [aliceLeaf, bobLeaf] = [leafFor(db, 1, alice!.address)!, leafFor(db, 1, bob!.address)!];
+  // From the settlement's compact store, as the relayer reads them: the chain checks these proofs.
+  const leaves = publishedLeavesOf(gateway.view.settlement!.store);
+  const [aliceLeaf, bobLeaf] = [(await leaves.publishedLeaf(1, alice!.address))!, (await leaves.publishedLeaf(1, bob!.address))!];
   const threshold = bobLeaf.cumulativeWork + 1n;
   await chain.provider.send('anvil_setBalance', [alice!.address, '0x' + (10n ** 18n).toString(16)]);
   const governor = chain.contracts.governor.connect(alice!.connect(chain.provider)) as typeof chain.contracts.governor;

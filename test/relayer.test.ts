@@ -2,9 +2,6 @@
 // settlement publishes the epoch on a real anvil chain, and the members' signed proposals, votes and
 // claims go over real HTTP to the gateway, which checks them and pays the gas in batches.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { JsonRpcProvider, Wallet, ZeroHash, keccak256, toUtf8Bytes, type Contract, type HDNodeWallet } from 'ethers';
 import { pino } from 'pino';
@@ -19,23 +16,23 @@ import {
   relayDomain,
 } from '../protocol/dao/index.js';
 import type { DaoChain } from '../server/chain/open-chain.js';
-import { writeDeployment } from '../server/chain/deploy.js';
 import type { SqliteLedger } from '../server/ledger/sqlite-ledger.js';
-import { leafFor, type PublishedLeaf } from '../server/relayer/leaves.js';
+import type { PublishedLeaf } from '../server/relayer/leaves.js';
+import { publishedLeavesOf } from '../server/settlement/published-leaves.js';
 import { startRelayer, type Relayer } from '../server/relayer/relayer.js';
 import { RelayStore } from '../server/relayer/request-store.js';
 import { TEST_VOTING_PERIOD_SECONDS, startTestChain, type TestChain } from './helpers/chain.js';
 import type { AcceptedProposal, ChainInfo, RelayedClaim, RelayedProposal, RelayedVote } from '../protocol/api.js';
 import type { ProposalView } from '../protocol/dao/proposals.js';
 import { assertFields } from './helpers/api-fields.js';
-import { getJson, startTestGateway } from './helpers/gateway.js';
+import { getJson, startSettlingGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 let chain: TestChain;
-let gateway: Awaited<ReturnType<typeof startTestGateway>>;
+let gateway: Awaited<ReturnType<typeof startSettlingGateway>>;
 let relayer: Relayer;
 let governor: Contract;
 let api: string;
@@ -49,14 +46,7 @@ const leaves = new Map<string, PublishedLeaf>();
 before(async () => {
   chain = await startTestChain();
   governor = chain.contracts.governor;
-  const deploymentFile = join(mkdtempSync(join(tmpdir(), 'relayer-')), 'deployment.json');
-  writeDeployment(deploymentFile, chain.deployment);
-  gateway = await startTestGateway({
-    chainRpcUrl: chain.anvil.rpcUrl,
-    chainDeploymentFile: deploymentFile,
-    publisherKey: chain.anvil.accounts[0]!.privateKey,
-    epochSeconds: 30 * 86_400,
-    epochReward: '100',
+  gateway = await startSettlingGateway(chain, {
     // The timer never fires during the test: each test flushes when it wants a batch.
     relayIntervalMs: 3_600_000,
   });
@@ -69,7 +59,9 @@ before(async () => {
   const settlement = gateway.view.settlement!;
   assert.ok(await settlement.closeEpoch(), 'epoch 1 closed');
   await waitFor('epoch 1 published', async () => (await settlement.store.epoch(1))?.status === 'published');
-  for (const wallet of Object.values(members)) leaves.set(wallet.address, leafFor(db(), 1, wallet.address)!);
+  // Proofs from the settlement's compact store (what the relayer itself reads); the chain checks them.
+  const published = publishedLeavesOf(settlement.store);
+  for (const wallet of Object.values(members)) leaves.set(wallet.address, (await published.publishedLeaf(1, wallet.address))!);
 });
 
 after(async () => {

@@ -2,6 +2,7 @@ import { soleInstance } from '../instance-registry.js';
 import type { SqliteLedger } from '../ledger/sqlite-ledger.js';
 import { SqliteRelayStorage } from '../relayer/sqlite-relay-storage.js';
 import { alwaysLeader } from '../settlement/leader.js';
+import { publishedLeavesOf } from '../settlement/published-leaves.js';
 import { SqliteSettlementStore } from '../settlement/sqlite-settlement-store.js';
 import type { Backend } from './backend.js';
 
@@ -10,6 +11,9 @@ import type { Backend } from './backend.js';
  * the ledger's migrations), nobody else can hold this instance id, and this gateway always leads.
  */
 export class SqliteBackend implements Backend {
+  /** One store for the settlement and the relayer: they share its cache of epoch trees. */
+  private store: SqliteSettlementStore | undefined;
+
   constructor(
     readonly ledger: SqliteLedger,
     readonly label: string,
@@ -21,11 +25,11 @@ export class SqliteBackend implements Backend {
   }
 
   async settlementStore() {
-    return new SqliteSettlementStore(this.ledger.db);
+    return (this.store ??= new SqliteSettlementStore(this.ledger.db));
   }
 
   async relayStorage() {
-    return new SqliteRelayStorage(this.ledger.db);
+    return new SqliteRelayStorage(this.ledger.db, publishedLeavesOf(await this.settlementStore()));
   }
 
   leadership() {

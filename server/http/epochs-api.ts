@@ -12,7 +12,8 @@ import { getAddress } from 'ethers';
 import type { EpochInfo, EpochsResponse, MemberLeavesResponse, ProofResponse } from '../../protocol/api.js';
 import type { GatewayView } from '../gateway-view.js';
 import type { Settlement } from '../settlement/settlement.js';
-import type { EpochSummary, LeafRecord } from '../settlement/settlement-store.js';
+import { EpochTreeError } from '../settlement/epoch-trees.js';
+import type { EpochSummary, ProvenLeaf } from '../settlement/settlement-store.js';
 import { HttpError, send } from './respond.js';
 
 const DEFAULT_LIMIT = 20;
@@ -64,7 +65,12 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
       return true;
     }
     const account = parseAddress(third!);
-    const leaf = await settlement.store.leaf(epoch.epoch, account);
+    const leaf = await settlement.store.leaf(epoch.epoch, account).catch((err: unknown) => {
+      if (!(err instanceof EpochTreeError)) throw err;
+      // The ledger is damaged, not the request: said plainly (and logged), and the gateway goes on.
+      view.log.error({ epoch: err.epoch }, err.message);
+      throw new HttpError(503, err.message);
+    });
     if (!leaf) throw new HttpError(404, `${account} has no leaf in epoch ${epoch.epoch} (no work credited up to that epoch)`);
     send(res, 200, proofJson(epoch, leaf));
     return true;
@@ -126,7 +132,7 @@ function epochJson(e: EpochSummary): EpochInfo {
   };
 }
 
-function proofJson(e: EpochSummary, leaf: LeafRecord): ProofResponse {
+function proofJson(e: EpochSummary, leaf: ProvenLeaf): ProofResponse {
   return {
     epoch: e.epoch,
     root: e.root,

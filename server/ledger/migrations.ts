@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { compactEpochTrees } from './compact-epochs.js';
 
 /**
  * Schema migrations for the SQLite ledger, tracked with `PRAGMA user_version`.
@@ -11,6 +12,8 @@ import type Database from 'better-sqlite3';
 export interface Migration {
   description: string;
   sql: string;
+  /** What SQL alone cannot do, run after `sql` in the same transaction. */
+  run?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -159,6 +162,46 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX relay_requests_account ON relay_requests (account, id);
     `,
   },
+  {
+    description: 'compact epoch trees: leaves in chunks, proofs on demand, epoch_leaves only for changed members',
+    sql: `
+      -- Each epoch's leaves, 84 bytes a leaf in account order (protocol/dao/compact-leaves.ts),
+      -- 16,384 leaves a row (server/settlement/tree-chunks.ts); proofs are computed from them on
+      -- demand. No foreign key to epochs, on purpose: a close writes these before its epoch row,
+      -- which makes them count (rows above the last epoch are a crashed close's, deleted by the next).
+      CREATE TABLE epoch_tree_chunks (
+        epoch   INTEGER NOT NULL CHECK (epoch >= 1),
+        chunk   INTEGER NOT NULL CHECK (chunk >= 0),
+        leaves  BLOB    NOT NULL,
+        PRIMARY KEY (epoch, chunk)
+      );
+      -- How many leaves the epoch's tree has (the API's members).
+      ALTER TABLE epochs ADD COLUMN leaf_count INTEGER NOT NULL DEFAULT 0;
+
+      -- The leaves that changed in their epoch (the member did work), for a member's history; no
+      -- proofs, no foreign key (written before the epoch row, as the chunks are).
+      CREATE TABLE epoch_changed_leaves (
+        epoch              INTEGER NOT NULL,
+        member             TEXT    NOT NULL,
+        epoch_work         TEXT    NOT NULL,
+        epoch_reward       TEXT    NOT NULL,
+        cumulative_work    TEXT    NOT NULL,
+        cumulative_reward  TEXT    NOT NULL,
+        PRIMARY KEY (epoch, member)
+      ) WITHOUT ROWID;
+    `,
+    run(db) {
+      compactEpochTrees(db);
+      db.exec(`
+        INSERT INTO epoch_changed_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
+        SELECT epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward FROM epoch_leaves
+         WHERE epoch_work <> '0' OR epoch_reward <> '0';
+        DROP TABLE epoch_leaves;
+        ALTER TABLE epoch_changed_leaves RENAME TO epoch_leaves;
+        CREATE INDEX epoch_leaves_member ON epoch_leaves (member, epoch);
+      `);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;
@@ -203,6 +246,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
         const current = userVersion(db);
         if (current >= target) return false;
         db.exec(step.sql);
+        step.run?.(db);
         db.pragma(`user_version = ${target}`);
         return true;
       })

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { migratePg, type PgMigration } from '../ledger/pg/migrations.js';
-import { LEAF_COLUMNS, spellings, toPublishedLeaf, type LeafRow, type PublishedLeaf } from './leaves.js';
+import type { PublishedLeaf, PublishedLeaves } from './leaves.js';
 import type { EnqueueResult, Payload, RelayKind, RelayRecord, RelayStatus, RelayStorage } from './request-store.js';
 
 export const RELAYER_COMPONENT = 'relayer';
@@ -73,9 +73,10 @@ function toRecord(row: Row): RelayRecord {
 }
 
 export class PgRelayStorage implements RelayStorage {
-
+  /** `leaves`: the settlement's proof source. */
   constructor(
     private readonly pool: pg.Pool,
+    private readonly leaves: PublishedLeaves,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -144,15 +145,7 @@ export class PgRelayStorage implements RelayStorage {
   }
 
   async publishedLeaf(epoch: bigint | number, member: string): Promise<PublishedLeaf | undefined> {
-    const n = Number(epoch);
-    if (!Number.isSafeInteger(n) || n < 1) return undefined;
-    const { rows } = await this.pool.query<LeafRow>(
-      `SELECT ${LEAF_COLUMNS}
-         FROM epoch_leaves l JOIN epochs e ON e.epoch = l.epoch
-        WHERE l.epoch = $1 AND e.status = 'published' AND l.member IN ($2, $3)`,
-      [n, ...spellings(member)],
-    );
-    return rows[0] && toPublishedLeaf(rows[0]);
+    return this.leaves.publishedLeaf(epoch, member);
   }
 
   async latestPublishedEpoch(): Promise<bigint | undefined> {

@@ -1,15 +1,17 @@
-// RelayStorage over the SQLite ledger file: the synchronous RelayStore and leaf readers, behind the
+// RelayStorage over the SQLite ledger file: the synchronous RelayStore and the settlement's leaves, behind the
 // asynchronous interface the relayer uses with either ledger. better-sqlite3 runs each call to the
 // end before anything else, so enqueue's check-then-write stays atomic.
 import type Database from 'better-sqlite3';
-import { latestPublishedEpoch, leafFor, type PublishedLeaf } from './leaves.js';
+import { latestPublishedEpoch, type PublishedLeaf, type PublishedLeaves } from './leaves.js';
 import { RelayStore, type EnqueueResult, type Payload, type RelayKind, type RelayRecord, type RelayStorage } from './request-store.js';
 
 export class SqliteRelayStorage implements RelayStorage {
   private readonly store: RelayStore;
 
+  /** `leaves`: the settlement's proof source. */
   constructor(
     private readonly db: Database.Database,
+    private readonly leaves: PublishedLeaves,
     now: () => number = Date.now,
   ) {
     this.store = new RelayStore(db, now);
@@ -56,7 +58,7 @@ export class SqliteRelayStorage implements RelayStorage {
   }
 
   async publishedLeaf(epoch: bigint | number, member: string): Promise<PublishedLeaf | undefined> {
-    return leafFor(this.db, epoch, member);
+    return this.leaves.publishedLeaf(epoch, member);
   }
 
   async latestPublishedEpoch(): Promise<bigint | undefined> {

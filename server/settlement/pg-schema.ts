@@ -4,6 +4,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { migratePg, type PgMigration } from '../ledger/pg/migrations.js';
+import { chunksOfLeafRows } from './tree-chunks.js';
 
 export const SETTLEMENT_COMPONENT = 'settlement';
 
@@ -49,6 +50,42 @@ export const SETTLEMENT_PG_MIGRATIONS: readonly PgMigration[] = [
       );
       CREATE INDEX epoch_leaves_member ON epoch_leaves (member, epoch);
     `,
+  },
+  {
+    description: 'compact epoch trees: leaves in chunks, proofs on demand, epoch_leaves only for changed members',
+    sql: `
+      -- Each epoch's leaves, 84 bytes a leaf in account order (protocol/dao/compact-leaves.ts),
+      -- 16,384 leaves a row (tree-chunks.ts); proofs are computed from them on demand. No foreign
+      -- key to epochs, on purpose: a close writes these before its epoch row, which makes them
+      -- count (rows above the last epoch are a crashed close's, deleted by the next close).
+      CREATE TABLE epoch_tree_chunks (
+        epoch   INTEGER NOT NULL CHECK (epoch >= 1),
+        chunk   INTEGER NOT NULL CHECK (chunk >= 0),
+        leaves  BYTEA   NOT NULL,
+        PRIMARY KEY (epoch, chunk)
+      );
+      -- How many leaves the epoch's tree has (the API's members).
+      ALTER TABLE epochs ADD COLUMN leaf_count INTEGER NOT NULL DEFAULT 0;
+      -- epoch_leaves now keeps only the leaves that changed in their epoch, without proofs, and is
+      -- written before the epoch row as the chunks are.
+      ALTER TABLE epoch_leaves DROP CONSTRAINT epoch_leaves_epoch_fkey;
+    `,
+    async run(client) {
+      // The epochs closed before this step: their leaves become chunks, so their proofs are still served.
+      const { rows: epochs } = await client.query<{ epoch: number }>('SELECT epoch FROM epochs ORDER BY epoch');
+      for (const { epoch } of epochs) {
+        const { rows } = await client.query<{ member: string; cumulative_work: string; cumulative_reward: string }>(
+          'SELECT member, cumulative_work::text, cumulative_reward::text FROM epoch_leaves WHERE epoch = $1',
+          [epoch],
+        );
+        for (const [i, chunk] of chunksOfLeafRows(rows).entries()) {
+          await client.query('INSERT INTO epoch_tree_chunks (epoch, chunk, leaves) VALUES ($1, $2, $3)', [epoch, i, chunk]);
+        }
+        await client.query('UPDATE epochs SET leaf_count = $1 WHERE epoch = $2', [rows.length, epoch]);
+      }
+      await client.query(`DELETE FROM epoch_leaves WHERE epoch_work = 0 AND epoch_reward = 0`);
+      await client.query(`ALTER TABLE epoch_leaves DROP COLUMN proof`);
+    },
   },
 ];
 

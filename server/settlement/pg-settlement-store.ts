@@ -3,10 +3,16 @@
 // after one with a higher id), so an id range would lose shares. Each share row carries its epoch
 // instead (shares.epoch, NULL until settled): closing epoch n runs
 //   UPDATE shares SET epoch = n WHERE epoch IS NULL
-// in the transaction that stores the epoch and its leaves. Under READ COMMITTED that statement
-// sees exactly the shares committed before it; one committed later keeps NULL for the next epoch.
-// So every committed share lands in exactly one epoch.
+// in the transaction that stores the epoch row. Under READ COMMITTED that statement sees exactly
+// the shares committed before it; one committed later keeps NULL for the next epoch. So every
+// committed share lands in exactly one epoch. The transaction blocks no share INSERT; the tree is
+// built in the worker meanwhile, and its chunks and changed leaves are written on other
+// connections in small statements before the epoch row commits, which makes them count (rows above
+// the last epoch are a crashed close's leftovers, deleted at the next close, under its lock).
 import type pg from 'pg';
+import { changedRowBatches } from './changed-leaves.js';
+import { EpochTrees } from './epoch-trees.js';
+import { provenLeaf } from './proven-leaf.js';
 import {
   checkFollows,
   type EpochBuild,
@@ -16,13 +22,17 @@ import {
   type LeafRecord,
   type NewEpoch,
   type PendingWork,
+  type ProvenLeaf,
   type SettlementStorage,
 } from './settlement-store.js';
+import { asBuffer, checkChunks, splitIntoChunks } from './tree-chunks.js';
 
 /** pg_advisory_xact_lock key serializing closes ("DAOCLOS"): two closers never interleave. */
 export const SETTLEMENT_CLOSE_LOCK = 0x44414f434c4f53n;
 /** Statement timeout inside a close's transaction. */
 const CLOSE_STATEMENT_TIMEOUT_MS = 10 * 60_000;
+/** Changed leaves per INSERT statement. */
+const ROWS_PER_STATEMENT = 5_000;
 
 /** node-postgres returns BIGINT, NUMERIC and count(*) as strings; each is converted where read. */
 interface EpochRow {
@@ -40,7 +50,7 @@ interface EpochRow {
   block_number: string | null;
   created_at_ms: string;
   published_at_ms: string | null;
-  members?: number;
+  leaf_count: number;
 }
 
 interface LeafRow {
@@ -50,10 +60,8 @@ interface LeafRow {
   epoch_reward: string;
   cumulative_work: string;
   cumulative_reward: string;
-  proof?: unknown;
 }
 
-const EPOCH_SUMMARY = `SELECT e.*, (SELECT count(*) FROM epoch_leaves l WHERE l.epoch = e.epoch)::int AS members FROM epochs e`;
 const LEAF_COLUMNS = 'epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward';
 const PENDING_BY_MEMBER = `member, sum(work) AS work, count(*)::int AS shares, min(accepted_at_ms)::text AS first_at`;
 
@@ -81,13 +89,10 @@ function toEpoch(row: EpochRow): EpochRecord {
 }
 
 function toSummary(row: EpochRow): EpochSummary {
-  return { ...toEpoch(row), members: row.members ?? 0 };
+  return { ...toEpoch(row), members: row.leaf_count };
 }
 
 function toLeaf(row: LeafRow): LeafRecord {
-  if (row.proof !== undefined && (!Array.isArray(row.proof) || !row.proof.every((p) => typeof p === 'string'))) {
-    throw new Error(`epoch_leaves row (${row.epoch}, ${row.member}) has a malformed proof`);
-  }
   return {
     epoch: row.epoch,
     member: row.member,
@@ -95,7 +100,6 @@ function toLeaf(row: LeafRow): LeafRecord {
     epochReward: BigInt(row.epoch_reward),
     cumulativeWork: BigInt(row.cumulative_work),
     cumulativeReward: BigInt(row.cumulative_reward),
-    proof: (row.proof as string[] | undefined) ?? [],
   };
 }
 
@@ -114,8 +118,15 @@ function toPending(rows: readonly { member: string; work: number; shares: number
 }
 
 export class PgSettlementStore implements SettlementStorage {
+  /** Where proofs come from: each epoch's tree, rebuilt from its chunks on first use. */
+  readonly trees: EpochTrees;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    options: { cachedEpochs?: number } = {},
+  ) {
+    this.trees = new EpochTrees((epoch) => this.compactLeaves(this.pool, epoch), options.cachedEpochs);
+  }
 
   async lastEpoch(): Promise<EpochRecord | undefined> {
     const { rows } = await this.pool.query<EpochRow>('SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1');
@@ -147,16 +158,22 @@ export class PgSettlementStore implements SettlementStorage {
          SELECT ${PENDING_BY_MEMBER} FROM claimed GROUP BY member`,
         [epoch],
       );
-      const previous = last ? (await client.query<LeafRow>(`SELECT ${LEAF_COLUMNS}, proof FROM epoch_leaves WHERE epoch = $1 ORDER BY member`, [last.epoch])).rows.map(toLeaf) : [];
+      const previous = last ? await this.compactLeaves(client, last.epoch) : [];
       const pending = toPending(claimed.rows);
-      const built = build({ epoch, pending, previous, previousEndMs: last?.endMs });
+      // Leftovers of a crashed close, deleted on another connection: the rows of this epoch are
+      // written on other connections too, and a delete pending in this transaction would block them.
+      await this.pool.query('DELETE FROM epoch_tree_chunks WHERE epoch > $1', [last?.epoch ?? 0]);
+      await this.pool.query('DELETE FROM epoch_leaves WHERE epoch > $1', [last?.epoch ?? 0]);
+      const built = await build({ epoch, pending, previous, previousEndMs: last?.endMs });
       if (!built) {
         await client.query('ROLLBACK');
         return undefined;
       }
       checkFollows(built.record, last);
-      await this.insert(client, built.record, pending.shares, built.leaves);
+      await this.writeTree(epoch, built.tree.leaves, built.changed);
+      await this.insertEpoch(client, built.record, pending.shares, built.tree.leafCount);
       await client.query('COMMIT');
+      this.trees.seed(epoch, built.tree);
       return { ...built.record, status: 'built', txHash: null, blockNumber: null, publishedAtMs: null };
     } catch (err) {
       // A connection that cannot even roll back is broken: it is destroyed, not pooled again.
@@ -168,11 +185,6 @@ export class PgSettlementStore implements SettlementStorage {
     } finally {
       if (!released) client.release();
     }
-  }
-
-  async leaves(epoch: number): Promise<LeafRecord[]> {
-    const { rows } = await this.pool.query<LeafRow>(`SELECT ${LEAF_COLUMNS}, proof FROM epoch_leaves WHERE epoch = $1 ORDER BY member`, [epoch]);
-    return rows.map(toLeaf);
   }
 
   async markSent(epoch: number, txHash: string): Promise<void> {
@@ -189,12 +201,12 @@ export class PgSettlementStore implements SettlementStorage {
   }
 
   async epoch(epoch: number): Promise<EpochSummary | undefined> {
-    const { rows } = await this.pool.query<EpochRow>(`${EPOCH_SUMMARY} WHERE e.epoch = $1`, [epoch]);
+    const { rows } = await this.pool.query<EpochRow>(`SELECT * FROM epochs WHERE epoch = $1`, [epoch]);
     return rows[0] && toSummary(rows[0]);
   }
 
   async epochs(limit: number, offset = 0): Promise<EpochSummary[]> {
-    const { rows } = await this.pool.query<EpochRow>(`${EPOCH_SUMMARY} ORDER BY e.epoch DESC LIMIT $1 OFFSET $2`, [limit, offset]);
+    const { rows } = await this.pool.query<EpochRow>(`SELECT * FROM epochs ORDER BY epoch DESC LIMIT $1 OFFSET $2`, [limit, offset]);
     return rows.map(toSummary);
   }
 
@@ -204,13 +216,17 @@ export class PgSettlementStore implements SettlementStorage {
   }
 
   async latestPublished(): Promise<EpochSummary | undefined> {
-    const { rows } = await this.pool.query<EpochRow>(`${EPOCH_SUMMARY} WHERE e.status = 'published' ORDER BY e.epoch DESC LIMIT 1`);
+    const { rows } = await this.pool.query<EpochRow>(`SELECT * FROM epochs WHERE status = 'published' ORDER BY epoch DESC LIMIT 1`);
     return rows[0] && toSummary(rows[0]);
   }
 
-  async leaf(epoch: number, member: string): Promise<LeafRecord | undefined> {
-    const { rows } = await this.pool.query<LeafRow>(`SELECT ${LEAF_COLUMNS}, proof FROM epoch_leaves WHERE epoch = $1 AND member = $2`, [epoch, member]);
-    return rows[0] && toLeaf(rows[0]);
+  async leaf(epoch: number, member: string): Promise<ProvenLeaf | undefined> {
+    const { rows } = await this.pool.query<EpochRow>('SELECT * FROM epochs WHERE epoch = $1', [epoch]);
+    if (!rows[0]) return undefined;
+    return provenLeaf(this.trees, toEpoch(rows[0]), member, async (n, account) => {
+      const changed = await this.pool.query<LeafRow>(`SELECT ${LEAF_COLUMNS} FROM epoch_leaves WHERE epoch = $1 AND member = $2`, [n, account]);
+      return changed.rows[0] && toLeaf(changed.rows[0]);
+    });
   }
 
   async memberLeaves(member: string, limit: number, offset = 0): Promise<(LeafRecord & { status: EpochStatus })[]> {
@@ -223,12 +239,35 @@ export class PgSettlementStore implements SettlementStorage {
     return rows.map((row) => ({ ...toLeaf(row), status: row.status }));
   }
 
-  /** The epoch row and all its leaves, inside close's transaction. Amounts travel as decimal text. */
-  private async insert(client: pg.PoolClient, epoch: NewEpoch, shares: number, leaves: readonly LeafRecord[]): Promise<void> {
+  /** An epoch's compact leaves, read on `db` (the close's transaction, or the pool). */
+  private async compactLeaves(db: pg.Pool | pg.PoolClient, epoch: number): Promise<Uint8Array[]> {
+    const { rows: epochs } = await db.query<{ leaf_count: number }>('SELECT leaf_count FROM epochs WHERE epoch = $1', [epoch]);
+    if (!epochs[0]) throw new Error(`epoch ${epoch} does not exist`);
+    const { rows } = await db.query<{ chunk: number; leaves: Buffer }>('SELECT chunk, leaves FROM epoch_tree_chunks WHERE epoch = $1 ORDER BY chunk', [epoch]);
+    return checkChunks(epoch, rows, epochs[0].leaf_count);
+  }
+
+  /** The epoch's chunks and changed leaves, a small autocommitted statement at a time (invisible until the epoch row commits). */
+  private async writeTree(epoch: number, leaves: Uint8Array, changed: string): Promise<void> {
+    for (const [i, chunk] of splitIntoChunks(leaves).entries()) {
+      await this.pool.query('INSERT INTO epoch_tree_chunks (epoch, chunk, leaves) VALUES ($1, $2, $3)', [epoch, i, asBuffer(chunk)]);
+    }
+    for (const rows of changedRowBatches(changed, ROWS_PER_STATEMENT)) {
+      await this.pool.query(
+        `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
+         SELECT $1, x.member, x."epochWork"::numeric, x."epochReward"::numeric, x."cumulativeWork"::numeric, x."cumulativeReward"::numeric
+           FROM jsonb_to_recordset($2::jsonb) AS x(member text, "epochWork" text, "epochReward" text, "cumulativeWork" text, "cumulativeReward" text)`,
+        [epoch, JSON.stringify(rows)],
+      );
+    }
+  }
+
+  /** The epoch row, inside close's transaction: its commit makes the epoch and its shares count. Amounts travel as decimal text. */
+  private async insertEpoch(client: pg.PoolClient, epoch: NewEpoch, shares: number, leafCount: number): Promise<void> {
     await client.query(
       `INSERT INTO epochs (epoch, start_ms, end_ms, shares, epoch_work, total_work, reward, reinvested,
-                           reinvestment_bps, root, status, created_at_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'built', $11)`,
+                           reinvestment_bps, root, status, created_at_ms, leaf_count)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'built', $11, $12)`,
       [
         epoch.epoch,
         epoch.startMs,
@@ -241,22 +280,8 @@ export class PgSettlementStore implements SettlementStorage {
         epoch.reinvestmentBps,
         epoch.root,
         epoch.createdAtMs,
+        leafCount,
       ],
-    );
-    const rows = leaves.map((leaf) => ({
-      member: leaf.member,
-      epoch_work: leaf.epochWork.toString(),
-      epoch_reward: leaf.epochReward.toString(),
-      cumulative_work: leaf.cumulativeWork.toString(),
-      cumulative_reward: leaf.cumulativeReward.toString(),
-      proof: leaf.proof,
-    }));
-    // One statement for every leaf: an epoch of thousands of members is one round trip.
-    await client.query(
-      `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward, proof)
-       SELECT $1, x.member, x.epoch_work::numeric, x.epoch_reward::numeric, x.cumulative_work::numeric, x.cumulative_reward::numeric, x.proof
-         FROM jsonb_to_recordset($2::jsonb) AS x(member text, epoch_work text, epoch_reward text, cumulative_work text, cumulative_reward text, proof jsonb)`,
-      [epoch.epoch, JSON.stringify(rows)],
     );
   }
 }

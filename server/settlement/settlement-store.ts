@@ -4,6 +4,7 @@
 // behind this asynchronous interface, so the settlement, the publisher and the API never care.
 
 import type { EpochInfo, EpochStatus } from '../../protocol/api.js';
+import type { EpochTree } from './tree-protocol.js';
 
 export type { EpochStatus };
 
@@ -34,6 +35,10 @@ export interface LeafRecord {
   epochReward: bigint;
   cumulativeWork: bigint;
   cumulativeReward: bigint;
+}
+
+/** A leaf with its proof against the epoch's root (computed on demand from the epoch's tree). */
+export interface ProvenLeaf extends LeafRecord {
   proof: string[];
 }
 
@@ -54,29 +59,36 @@ export interface PendingWork {
 
 export type NewEpoch = Omit<EpochRecord, 'status' | 'txHash' | 'blockNumber' | 'publishedAtMs'>;
 
-/** An epoch ready to store: the record and every leaf with its proof. */
+/**
+ * An epoch ready to store: the record, its whole tree (compact leaves, in account order, and nodes)
+ * and the leaves of the members whose work or reward changed (the member history keeps those).
+ */
 export interface BuiltEpoch {
   record: NewEpoch;
-  leaves: LeafRecord[];
+  tree: EpochTree;
+  /** The changed leaves in changed-leaves.ts's text form (read with changedRowBatches). */
+  changed: string;
+  /** Milliseconds the tree worker spent merging and hashing. */
+  buildMs: number;
 }
 
-/** What a close sees, read inside the close's transaction. */
+/** What a close sees: the snapshot it builds on. */
 export interface CloseInput {
   /** The number the new epoch gets: the last epoch's + 1. */
   epoch: number;
   pending: PendingWork;
-  /** Every leaf of the previous epoch (empty before the first). */
-  previous: readonly LeafRecord[];
+  /** The previous epoch's compact leaves as its checked chunks (none before the first); the build may transfer them. */
+  previous: Uint8Array[];
   /** The previous epoch's end, or undefined for the first epoch. */
   previousEndMs: number | undefined;
 }
 
 /**
  * Builds the epoch from what the close read; undefined stores nothing and leaves the shares
- * pending (no new work, or work that rounds to zero). Pure and synchronous: it runs inside the
- * transaction.
+ * pending (no new work, or work that rounds to zero). Deterministic, and asynchronous: the tree is
+ * built in a worker thread while the store holds no lock that shares wait on.
  */
-export type EpochBuild = (input: CloseInput) => BuiltEpoch | undefined;
+export type EpochBuild = (input: CloseInput) => Promise<BuiltEpoch | undefined>;
 
 export interface SettlementStorage {
   /** The latest closed epoch, whatever its status. */
@@ -84,15 +96,13 @@ export interface SettlementStorage {
   /** The shares not in any epoch yet (a snapshot: shares keep coming). */
   pendingWork(): Promise<PendingWork>;
   /**
-   * Closes the next epoch in ONE transaction: reads the pending shares and the last epoch's
-   * leaves, calls `build`, stores the epoch and its leaves and makes exactly the shares it read
-   * belong to it. A share committed after that transaction's read is left for the next epoch;
+   * Closes the next epoch: reads the pending shares and the last epoch's leaves, calls `build`,
+   * stores the epoch's tree and changed leaves, and last the epoch row, which makes exactly the
+   * shares it read belong to it. A share committed after the read is left for the next epoch;
    * none is counted twice or lost. Resolves with the stored record, or undefined when `build`
-   * returned undefined (then nothing changed).
+   * returned undefined (then nothing changed). Throws when another closer stored the epoch first.
    */
   close(build: EpochBuild): Promise<EpochRecord | undefined>;
-  /** Every leaf of `epoch` (with proofs), by member. */
-  leaves(epoch: number): Promise<LeafRecord[]>;
   /** Records a sent root transaction (unless the epoch is already published). */
   markSent(epoch: number, txHash: string): Promise<void>;
   markPublished(epoch: number, txHash: string, blockNumber: number, atMs: number): Promise<void>;
@@ -102,9 +112,12 @@ export interface SettlementStorage {
   /** Oldest first: the order they must be published in. */
   unpublished(): Promise<EpochRecord[]>;
   latestPublished(): Promise<EpochSummary | undefined>;
-  /** `member` (checksummed) in `epoch`, with its proof. */
-  leaf(epoch: number, member: string): Promise<LeafRecord | undefined>;
-  /** The member's leaves, newest epoch first, without proofs, with their epoch's status. */
+  /**
+   * `member` in `epoch`, with its proof (from the epoch's tree, rebuilt on first use). Rejects with
+   * EpochTreeError when the epoch's stored leaves do not give its root.
+   */
+  leaf(epoch: number, member: string): Promise<ProvenLeaf | undefined>;
+  /** The member's leaves in the epochs that changed them, newest first, without proofs, with their epoch's status. */
   memberLeaves(member: string, limit: number, offset?: number): Promise<(LeafRecord & { status: EpochStatus })[]>;
 }
 

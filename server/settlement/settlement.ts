@@ -221,8 +221,9 @@ export class Settlement {
     const bps = Number(await this.chain.publisher.governor.getFunction('parameters')(REINVESTMENT_BPS_PARAMETER));
     const reward = parseUnits(this.config.epochReward, this.chain.token.decimals);
     const endMs = this.now();
-    // One transaction from reading the pending shares to storing the epoch: a share committed
-    // after it is read stays pending for the next epoch; none is lost or counted twice.
+    // The store reads a snapshot of the pending shares, the tree is built in a worker thread, and the
+    // epoch row commits last: a share committed after the read stays pending for the next epoch;
+    // none is lost or counted twice.
     const built = await this.store.close((input) =>
       buildEpoch({ ...input, reward, reinvestmentBps: bps, endMs: Math.max(endMs, input.previousEndMs ?? 0) }),
     );

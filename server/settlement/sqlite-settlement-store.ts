@@ -1,9 +1,19 @@
-// The settlement's tables in the SQLite ledger file (migration step 2: `epochs`, `epoch_leaves`).
+// The settlement's tables in the SQLite ledger file: `epochs`, `epoch_tree_chunks` (each epoch's
+// compact leaves) and `epoch_leaves` (the leaves that changed in each epoch; see migrations.ts).
 // The ledger's writer thread is the only connection that inserts shares, so row ids are handed out
-// in commit order; a close runs in an IMMEDIATE transaction (it holds the write lock, so no share
-// batch commits in the middle of it) and an epoch is the id range after the previous epoch's last
-// share.
+// in commit order, and an epoch is the id range after the previous epoch's last share.
+//
+// A close never holds the write lock for long, so the writer thread's share commits wait a few
+// milliseconds at most: it reads a snapshot (the last epoch and the highest share id, in one short
+// transaction; the rows in that id range and the previous epoch's chunks never change afterwards),
+// builds the tree in the worker with no lock held, writes the chunks and changed leaves in small
+// transactions, and last commits the epoch row, which makes them count. Rows of an epoch number
+// above the last epoch are a crashed close's leftovers: the next close deletes them first.
 import type Database from 'better-sqlite3';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { changedRowBatches } from './changed-leaves.js';
+import { EpochTrees } from './epoch-trees.js';
+import { provenLeaf } from './proven-leaf.js';
 import {
   checkFollows,
   type EpochBuild,
@@ -13,8 +23,15 @@ import {
   type LeafRecord,
   type NewEpoch,
   type PendingWork,
+  type ProvenLeaf,
   type SettlementStorage,
 } from './settlement-store.js';
+import { CHUNK_LEAVES, asBuffer, checkChunks, splitIntoChunks } from './tree-chunks.js';
+
+/** Share ids summed per read: the GROUP BY of a long epoch is split so the event loop keeps turning. */
+const PENDING_PAGE_IDS = 16_384;
+/** Changed leaves (or leftover rows deleted) per write transaction. */
+const ROWS_PER_TRANSACTION = 500;
 
 interface EpochRow {
   epoch: number;
@@ -33,7 +50,7 @@ interface EpochRow {
   block_number: number | null;
   created_at_ms: number;
   published_at_ms: number | null;
-  members?: number;
+  leaf_count: number;
 }
 
 interface LeafRow {
@@ -43,40 +60,42 @@ interface LeafRow {
   epoch_reward: string;
   cumulative_work: string;
   cumulative_reward: string;
-  proof?: string;
 }
-
-const EPOCH_SUMMARY = `SELECT e.*, (SELECT count(*) FROM epoch_leaves l WHERE l.epoch = e.epoch) AS members FROM epochs e`;
 
 function prepareStatements(db: Database.Database) {
   return {
     lastEpoch: db.prepare<[], EpochRow>(`SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1`),
     maxShareId: db.prepare<[], number>(`SELECT coalesce(max(id), 0) FROM shares`).pluck(),
-    pendingShares: db.prepare<[number, number], { shares: number; first_at: number | null }>(
-      `SELECT count(*) AS shares, min(accepted_at_ms) AS first_at FROM shares WHERE id > ? AND id <= ?`,
+    pendingPage: db.prepare<[number, number], { member: string; work: number; shares: number; first_at: number }>(
+      `SELECT member, sum(work) AS work, count(*) AS shares, min(accepted_at_ms) AS first_at FROM shares WHERE id > ? AND id <= ? GROUP BY member`,
     ),
-    workByMember: db.prepare<[number, number], { member: string; work: number }>(
-      `SELECT member, sum(work) AS work FROM shares WHERE id > ? AND id <= ? GROUP BY member`,
+    chunk: db.prepare<[number, number], { chunk: number; leaves: Buffer }>(`SELECT chunk, leaves FROM epoch_tree_chunks WHERE epoch = ? AND chunk = ?`),
+    chunkStats: db.prepare<[number], { chunks: number; bytes: number | null }>(
+      `SELECT count(*) AS chunks, sum(length(leaves)) AS bytes FROM epoch_tree_chunks WHERE epoch = ?`,
     ),
-    leavesOf: db.prepare<[number], LeafRow>(`SELECT * FROM epoch_leaves WHERE epoch = ? ORDER BY member`),
+    insertChunk: db.prepare<[number, number, Buffer]>(`INSERT INTO epoch_tree_chunks (epoch, chunk, leaves) VALUES (?, ?, ?)`),
+    deleteChunksAbove: db.prepare<[number]>(`DELETE FROM epoch_tree_chunks WHERE epoch > ?`),
+    deleteLeavesAbove: db.prepare<[number, number]>(
+      `DELETE FROM epoch_leaves WHERE (epoch, member) IN (SELECT epoch, member FROM epoch_leaves WHERE epoch > ? LIMIT ?)`,
+    ),
     insertEpoch: db.prepare(
       `INSERT INTO epochs (epoch, start_ms, end_ms, first_share_id, last_share_id, epoch_work, total_work, reward,
-                           reinvested, reinvestment_bps, root, status, tx_hash, block_number, created_at_ms, published_at_ms)
+                           reinvested, reinvestment_bps, root, status, tx_hash, block_number, created_at_ms, published_at_ms, leaf_count)
        VALUES (@epoch, @startMs, @endMs, @firstShareId, @lastShareId, @epochWork, @totalWork, @reward,
-               @reinvested, @reinvestmentBps, @root, 'built', NULL, NULL, @createdAtMs, NULL)`,
+               @reinvested, @reinvestmentBps, @root, 'built', NULL, NULL, @createdAtMs, NULL, @leafCount)`,
     ),
     insertLeaf: db.prepare(
-      `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward, proof)
-       VALUES (@epoch, @member, @epochWork, @epochReward, @cumulativeWork, @cumulativeReward, @proof)`,
+      `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
+       VALUES (@epoch, @member, @epochWork, @epochReward, @cumulativeWork, @cumulativeReward)`,
     ),
     markSent: db.prepare<[string, number]>(`UPDATE epochs SET status = 'sent', tx_hash = ? WHERE epoch = ? AND status <> 'published'`),
     markPublished: db.prepare<[string, number, number, number]>(
       `UPDATE epochs SET status = 'published', tx_hash = ?, block_number = ?, published_at_ms = ? WHERE epoch = ?`,
     ),
-    epoch: db.prepare<[number], EpochRow>(`${EPOCH_SUMMARY} WHERE e.epoch = ?`),
-    epochs: db.prepare<[number, number], EpochRow>(`${EPOCH_SUMMARY} ORDER BY e.epoch DESC LIMIT ? OFFSET ?`),
+    epoch: db.prepare<[number], EpochRow>(`SELECT * FROM epochs WHERE epoch = ?`),
+    epochs: db.prepare<[number, number], EpochRow>(`SELECT * FROM epochs ORDER BY epoch DESC LIMIT ? OFFSET ?`),
     unpublished: db.prepare<[], EpochRow>(`SELECT * FROM epochs WHERE status <> 'published' ORDER BY epoch`),
-    latestPublished: db.prepare<[], EpochRow>(`${EPOCH_SUMMARY} WHERE e.status = 'published' ORDER BY e.epoch DESC LIMIT 1`),
+    latestPublished: db.prepare<[], EpochRow>(`SELECT * FROM epochs WHERE status = 'published' ORDER BY epoch DESC LIMIT 1`),
     leaf: db.prepare<[number, string], LeafRow>(`SELECT * FROM epoch_leaves WHERE epoch = ? AND member = ?`),
     memberLeaves: db.prepare<[string, number, number], LeafRow & { status: EpochStatus }>(
       `SELECT l.epoch, l.member, l.epoch_work, l.epoch_reward, l.cumulative_work, l.cumulative_reward, e.status
@@ -108,7 +127,7 @@ function toEpoch(row: EpochRow): EpochRecord {
 }
 
 function toSummary(row: EpochRow): EpochSummary {
-  return { ...toEpoch(row), members: row.members ?? 0 };
+  return { ...toEpoch(row), members: row.leaf_count };
 }
 
 function toLeaf(row: LeafRow): LeafRecord {
@@ -119,15 +138,20 @@ function toLeaf(row: LeafRow): LeafRecord {
     epochReward: BigInt(row.epoch_reward),
     cumulativeWork: BigInt(row.cumulative_work),
     cumulativeReward: BigInt(row.cumulative_reward),
-    proof: row.proof === undefined ? [] : (JSON.parse(row.proof) as string[]),
   };
 }
 
 export class SqliteSettlementStore implements SettlementStorage {
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  /** Where proofs come from: each epoch's tree, rebuilt from its chunks on first use. */
+  readonly trees: EpochTrees;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    options: { cachedEpochs?: number } = {},
+  ) {
     this.stmt = prepareStatements(db);
+    this.trees = new EpochTrees((epoch) => this.compactLeaves(epoch), options.cachedEpochs);
   }
 
   async lastEpoch(): Promise<EpochRecord | undefined> {
@@ -135,32 +159,56 @@ export class SqliteSettlementStore implements SettlementStorage {
   }
 
   async pendingWork(): Promise<PendingWork> {
-    return this.db.transaction(() => this.pendingNow()).immediate();
+    const { afterShareId, maxShareId } = this.snapshot();
+    return this.pendingIn(afterShareId, maxShareId);
   }
 
-  /**
-   * One IMMEDIATE transaction from reading the pending shares to storing the epoch: the write lock
-   * is taken first, so no share batch and no other close can come in between.
-   */
   async close(build: EpochBuild): Promise<EpochRecord | undefined> {
-    return this.db
-      .transaction((): EpochRecord | undefined => {
-        const last = this.lastEpochNow();
-        const built = build({
-          epoch: (last?.epoch ?? 0) + 1,
-          pending: this.pendingNow(),
-          previous: last ? this.stmt.leavesOf.all(last.epoch).map(toLeaf) : [],
-          previousEndMs: last?.endMs,
+    await this.deleteLeftovers();
+    const { last, afterShareId, maxShareId } = this.snapshot();
+    const epoch = (last?.epoch ?? 0) + 1;
+    const pending = await this.pendingIn(afterShareId, maxShareId);
+    const previous = last ? await this.compactLeaves(last.epoch) : [];
+    const built = await build({ epoch, pending, previous, previousEndMs: last?.endMs });
+    if (!built) return undefined;
+    const record = built.record;
+    this.checkAdjoins(record, last);
+
+    const chunks = splitIntoChunks(built.tree.leaves);
+    for (const [i, chunk] of chunks.entries()) {
+      this.stmt.insertChunk.run(epoch, i, asBuffer(chunk));
+      await yieldToEventLoop();
+    }
+    for (const batch of changedRowBatches(built.changed, ROWS_PER_TRANSACTION)) {
+      this.db.transaction(() => {
+        for (const row of batch) this.stmt.insertLeaf.run({ epoch, ...row });
+      })();
+      await yieldToEventLoop();
+    }
+    // The epoch row commits last and only if nothing moved meanwhile: the same last epoch (no
+    // second closer) and every chunk still there (no second closer deleted them as leftovers).
+    this.db
+      .transaction(() => {
+        const now = this.lastEpochNow();
+        if ((now?.epoch ?? 0) !== (last?.epoch ?? 0)) {
+          throw new Error(`epoch ${epoch}: the last epoch became ${now?.epoch ?? 0} while this close built on ${last?.epoch ?? 0} (two closers at once?); nothing stored`);
+        }
+        const stats = this.stmt.chunkStats.get(epoch)!;
+        if (stats.chunks !== chunks.length || (stats.bytes ?? 0) !== built.tree.leaves.length) {
+          throw new Error(`epoch ${epoch}: its tree chunks changed while it was closing (two closers at once?); nothing stored`);
+        }
+        this.stmt.insertEpoch.run({
+          ...record,
+          epochWork: record.epochWork.toString(),
+          totalWork: record.totalWork.toString(),
+          reward: record.reward.toString(),
+          reinvested: record.reinvested.toString(),
+          leafCount: built.tree.leafCount,
         });
-        if (!built) return undefined;
-        this.insert(built.record, built.leaves, last);
-        return { ...built.record, status: 'built', txHash: null, blockNumber: null, publishedAtMs: null };
       })
       .immediate();
-  }
-
-  async leaves(epoch: number): Promise<LeafRecord[]> {
-    return this.stmt.leavesOf.all(epoch).map(toLeaf);
+    this.trees.seed(epoch, built.tree);
+    return { ...record, status: 'built', txHash: null, blockNumber: null, publishedAtMs: null };
   }
 
   async markSent(epoch: number, txHash: string): Promise<void> {
@@ -189,9 +237,13 @@ export class SqliteSettlementStore implements SettlementStorage {
     return row && toSummary(row);
   }
 
-  async leaf(epoch: number, member: string): Promise<LeafRecord | undefined> {
-    const row = this.stmt.leaf.get(epoch, member);
-    return row && toLeaf(row);
+  async leaf(epoch: number, member: string): Promise<ProvenLeaf | undefined> {
+    const row = this.stmt.epoch.get(epoch);
+    if (!row) return undefined;
+    return provenLeaf(this.trees, row, member, async (n, account) => {
+      const changed = this.stmt.leaf.get(n, account);
+      return changed && toLeaf(changed);
+    });
   }
 
   async memberLeaves(member: string, limit: number, offset = 0): Promise<(LeafRecord & { status: EpochStatus })[]> {
@@ -203,42 +255,63 @@ export class SqliteSettlementStore implements SettlementStorage {
     return row && toEpoch(row);
   }
 
-  /** The shares after the latest epoch's range. Call inside a transaction to close on it. */
-  private pendingNow(): PendingWork {
-    const afterShareId = this.stmt.lastEpoch.get()?.last_share_id ?? 0;
-    const maxShareId = Math.max(afterShareId, this.stmt.maxShareId.get() ?? 0);
-    const workByMember = new Map<string, number>();
-    const shareIds = { afterShareId, maxShareId };
-    if (maxShareId === afterShareId) return { shares: 0, firstShareAtMs: null, workByMember, shareIds };
-    for (const { member, work } of this.stmt.workByMember.all(afterShareId, maxShareId)) workByMember.set(member, work);
-    const { shares, first_at } = this.stmt.pendingShares.get(afterShareId, maxShareId)!;
-    return { shares, firstShareAtMs: first_at, workByMember, shareIds };
+  /** The last epoch and the pending id range, read together: shares keep committing meanwhile. */
+  private snapshot(): { last: EpochRecord | undefined; afterShareId: number; maxShareId: number } {
+    return this.db
+      .transaction(() => {
+        const last = this.lastEpochNow();
+        const afterShareId = last?.lastShareId ?? 0;
+        return { last, afterShareId, maxShareId: Math.max(afterShareId, this.stmt.maxShareId.get() ?? 0) };
+      })
+      .deferred();
   }
 
-  /** Stores a built epoch and all its leaves (inside close's transaction: never half-written). */
-  private insert(epoch: NewEpoch, leaves: readonly LeafRecord[], last: EpochRecord | undefined): void {
+  /**
+   * The shares with id in (afterShareId, maxShareId], summed per member a page of ids at a time
+   * (committed rows in a fixed id range never change, so the pages need no common transaction).
+   * The pages are fixed by the range, so a rebuild of the same epoch sums in the same order.
+   */
+  private async pendingIn(afterShareId: number, maxShareId: number): Promise<PendingWork> {
+    const workByMember = new Map<string, number>();
+    let shares = 0;
+    let firstShareAtMs: number | null = null;
+    for (let from = afterShareId; from < maxShareId; from += PENDING_PAGE_IDS) {
+      for (const row of this.stmt.pendingPage.all(from, Math.min(from + PENDING_PAGE_IDS, maxShareId))) {
+        workByMember.set(row.member, (workByMember.get(row.member) ?? 0) + row.work);
+        shares += row.shares;
+        if (firstShareAtMs === null || row.first_at < firstShareAtMs) firstShareAtMs = row.first_at;
+      }
+      if (from + PENDING_PAGE_IDS < maxShareId) await yieldToEventLoop();
+    }
+    return { shares, firstShareAtMs, workByMember, shareIds: { afterShareId, maxShareId } };
+  }
+
+  /** An epoch's compact leaves, a chunk per read. */
+  private async compactLeaves(epoch: number): Promise<Uint8Array[]> {
+    const row = this.stmt.epoch.get(epoch);
+    if (!row) throw new Error(`epoch ${epoch} does not exist`);
+    const chunks: { chunk: number; leaves: Uint8Array }[] = [];
+    for (let i = 0; i * CHUNK_LEAVES < row.leaf_count; i++) {
+      const chunk = this.stmt.chunk.get(epoch, i);
+      if (!chunk) break; // checkChunks names what is missing
+      chunks.push(chunk);
+      await yieldToEventLoop();
+    }
+    return checkChunks(epoch, chunks, row.leaf_count);
+  }
+
+  /** Deletes what a crashed close left (rows of epochs above the last), a small transaction at a time. */
+  private async deleteLeftovers(): Promise<void> {
+    const last = this.lastEpochNow()?.epoch ?? 0;
+    this.stmt.deleteChunksAbove.run(last);
+    while (this.stmt.deleteLeavesAbove.run(last, ROWS_PER_TRANSACTION).changes > 0) await yieldToEventLoop();
+  }
+
+  /** Share ranges adjoin: every share row is in exactly one epoch. */
+  private checkAdjoins(epoch: NewEpoch, last: EpochRecord | undefined): void {
     checkFollows(epoch, last);
-    // Share ranges adjoin: every share row is in exactly one epoch.
     if (epoch.firstShareId === null || epoch.lastShareId === null || epoch.firstShareId !== (last?.lastShareId ?? 0)) {
       throw new Error(`epoch ${epoch.epoch} (shares after ${epoch.firstShareId}) does not start where epoch ${last?.epoch ?? 0} ends (shares up to ${last?.lastShareId ?? 0})`);
-    }
-    this.stmt.insertEpoch.run({
-      ...epoch,
-      epochWork: epoch.epochWork.toString(),
-      totalWork: epoch.totalWork.toString(),
-      reward: epoch.reward.toString(),
-      reinvested: epoch.reinvested.toString(),
-    });
-    for (const leaf of leaves) {
-      this.stmt.insertLeaf.run({
-        epoch: leaf.epoch,
-        member: leaf.member,
-        epochWork: leaf.epochWork.toString(),
-        epochReward: leaf.epochReward.toString(),
-        cumulativeWork: leaf.cumulativeWork.toString(),
-        cumulativeReward: leaf.cumulativeReward.toString(),
-        proof: JSON.stringify(leaf.proof),
-      });
     }
   }
 }

@@ -1,8 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeDeployment } from '../../server/chain/deploy.js';
 import { DEFAULT_CONFIG, type GatewayConfig } from '../../server/config.js';
 import { startGateway, type Gateway, type GatewayOverrides } from '../../server/gateway.js';
+import type { TestChain } from './chain.js';
 
 /** A member address for tests (checksummed). */
 export const MEMBER = '0x52908400098527886E0F7030069857D2E4169EE7';
@@ -21,6 +23,23 @@ export async function startTestGateway(config: Partial<GatewayConfig> = {}, over
     overrides,
   );
   return Object.assign(gateway, { dataDir });
+}
+
+/**
+ * A test gateway that settles on `chain`'s DAO, publishing with anvil's first account. Its epoch
+ * timer never fires during a test: each test closes the epochs it wants.
+ */
+export async function startSettlingGateway(chain: TestChain, config: Partial<GatewayConfig> = {}): Promise<Gateway & { dataDir: string }> {
+  const deploymentFile = join(mkdtempSync(join(tmpdir(), 'dao-deployment-')), 'deployment.json');
+  writeDeployment(deploymentFile, chain.deployment);
+  return startTestGateway({
+    chainRpcUrl: chain.anvil.rpcUrl,
+    chainDeploymentFile: deploymentFile,
+    publisherKey: chain.anvil.accounts[0]!.privateKey,
+    epochSeconds: 30 * 86_400,
+    epochReward: '100',
+    ...config,
+  });
 }
 
 export async function getJson(url: string): Promise<{ status: number; body: any }> {

@@ -13,6 +13,8 @@ import type pg from 'pg';
 export interface PgMigration {
   description: string;
   sql: string;
+  /** What SQL alone cannot do, run after `sql` in the same transaction. */
+  run?: (client: pg.PoolClient) => Promise<void>;
 }
 
 export interface PgMigrationResult {
@@ -72,6 +74,7 @@ export async function migratePg(pool: pg.Pool, component: string, steps: readonl
           continue;
         }
         await client.query(steps[target - 1]!.sql);
+        await steps[target - 1]!.run?.(client);
         await client.query(
           `INSERT INTO schema_versions (component, version) VALUES ($1, $2)
            ON CONFLICT (component) DO UPDATE SET version = excluded.version`,
