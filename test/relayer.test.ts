@@ -187,6 +187,7 @@ test('relayed proposals are created on-chain, one transaction each, and listed b
         kind: 'required',
         epoch: 'required',
         voteEnd: 'required',
+        executableUntil: 'required',
         parameter: 'required',
         value: 'required',
         quorumWork: 'required',
