@@ -353,7 +353,7 @@ test('the relayer executes a passed proposal once its vote has ended, and only o
   // Proposal 1 (a signal: For outweighs Against, quorum met) passed when the previous test moved
   // the clock past its end; that round executed it. Proposal 2 had no counted vote: defeated.
   const executed = await governor.queryFilter(governor.getEvent('ProposalExecuted'));
-  assert.deepEqual(executed.map((log) => (log as { args: { proposalId: bigint } }).args.proposalId), [1n]);
+  assert.deepEqual(executed.map((log) => (log as unknown as { args: { proposalId: bigint } }).args.proposalId), [1n]);
   const tx = await chain.provider.getTransaction(executed[0]!.transactionHash);
   assert.equal(tx?.from, relayer.address, 'sent by the relayer');
   const listed = (await getJson(api + 'proposals')).body.proposals as { id: string; state: string }[];
