@@ -409,7 +409,7 @@ describe('governance: the execution window and order', () => {
     const newer = await passed(c, tree, 500n, 'reinvest 5 %');
     await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
     await mined(c.governor.execute(older));
-    await mined(c.governor.execute(newer));
+    record('execute (ParameterChange, again)', await mined(c.governor.execute(newer)));
     assert.equal(await c.governor.parameters(REINVESTMENT_BPS), 500n);
     assert.deepEqual(await Promise.all([older, newer].map((p) => c.governor.state(p))), [EXECUTED, EXECUTED].map(BigInt));
   });
