@@ -177,7 +177,13 @@ export class Relayer {
     // After the members' requests: a vote queued this round still counts before anything executes.
     if (!this.leadership.isLeader || this.limits.pausedForSeconds() !== undefined) return;
     try {
-      await executePassed({ ...this.ctx, log: this.log, isLeader: () => this.leadership.isLeader, proposals: () => this.proposals.list() });
+      await executePassed({
+        ...this.ctx,
+        log: this.log,
+        isLeader: () => this.leadership.isLeader,
+        // The API's per-block read: a round in a block already listed costs no governor calls.
+        proposals: async () => this.proposalsAt((await latestBlock(this.options.chain.provider)).number),
+      });
     } catch (err) {
       this.log.warn({ err: shortError(err) }, 'executing passed proposals stopped for this round; retrying next round');
     }
