@@ -21,6 +21,12 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
 /** The local demo's pace: an epoch closes every two minutes and a vote lasts ten. */
 const LOCAL_EPOCH_SECONDS = '120';
 const LOCAL_VOTING_PERIOD_SECONDS = 600;
+/**
+ * An empty block this often besides the one per transaction (anvil's mixed mining): the contract
+ * judges time by the latest block, and a chain that mines only on transactions would leave a
+ * finished vote Active, and its countdown frozen, until someone sent something.
+ */
+const LOCAL_BLOCK_SECONDS = 2;
 
 const USAGE = `usage: npm start [-- options]   (node bin/dao-local.mjs [options])
 
@@ -60,7 +66,12 @@ export async function main(argv: string[]): Promise<number> {
   let gateway: Gateway | undefined;
   let demo: DemoPartner | undefined;
   try {
-    anvil = await startAnvil({ stateFile: join(chainDir, 'anvil-state.json'), stateIntervalSeconds: 5 });
+    anvil = await startAnvil({
+      stateFile: join(chainDir, 'anvil-state.json'),
+      stateIntervalSeconds: 5,
+      blockTimeSeconds: LOCAL_BLOCK_SECONDS,
+      mixedMining: true,
+    });
     const deploymentFile = join(chainDir, 'deployment.json');
     const deployment = await ensureDeployment(anvil, deploymentFile, join(dataDir, 'ledger.sqlite'));
     const { help: _help, ...settings } = flags;

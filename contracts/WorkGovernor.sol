@@ -37,7 +37,12 @@ contract WorkGovernor is EIP712, Nonces {
         Active,
         Defeated,
         Succeeded,
-        Executed
+        Executed,
+        /// Passed, but its execution window closed before anyone executed it.
+        Expired,
+        /// Passed, but a later proposal on the same parameter was applied first: executing it
+        /// would undo a newer decision.
+        Superseded
     }
 
     /// @notice A proposal and its running tally.
@@ -107,6 +112,8 @@ contract WorkGovernor is EIP712, Nonces {
     );
 
     uint16 private constant BPS = 10_000;
+    /// Ten years: bounds voteEnd + executionWindow far inside uint64.
+    uint64 private constant MAX_EXECUTION_WINDOW = 3650 days;
 
     /// @notice The published roots that weigh members (the RewardDistributor).
     /// @return The roots contract's address.
@@ -117,6 +124,11 @@ contract WorkGovernor is EIP712, Nonces {
     /// @notice The turnout a proposal needs, in basis points of its epoch's total work.
     /// @return The quorum in basis points.
     uint16 public immutable quorumBps;
+    /// @notice How long a passed proposal stays executable after its vote ends, in seconds: from
+    /// voteEnd + 1 to voteEnd + executionWindow inclusive. Past it the proposal is Expired.
+    /// @dev Fixed at deployment, so no proposal's deadline moves while it waits.
+    /// @return The execution window in seconds.
+    uint64 public immutable executionWindow;
 
     /// @notice Number of proposals opened so far; also the id of the latest (ids start at 1).
     /// @return The count.
@@ -131,6 +143,10 @@ contract WorkGovernor is EIP712, Nonces {
     /// @notice Highest value a parameter may take; 0 means the parameter does not exist.
     /// @return The maximum.
     mapping(bytes32 parameter => uint256) public parameterMax;
+    /// @notice The id of the last proposal applied to each parameter (0 before any). Ids follow
+    /// creation order, so an older proposal (a lower id) can no longer be applied.
+    /// @return The proposal id.
+    mapping(bytes32 parameter => uint256) public lastApplied;
 
     /// @notice A proposal was opened.
     /// @param proposalId The new proposal's id.
@@ -171,7 +187,7 @@ contract WorkGovernor is EIP712, Nonces {
 
     /// @notice The roots address was zero.
     error ZeroAddress();
-    /// @notice A zero voting period, or a quorum of zero or above 100 %.
+    /// @notice A zero voting period, an execution window of 0 or above 3650 days, or a quorum of zero or above 100 %.
     error InvalidConfiguration();
     /// @notice The epoch has no published root, or its root carries no work (totalWorkOf is 0).
     /// @param epoch The epoch asked for.
@@ -214,20 +230,36 @@ contract WorkGovernor is EIP712, Nonces {
     /// @param proposalId The proposal.
     /// @param state Its current state.
     error ProposalNotSucceeded(uint256 proposalId, State state);
+    /// @notice The proposal passed, but its execution window is over.
+    /// @param proposalId The proposal.
+    /// @param executableUntil The last second at which it could be executed.
+    error ProposalExpired(uint256 proposalId, uint64 executableUntil);
+    /// @notice A later proposal on the same parameter was already applied.
+    /// @param proposalId The proposal.
+    /// @param appliedProposalId The later proposal whose value stands.
+    error ProposalSuperseded(uint256 proposalId, uint256 appliedProposalId);
 
     /// @param roots_ The published roots that weigh members (the RewardDistributor).
     /// @param votingPeriodSeconds How long each proposal takes votes; above 0.
     /// @param quorumBps_ The turnout needed, in basis points of the epoch's total work; 1 to 10000.
     /// @param reinvestmentBps The initial REINVESTMENT_BPS parameter; at most 10000.
-    constructor(IWorkRoots roots_, uint64 votingPeriodSeconds, uint16 quorumBps_, uint256 reinvestmentBps)
-        EIP712("WorkGovernor", "1")
-    {
+    /// @param executionWindowSeconds How long a passed proposal stays executable after its vote; 1 s to 3650 days.
+    constructor(
+        IWorkRoots roots_,
+        uint64 votingPeriodSeconds,
+        uint16 quorumBps_,
+        uint256 reinvestmentBps,
+        uint64 executionWindowSeconds
+    ) EIP712("WorkGovernor", "1") {
         if (address(roots_) == address(0)) revert ZeroAddress();
-        if (votingPeriodSeconds == 0 || quorumBps_ == 0 || quorumBps_ > BPS) revert InvalidConfiguration();
+        if (votingPeriodSeconds == 0 || executionWindowSeconds == 0 || executionWindowSeconds > MAX_EXECUTION_WINDOW || quorumBps_ == 0 || quorumBps_ > BPS) {
+            revert InvalidConfiguration();
+        }
         if (reinvestmentBps > BPS) revert ParameterOutOfRange(REINVESTMENT_BPS, reinvestmentBps, BPS);
         roots = roots_;
         votingPeriod = votingPeriodSeconds;
         quorumBps = quorumBps_;
+        executionWindow = executionWindowSeconds;
         parameterMax[REINVESTMENT_BPS] = BPS;
         parameters[REINVESTMENT_BPS] = reinvestmentBps;
         parameterMax[PROPOSAL_THRESHOLD_WORK] = type(uint256).max;
@@ -289,24 +321,36 @@ contract WorkGovernor is EIP712, Nonces {
 
     // ---------------------------------------------------------------- outcome
 
-    /// @notice Applies a succeeded proposal (a parameter change takes effect now). Anyone may call.
-    /// @dev Marked executed before the parameter is written, so it runs once.
+    /// @notice Applies a succeeded proposal (a parameter change takes effect now). Anyone may call,
+    /// from the second after its vote ends until executableUntil(proposalId).
+    /// @dev Marked executed, and recorded as its parameter's last applied proposal, before the
+    /// parameter is written, so it runs once and no older proposal can follow it. A Signal is only
+    /// marked executed.
     /// @param proposalId A proposal in state Succeeded.
     function execute(uint256 proposalId) external {
         State current = state(proposalId);
-        if (current != State.Succeeded) revert ProposalNotSucceeded(proposalId, current);
+        if (current != State.Succeeded) {
+            Proposal storage refused = _proposals[proposalId];
+            if (current == State.Superseded) revert ProposalSuperseded(proposalId, lastApplied[refused.parameter]);
+            if (current == State.Expired) revert ProposalExpired(proposalId, refused.voteEnd + executionWindow);
+            revert ProposalNotSucceeded(proposalId, current);
+        }
         Proposal storage p = _proposals[proposalId];
         p.executed = true;
         emit ProposalExecuted(proposalId);
         if (p.kind == Kind.ParameterChange) {
+            lastApplied[p.parameter] = proposalId;
             uint256 oldValue = parameters[p.parameter];
             parameters[p.parameter] = p.value;
             emit ParameterChanged(p.parameter, oldValue, p.value);
         }
     }
 
-    /// @notice Active until voteEnd (inclusive); then Succeeded when quorum is met and For beats Against.
-    /// @dev Quorum counts For, Against and Abstain; a tie of For and Against is Defeated.
+    /// @notice Active until voteEnd (inclusive); then Defeated, or, when quorum is met and For beats
+    /// Against, Succeeded until executed (Executed), overtaken by a later applied proposal on the
+    /// same parameter (Superseded), or left past executableUntil (Expired).
+    /// @dev Quorum counts For, Against and Abstain; a tie of For and Against is Defeated. Superseded
+    /// wins over Expired: such a proposal could never run, whatever the time.
     /// @param proposalId An existing proposal.
     /// @return The proposal's state now.
     function state(uint256 proposalId) public view returns (State) {
@@ -314,7 +358,17 @@ contract WorkGovernor is EIP712, Nonces {
         if (p.executed) return State.Executed;
         if (block.timestamp <= p.voteEnd) return State.Active;
         uint256 turnout = p.forWork + p.againstWork + p.abstainWork;
-        return turnout >= p.quorumWork && p.forWork > p.againstWork ? State.Succeeded : State.Defeated;
+        if (turnout < p.quorumWork || p.forWork <= p.againstWork) return State.Defeated;
+        if (p.kind == Kind.ParameterChange && lastApplied[p.parameter] > proposalId) return State.Superseded;
+        if (block.timestamp > p.voteEnd + executionWindow) return State.Expired;
+        return State.Succeeded;
+    }
+
+    /// @notice The last second at which a passed proposal can be executed.
+    /// @param proposalId An existing proposal.
+    /// @return voteEnd + executionWindow, in Unix seconds.
+    function executableUntil(uint256 proposalId) external view returns (uint64) {
+        return _proposal(proposalId).voteEnd + executionWindow;
     }
 
     /// @notice A proposal with its tally so far.

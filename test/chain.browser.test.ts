@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Interface, type Contract } from 'ethers';
 import type { Browser, Page } from 'playwright-core';
-import { REINVESTMENT_BPS_PARAMETER } from '../protocol/dao/index.js';
+import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport } from '../protocol/dao/index.js';
 import { loadArtifact } from '../server/chain/artifacts.js';
 import { connectDao, writeDeployment, type DaoContracts } from '../server/chain/deploy.js';
 import type { Gateway } from '../server/gateway.js';
@@ -19,7 +19,7 @@ import type { ProofRow, VoteRow } from '../web/store/schema.js';
 import type { StoreMethod, StoreTestApi } from './browser/store-page.js';
 import { launchChromium, startDevServer, type DevServer } from './helpers/browser.js';
 import { answerConfirm } from './helpers/confirm.js';
-import { startTestChain, type TestChain } from './helpers/chain.js';
+import { TEST_VOTING_PERIOD_SECONDS, mined, startTestChain, workTree, type TestChain } from './helpers/chain.js';
 import { getJson, startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -339,6 +339,62 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
+    }
+  });
+
+  test('proposals past their vote: Executed, Superseded, Expired; and an ended vote with no new block is not Active', async () => {
+    // A DAO of its own on the same chain, shown to the page in place of the gateway's: its proposals
+    // need members with ether and a short execution window, and the gateway's own stay as they are.
+    const windowSeconds = 2 * 3600;
+    const { deployment, contracts: dao } = await chain.deploy({ executionWindowSeconds: windowSeconds });
+    const [member, other] = [chain.wallets[4]!, chain.wallets[5]!];
+    const tree = workTree([[member.address, 700n, 7n], [other.address, 300n, 3n]]);
+    await mined(dao.distributor.publishRoot(1, tree.root, tree.totalWork, 10n, 0n));
+    const governor = dao.governor.connect(member) as Contract;
+    const proposeAndPass = async (kind: ProposalKind, description: string, value = 0n): Promise<bigint> => {
+      const parameter = kind === ProposalKind.ParameterChange ? REINVESTMENT_BPS_PARAMETER : `0x${'00'.repeat(32)}`;
+      await mined(governor.getFunction('propose')({ kind, epoch: 1, parameter, value, description }, tree.leaf(member.address)));
+      const id = (await governor.getFunction('proposalCount')()) as bigint;
+      await mined(governor.getFunction('castVote')(id, VoteSupport.For, tree.leaf(member.address)));
+      return id;
+    };
+    const older = await proposeAndPass(ProposalKind.ParameterChange, 'reinvest everything', 10_000n);
+    const newer = await proposeAndPass(ProposalKind.ParameterChange, 'reinvest 5 %', 500n);
+    const unexecuted = await proposeAndPass(ProposalKind.Signal, 'nobody executes this');
+    await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+    await mined(governor.getFunction('execute')(newer));
+    await chain.increaseTime(windowSeconds + 60);
+    // The last one ends 2 s after the chain's latest block, and no block follows.
+    const between = await proposeAndPass(ProposalKind.Signal, 'ends between blocks');
+    const voteEnd = ((await governor.getFunction('getProposal')(between)) as { voteEnd: bigint }).voteEnd;
+    await chain.provider.send('evm_setNextBlockTimestamp', [Number(voteEnd) - 2]);
+    await chain.provider.send('evm_mine', []);
+    const head = await chain.provider.getBlockNumber();
+
+    const page = await browser.newPage();
+    try {
+      await page.route('**/api/chain', async (route) => {
+        const response = await route.fetch();
+        const info = (await response.json()) as Record<string, unknown>;
+        await route.fulfill({ response, json: { ...info, distributor: deployment.distributor, governor: deployment.governor, deployBlock: deployment.deployBlock } });
+      });
+      await page.goto(url);
+      await untilShown(page, 'data-proposals', '4');
+      const stateOf = (id: bigint) => page.locator(`[data-proposal-id="${id}"] [data-proposal-state]`);
+      assert.equal(await stateOf(older).getAttribute('data-proposal-state'), 'superseded');
+      assert.match((await stateOf(older).textContent()) ?? '', /Superseded/);
+      assert.equal(await stateOf(newer).getAttribute('data-proposal-state'), 'executed');
+      assert.match((await stateOf(newer).textContent()) ?? '', /Executed/);
+      assert.equal(await stateOf(unexecuted).getAttribute('data-proposal-state'), 'expired');
+      assert.match((await stateOf(unexecuted).textContent()) ?? '', /Expired/);
+      assert.match((await page.locator(`[data-proposal-id="${older}"] .meta`).textContent()) ?? '', /a newer decision on the same parameter was applied first/);
+      // The contract says Active at the latest block; chain time (that block plus the wall time
+      // since the page saw it) passes the end within a poll or two.
+      await waitFor('the ended vote shown as ended', async () => (await stateOf(between).getAttribute('data-proposal-state')) === 'succeeded', 12_000);
+      assert.equal(await dao.governor.getFunction('state')(between), 0n, 'the contract, at the latest block, still says Active');
+      assert.equal(await chain.provider.getBlockNumber(), head, 'no block was mined meanwhile');
+    } finally {
+      await page.close();
     }
   });
 

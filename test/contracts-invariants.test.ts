@@ -73,7 +73,7 @@ async function newContext(rng: Rng): Promise<FuzzContext> {
   const gov = new GovernorModel(dist, await c.governor.quorumBps(), await c.governor.votingPeriod(), {
     parameter: REINVESTMENT_BPS_PARAMETER,
     value: await c.governor.parameters(REINVESTMENT_BPS_PARAMETER),
-  });
+  }, await c.governor.executionWindow());
   return {
     rng, chain, d, c, reads: connectDao(d, batched), members, relayer: relayer!, outsider: outsider!, dist, gov, trace: [], touched: new Set(),
     memberWallet: (address) => members.find((m) => m.address.toLowerCase() === address.toLowerCase()),

@@ -53,7 +53,7 @@ import {
 const SIGNAL = ProposalKind.Signal;
 const PARAMETER_CHANGE = ProposalKind.ParameterChange;
 const [AGAINST, FOR] = [VoteSupport.Against, VoteSupport.For];
-const [ACTIVE, DEFEATED, SUCCEEDED, EXECUTED] = [0, 1, 2, 3];
+const [ACTIVE, DEFEATED, SUCCEEDED, EXECUTED, EXPIRED, SUPERSEDED] = [0, 1, 2, 3, 4, 5];
 const REINVESTMENT_BPS = REINVESTMENT_BPS_PARAMETER;
 const PROPOSAL_THRESHOLD_WORK = PROPOSAL_THRESHOLD_WORK_PARAMETER;
 const PUBLISHER_ROLE = id('PUBLISHER_ROLE');
@@ -370,6 +370,75 @@ describe('governance: votes and execution', () => {
     assert.equal(await c.governor.parameters(REINVESTMENT_BPS), 2500n);
     assert.equal(await c.governor.state(change), BigInt(EXECUTED));
     await expectRevert(c.governor.execute(change), 'ProposalNotSucceeded', [change, EXECUTED]);
+  });
+});
+
+describe('governance: the execution window and order', () => {
+  /** Opens a ParameterChange of reinvestmentBps by alice and passes it with her 500 of 1000 work. */
+  const passed = async (c: DaoContracts, tree: ReturnType<typeof workTree>, bps: bigint, description: string): Promise<bigint> => {
+    const { id: proposalId } = await propose(c, alice, request(PARAMETER_CHANGE, REINVESTMENT_BPS, bps, description), tree.leaf(alice.address));
+    await mined(as(c.governor, alice).castVote(proposalId, FOR, tree.leaf(alice.address)));
+    return proposalId;
+  };
+
+  test('an older passed change executed after a newer one reverts as superseded; a signal still executes', async () => {
+    const { c, tree } = await governedDao();
+    const older = await passed(c, tree, 10_000n, 'reinvest everything');
+    const newer = await passed(c, tree, 500n, 'reinvest 5 %');
+    const signal = (await propose(c, alice, request(SIGNAL, ZeroHash, 0n, 'a signal'), tree.leaf(alice.address))).id;
+    await mined(as(c.governor, alice).castVote(signal, FOR, tree.leaf(alice.address)));
+    await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+    assert.deepEqual(await Promise.all([older, newer, signal].map((p) => c.governor.state(p))), [SUCCEEDED, SUCCEEDED, SUCCEEDED].map(BigInt));
+
+    await mined(c.governor.execute(newer));
+    assert.equal(await c.governor.lastApplied(REINVESTMENT_BPS), newer);
+    assert.equal(await c.governor.state(older), BigInt(SUPERSEDED), 'the older change can no longer apply');
+    await expectRevert(c.governor.execute(older), 'ProposalSuperseded', [older, newer]);
+    assert.equal(await c.governor.parameters(REINVESTMENT_BPS), 500n, 'the newer decision stands');
+
+    const receipt = await mined(c.governor.execute(signal));
+    record('execute (Signal)', receipt);
+    assert.deepEqual(eventsOf(receipt, c.governor, 'ParameterChanged'), [], 'a signal sets nothing');
+    assert.equal(await c.governor.state(signal), BigInt(EXECUTED));
+    assert.equal(await c.governor.state(newer), BigInt(EXECUTED), 'an executed proposal stays Executed');
+  });
+
+  test('an older change executed first is then overridden by the newer one, in creation order', async () => {
+    const { c, tree } = await governedDao();
+    const older = await passed(c, tree, 10_000n, 'reinvest everything');
+    const newer = await passed(c, tree, 500n, 'reinvest 5 %');
+    await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+    await mined(c.governor.execute(older));
+    record('execute (ParameterChange, again)', await mined(c.governor.execute(newer)));
+    assert.equal(await c.governor.parameters(REINVESTMENT_BPS), 500n);
+    assert.deepEqual(await Promise.all([older, newer].map((p) => c.governor.state(p))), [EXECUTED, EXECUTED].map(BigInt));
+  });
+
+  test('a passed proposal executes until voteEnd + executionWindow and is Expired after', async () => {
+    const { c, tree } = await governedDao();
+    const window = await c.governor.executionWindow();
+    assert.equal(window, 7n * 24n * 3600n, 'the default window is 7 days');
+    const late = await passed(c, tree, 3000n, 'executed on its last second');
+    const expired = await passed(c, tree, 4000n, 'never executed');
+    const voteEnd = (await c.governor.getProposal(expired)).voteEnd as bigint;
+    assert.equal(await c.governor.executableUntil(expired), voteEnd + window);
+
+    // The last second of `late`'s window is still open.
+    const lateUntil = (await c.governor.executableUntil(late)) as bigint;
+    await chain.provider.send('evm_setNextBlockTimestamp', [Number(lateUntil)]);
+    await mined(c.governor.execute(late));
+    assert.equal(await c.governor.parameters(REINVESTMENT_BPS), 3000n);
+
+    await chain.provider.send('evm_setNextBlockTimestamp', [Number(voteEnd + window + 1n)]);
+    await chain.provider.send('evm_mine', []);
+    assert.equal(await c.governor.state(expired), BigInt(EXPIRED));
+    await expectRevert(c.governor.execute(expired), 'ProposalExpired', [expired, voteEnd + window]);
+    assert.equal(await c.governor.parameters(REINVESTMENT_BPS), 3000n, 'an expired change changes nothing');
+  });
+
+  test('the window is bounded at deployment', async () => {
+    await assert.rejects(chain.deploy({ executionWindowSeconds: 0 }), /InvalidConfiguration|reverted|0x/);
+    await assert.rejects(chain.deploy({ executionWindowSeconds: 3651 * 24 * 3600 }), /InvalidConfiguration|reverted|0x/);
   });
 });
 

@@ -72,6 +72,16 @@ test('npm start runs chain, contracts and gateway together, and keeps the chain 
   // The browser reads the chain itself: the RPC URL it is given must answer.
   const rpc = await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
   assert.equal(((await rpc.json()) as { result: string }).result, '0x7a69');
+  // Blocks come on an interval as well as with each transaction: the chain's clock, by which votes
+  // end, follows the wall while nobody sends anything.
+  const blockNumber = async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] });
+    const res = await fetch(chain.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return Number(BigInt(((await res.json()) as { result: string }).result));
+  };
+  const idleFrom = await blockNumber();
+  await new Promise((resolve) => setTimeout(resolve, 4_500));
+  assert.ok((await blockNumber()) > idleFrom, 'a block mined within 4.5 s with no transaction');
   const app = await fetch(first.url);
   assert.equal(app.status, 200, 'the web app is served');
   // The demo partner page, on another site (another loopback host), embedding the widget from this DAO.

@@ -4,13 +4,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Interface, ZeroHash, type Contract, type EventLog, type Log, type Wallet } from 'ethers';
-import { ProposalKind, ProposalReader, REINVESTMENT_BPS_PARAMETER, VoteSupport, proposalState, type GovernorReads, type ProposalStruct } from '../protocol/dao/index.js';
+import {
+  ChainClock,
+  ProposalKind,
+  ProposalReader,
+  REINVESTMENT_BPS_PARAMETER,
+  VoteSupport,
+  proposalState,
+  stateAtTime,
+  type GovernorReads,
+  type ProposalStruct,
+  type ProposalView,
+} from '../protocol/dao/index.js';
 import { governorReads } from '../server/relayer/proposal-list.js';
 import { DaoReader } from '../web/chain/dao-reader.js';
 import { GOVERNOR_ABI } from '../web/chain/abi.js';
 import { TEST_VOTING_PERIOD_SECONDS, mined, startTestChain, workTree, type TestChain } from './helpers/chain.js';
 
 const iface = new Interface(GOVERNOR_ABI);
+const WINDOW_SECONDS = 600n;
 
 function struct(overrides: Partial<ProposalStruct> = {}): ProposalStruct {
   return {
@@ -42,6 +54,7 @@ function fakeGovernor(proposals: { struct: ProposalStruct; state: number; block:
   const reads: GovernorReads = {
     async call(method, id) {
       if (method === 'proposalCount') return BigInt(proposals.length);
+      if (method === 'executionWindow') return WINDOW_SECONDS;
       const p = proposals[Number(id) - 1]!;
       return method === 'getProposal' ? p.struct : BigInt(p.state);
     },
@@ -57,9 +70,9 @@ function fakeGovernor(proposals: { struct: ProposalStruct; state: number; block:
 
 describe('the proposal view', () => {
   test('state indices map to the lower-case names the API and the page use; an unknown one is refused', () => {
-    assert.deepEqual([0, 1, 2, 3].map(proposalState), ['active', 'defeated', 'succeeded', 'executed']);
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map(proposalState), ['active', 'defeated', 'succeeded', 'executed', 'expired', 'superseded']);
     assert.equal(proposalState(2n), 'succeeded');
-    assert.throws(() => proposalState(4), /state 4/);
+    assert.throws(() => proposalState(6), /state 6/);
   });
 
   test('uints stay bigints, kind is a number, a missing description is null, ids come in order', async () => {
@@ -81,6 +94,7 @@ describe('the proposal view', () => {
       kind: ProposalKind.Signal,
       epoch: 7n,
       voteEnd: 1_700_000_000n,
+      executableUntil: 1_700_000_000n + WINDOW_SECONDS,
       parameter: ZeroHash,
       value: 0n,
       quorumWork: 10n ** 30n,
@@ -114,6 +128,39 @@ describe('the proposal view', () => {
     governor.ranges.length = 0;
     await reader.list();
     assert.deepEqual(governor.ranges, [], 'every description known: no log read at all');
+  });
+
+  test('a state only time changes follows chain time: an ended vote is not Active, a passed one expires', () => {
+    const view = (state: ProposalView['state'], overrides: Partial<ProposalStruct> = {}): ProposalView => {
+      const p = struct(overrides);
+      return { ...p, id: 1n, kind: ProposalKind.ParameterChange, executableUntil: p.voteEnd + WINDOW_SECONDS, state, description: 'x' };
+    };
+    const end = 1_700_000_000;
+    const passing = { quorumWork: 5n, forWork: 5n, againstWork: 1n, abstainWork: 0n };
+    assert.equal(stateAtTime(view('active', passing), end + 0.9), 'active', 'the next block may still carry voteEnd');
+    assert.equal(stateAtTime(view('active', passing), end + 1), 'succeeded');
+    assert.equal(stateAtTime(view('active', { ...passing, quorumWork: 100n }), end + 1), 'defeated', 'below quorum');
+    assert.equal(stateAtTime(view('active', { ...passing, againstWork: 5n }), end + 1), 'defeated', 'a tie is defeated');
+    assert.equal(stateAtTime(view('active', passing), end + Number(WINDOW_SECONDS) + 1), 'expired');
+    assert.equal(stateAtTime(view('succeeded'), end + Number(WINDOW_SECONDS)), 'succeeded', 'the last second of the window');
+    assert.equal(stateAtTime(view('succeeded'), end + Number(WINDOW_SECONDS) + 1), 'expired');
+    for (const state of ['executed', 'superseded', 'defeated'] as const) assert.equal(stateAtTime(view(state), end + 10 ** 6), state, `${state} is the contract's`);
+  });
+
+  test('the chain clock counts from when a block was first seen, and never goes back', () => {
+    let wallMs = 1_000_000;
+    const clock = new ChainClock(() => wallMs);
+    assert.ok(Number.isNaN(clock.nowSeconds()), 'no block seen yet');
+    clock.observe(5000);
+    wallMs += 9_000;
+    clock.observe(5000); // the same block polled again must not restart the count
+    assert.equal(clock.nowSeconds(), 5009);
+    clock.observe(5004); // an older block (another node behind): ignored
+    assert.equal(clock.nowSeconds(), 5009);
+    clock.observe(5006); // a newer block, but behind the estimate: the estimate holds
+    assert.equal(clock.nowSeconds(), 5009);
+    wallMs += 5_000;
+    assert.equal(clock.nowSeconds(), 5011, 'from the newer block on');
   });
 
   test('a chunk size that is not a positive integer is refused', () => {

@@ -179,6 +179,7 @@ test('relayed proposals are created on-chain, one transaction each, and listed b
         kind: 'required',
         epoch: 'required',
         voteEnd: 'required',
+        executableUntil: 'required',
         parameter: 'required',
         value: 'required',
         quorumWork: 'required',
@@ -325,10 +326,11 @@ test('after the deadline a vote is refused, and a queued one is marked failed wi
   // Carol's vote on proposal 2 is queued next to Alice's (from the previous test) while voting is open...
   assert.equal((await post('votes', await signedVote(members.carol, 2n, VoteSupport.Against))).status, 202);
   await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 1);
-  // ...and the batch runs after it closed: each is checked alone and refused, nothing is sent.
+  // ...and the batch runs after it closed: each is checked alone and refused, nothing is sent for
+  // them. The round's one transaction is the relayer executing proposal 1, which passed (next test).
   const nonceBefore = await chain.provider.getTransactionCount(relayer.address);
   await relayer.flush();
-  assert.equal(await chain.provider.getTransactionCount(relayer.address), nonceBefore, 'no transaction for refused votes');
+  assert.equal(await chain.provider.getTransactionCount(relayer.address), nonceBefore + 1, 'no transaction for refused votes, one execution');
   for (const wallet of [members.alice, members.carol]) {
     const [record] = await requestsOf('votes', wallet.address);
     assert.equal(record?.status, 'failed');
@@ -337,6 +339,42 @@ test('after the deadline a vote is refused, and a queued one is marked failed wi
   const late = await post('votes', await signedVote(members.bob, 2n, VoteSupport.For));
   assert.equal(late.status, 422);
   assert.match(late.body.error, /voting on proposal 2 closed at \d{4}-\d\d-\d\dT/);
+});
+
+test('the relayer executes a passed proposal once its vote has ended, and only once', async () => {
+  // Proposal 1 (a signal: For outweighs Against, quorum met) passed when the previous test moved
+  // the clock past its end; that round executed it. Proposal 2 had no counted vote: defeated.
+  const executed = await governor.queryFilter(governor.getEvent('ProposalExecuted'));
+  assert.deepEqual(executed.map((log) => (log as unknown as { args: { proposalId: bigint } }).args.proposalId), [1n]);
+  const tx = await chain.provider.getTransaction(executed[0]!.transactionHash);
+  assert.equal(tx?.from, relayer.address, 'sent by the relayer');
+  const listed = (await getJson(api + 'proposals')).body.proposals as { id: string; state: string }[];
+  assert.deepEqual(listed.map((p) => [p.id, p.state]), [['1', 'executed'], ['2', 'defeated']]);
+  // Idempotent: a second round (or another gateway's) finds nothing to execute and sends nothing.
+  const nonceBefore = await chain.provider.getTransactionCount(relayer.address);
+  await relayer.flush();
+  assert.equal(await chain.provider.getTransactionCount(relayer.address), nonceBefore, 'an executed proposal is not sent again');
+});
+
+test('with no new block, a proposal whose vote has ended is listed as ended, not active', async () => {
+  const request = { kind: ProposalKind.Signal, epoch: 1, parameter: ZeroHash, value: 0n, description: 'ends between blocks' };
+  assert.equal((await post('proposals', await signedProposal(members.carol, request))).status, 202);
+  await relayer.flush();
+  const id = BigInt((await getJson(api + 'proposals')).body.proposals.length);
+  assert.equal((await post('votes', await signedVote(members.carol, id, VoteSupport.For))).status, 202);
+  await relayer.flush();
+  // The chain's latest block lands 2 s before the vote's end, and nothing is mined after it: a
+  // chain that mines only on transactions. The contract still says Active at that block.
+  const voteEnd = ((await governor.getFunction('getProposal')(id)) as { voteEnd: bigint }).voteEnd;
+  await chain.provider.send('evm_setNextBlockTimestamp', [Number(voteEnd) - 2]);
+  await chain.provider.send('evm_mine', []);
+  const head = await chain.provider.getBlockNumber();
+  const stateOf = async () => ((await getJson(api + 'proposals')).body.proposals as { id: string; state: string }[]).find((p) => p.id === id.toString())?.state;
+  assert.equal(await stateOf(), 'active');
+  assert.equal(await governor.getFunction('state')(id), 0n, 'the contract, at the latest block: Active');
+  await new Promise((resolve) => setTimeout(resolve, 3_200));
+  assert.equal(await stateOf(), 'succeeded', 'chain time (block time + wall time since) is past the end');
+  assert.equal(await chain.provider.getBlockNumber(), head, 'no block was mined meanwhile');
 });
 
 test('a relayed claim pays the member its cumulative reward; a second one has nothing to claim', async () => {

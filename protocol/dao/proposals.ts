@@ -8,8 +8,12 @@
 // that was not found is null, and proposals come in id order (oldest first).
 import type { ProposalKind } from './typed-data.js';
 
-/** WorkGovernor.State, by its uint8. */
-export const PROPOSAL_STATES = ['active', 'defeated', 'succeeded', 'executed'] as const;
+/**
+ * WorkGovernor.State, by its uint8. A passed proposal is `succeeded` until executed (`executed`), its
+ * execution window closes (`expired`), or a later proposal on the same parameter is applied first
+ * (`superseded`).
+ */
+export const PROPOSAL_STATES = ['active', 'defeated', 'succeeded', 'executed', 'expired', 'superseded'] as const;
 export type ProposalState = (typeof PROPOSAL_STATES)[number];
 
 /** Blocks per eth_getLogs call: public RPCs refuse wide ranges. */
@@ -22,6 +26,8 @@ export interface ProposalView {
   epoch: bigint;
   /** Unix seconds, inclusive: votes are taken up to and including this second. */
   voteEnd: bigint;
+  /** Unix seconds, inclusive: the last second at which a passed proposal can be executed. */
+  executableUntil: bigint;
   parameter: string;
   value: bigint;
   quorumWork: bigint;
@@ -43,14 +49,14 @@ export interface ProposalCreatedLog {
 }
 
 /** WorkGovernor.getProposal's struct as ethers decodes it (the fields this view uses). */
-export interface ProposalStruct extends Omit<ProposalView, 'id' | 'kind' | 'state' | 'description'> {
+export interface ProposalStruct extends Omit<ProposalView, 'id' | 'kind' | 'state' | 'description' | 'executableUntil'> {
   kind: bigint;
 }
 
 /** What the reader asks of the governor and its node. */
 export interface GovernorReads {
   /** A view call on the governor, answered as ethers decodes it. */
-  call(method: 'proposalCount' | 'getProposal' | 'state', ...args: bigint[]): Promise<unknown>;
+  call(method: 'proposalCount' | 'getProposal' | 'state' | 'executionWindow', ...args: bigint[]): Promise<unknown>;
   /** The number of the chain's newest block. */
   headBlock(): Promise<number>;
   /** The governor's ProposalCreated logs in blocks [fromBlock, toBlock], as Contract.queryFilter returns them. */
@@ -64,13 +70,20 @@ export function proposalState(index: bigint | number): ProposalState {
   return state;
 }
 
-export function toProposalView(id: bigint, p: ProposalStruct, state: bigint | number, description: string | null | undefined): ProposalView {
+export function toProposalView(
+  id: bigint,
+  p: ProposalStruct,
+  state: bigint | number,
+  description: string | null | undefined,
+  executionWindowSeconds: bigint,
+): ProposalView {
   return {
     id,
     proposer: p.proposer,
     kind: Number(p.kind) as ProposalKind,
     epoch: p.epoch,
     voteEnd: p.voteEnd,
+    executableUntil: p.voteEnd + executionWindowSeconds,
     parameter: p.parameter,
     value: p.value,
     quorumWork: p.quorumWork,
@@ -89,6 +102,8 @@ export function toProposalView(id: bigint, p: ProposalStruct, state: bigint | nu
  */
 export class ProposalReader {
   private readonly descriptions = new Map<bigint, string>();
+  /** WorkGovernor.executionWindow: immutable, read once. */
+  private executionWindow: Promise<bigint> | undefined;
   /** The last block whose ProposalCreated events are in `descriptions`. */
   private scannedTo: number;
 
@@ -110,8 +125,17 @@ export class ProposalReader {
   }
 
   private async read(id: bigint): Promise<ProposalView> {
-    const [p, state] = await Promise.all([this.governor.call('getProposal', id), this.governor.call('state', id)]);
-    return toProposalView(id, p as ProposalStruct, state as bigint, this.descriptions.get(id));
+    const [p, state, window] = await Promise.all([this.governor.call('getProposal', id), this.governor.call('state', id), this.executionWindowSeconds()]);
+    return toProposalView(id, p as ProposalStruct, state as bigint, this.descriptions.get(id), window);
+  }
+
+  private executionWindowSeconds(): Promise<bigint> {
+    const read = (this.executionWindow ??= this.governor.call('executionWindow') as Promise<bigint>);
+    // A failed read is not kept: the next list tries again.
+    read.catch(() => {
+      if (this.executionWindow === read) this.executionWindow = undefined;
+    });
+    return read;
   }
 
   private async scanDescriptions(): Promise<void> {
@@ -125,5 +149,65 @@ export class ProposalReader {
       // Advanced chunk by chunk, so a failure midway keeps what was read.
       this.scannedTo = to;
     }
+  }
+}
+
+/**
+ * The state a proposal is in at chain time `nowSeconds` (see ChainClock). The contract's state() is
+ * as of the latest block, and a chain that mines only on transactions (a local anvil, a quiet L2)
+ * can leave that block minutes old: a vote that has ended would still read `active`. What only time
+ * changes is derived here; executions and supersessions come from the contract. Transactions are
+ * judged by the contract alone, at the block they land in.
+ */
+export function stateAtTime(p: ProposalView, nowSeconds: number): ProposalState {
+  // Whole seconds, as block timestamps are: the next block may still carry voteEnd itself.
+  const now = Math.floor(nowSeconds);
+  if (p.state === 'active' && now > Number(p.voteEnd)) {
+    const turnout = p.forWork + p.againstWork + p.abstainWork;
+    if (turnout < p.quorumWork || p.forWork <= p.againstWork) return 'defeated';
+    return now > Number(p.executableUntil) ? 'expired' : 'succeeded';
+  }
+  if (p.state === 'succeeded' && now > Number(p.executableUntil)) return 'expired';
+  return p.state;
+}
+
+/** `proposals` with each state as of chain time `nowSeconds` (stateAtTime). */
+export function atChainTime(proposals: readonly ProposalView[], nowSeconds: number): ProposalView[] {
+  return proposals.map((p) => {
+    const state = stateAtTime(p, nowSeconds);
+    return state === p.state ? p : { ...p, state };
+  });
+}
+
+/**
+ * The chain's clock between blocks: the latest block's timestamp plus the wall time since that
+ * block was first seen, and never earlier than an estimate already given. Seeing the same block
+ * again does not restart its count (a poll that finds no new block must not freeze a countdown).
+ */
+export class ChainClock {
+  private blockTimestampSeconds = -Infinity;
+  private seenAtMs = 0;
+  private highWaterSeconds = -Infinity;
+
+  constructor(private readonly wallMs: () => number = Date.now) {}
+
+  /** Records the latest block's timestamp as seen now. */
+  observe(blockTimestampSeconds: number): void {
+    if (blockTimestampSeconds <= this.blockTimestampSeconds) return;
+    this.blockTimestampSeconds = blockTimestampSeconds;
+    this.seenAtMs = this.wallMs();
+  }
+
+  /** Whether a block was observed yet. */
+  get started(): boolean {
+    return this.blockTimestampSeconds !== -Infinity;
+  }
+
+  /** Estimated chain time in (fractional) Unix seconds; NaN before the first observe(). */
+  nowSeconds(): number {
+    if (!this.started) return Number.NaN;
+    const estimate = this.blockTimestampSeconds + Math.max(0, this.wallMs() - this.seenAtMs) / 1000;
+    this.highWaterSeconds = Math.max(this.highWaterSeconds, estimate);
+    return this.highWaterSeconds;
   }
 }

@@ -35,6 +35,12 @@ export interface AnvilOptions {
   port?: number;
   /** Interval mining; without it anvil mines one block per transaction at once. */
   blockTimeSeconds?: number;
+  /**
+   * With blockTimeSeconds: transactions are still mined at once (automine), and an empty block
+   * follows every blockTimeSeconds, so the chain's clock (the latest block's timestamp) keeps up
+   * with the wall while nobody sends anything.
+   */
+  mixedMining?: boolean;
   /** Loads the chain from this file when it exists and dumps it there when anvil stops. */
   stateFile?: string;
   /** With stateFile: also dump every this many seconds, so a crash (no clean stop) loses little. */
@@ -86,6 +92,10 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     '--mnemonic', ANVIL_DEV_MNEMONIC,
   ];
   if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds));
+  if (options.mixedMining) {
+    if (options.blockTimeSeconds === undefined) throw new Error('startAnvil: mixedMining needs blockTimeSeconds');
+    args.push('--mixed-mining');
+  }
   if (options.stateFile !== undefined) args.push('--state', options.stateFile);
   if (options.stateIntervalSeconds !== undefined) {
     if (options.stateFile === undefined) throw new Error('startAnvil: stateIntervalSeconds needs stateFile');

@@ -38,6 +38,8 @@ export interface DeployDaoOptions {
   votingPeriodSeconds?: number;
   quorumBps?: number;
   reinvestmentBps?: number;
+  /** How long a passed proposal stays executable after its vote ends (WorkGovernor.executionWindow). */
+  executionWindowSeconds?: number;
   /** Called with each mined transaction (for logs and gas reports). */
   onTransaction?: (label: string, receipt: TransactionReceipt) => void;
 }
@@ -45,6 +47,7 @@ export interface DeployDaoOptions {
 export const DEFAULT_VOTING_PERIOD_SECONDS = 3 * 24 * 3600;
 export const DEFAULT_QUORUM_BPS = 1000;
 export const DEFAULT_REINVESTMENT_BPS = 1000;
+export const DEFAULT_EXECUTION_WINDOW_SECONDS = 7 * 24 * 3600;
 export const DEFAULT_TEST_TOKEN_SUPPLY = 10n ** 9n * 10n ** 18n;
 
 // Ethers types a Contract's methods through an index signature, which noUncheckedIndexedAccess
@@ -57,7 +60,8 @@ export const DISTRIBUTOR_FUNCTIONS = [
 ] as const;
 export const GOVERNOR_FUNCTIONS = [
   'BALLOT_TYPEHASH', 'PROPOSAL_TYPEHASH', 'PROPOSAL_THRESHOLD_WORK', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
-  'eip712Domain', 'execute', 'getProposal', 'hasVoted', 'nonces', 'parameterMax', 'parameters', 'proposalCount', 'propose',
+  'eip712Domain', 'executableUntil', 'execute', 'executionWindow', 'getProposal', 'hasVoted', 'lastApplied', 'nonces', 'parameterMax', 'parameters',
+  'proposalCount', 'propose',
   'proposeBySig', 'quorumBps', 'roots', 'state', 'votingPeriod',
 ] as const;
 
@@ -113,6 +117,7 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     options.votingPeriodSeconds ?? DEFAULT_VOTING_PERIOD_SECONDS,
     options.quorumBps ?? DEFAULT_QUORUM_BPS,
     options.reinvestmentBps ?? DEFAULT_REINVESTMENT_BPS,
+    options.executionWindowSeconds ?? DEFAULT_EXECUTION_WINDOW_SECONDS,
   ]);
 
   // publishRoot pulls each epoch's funding from the publisher; on a local chain the deployer holds

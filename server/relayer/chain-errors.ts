@@ -1,6 +1,6 @@
 // Telling a chain refusal (a revert: the request is bad, mark it failed) from a chain outage (the
 // node did not answer: keep the request and try again), and writing refusals down readably.
-import { isCallException, type Interface, type JsonRpcProvider } from 'ethers';
+import { isCallException, type ContractTransactionResponse, type Interface, type JsonRpcProvider, type TransactionReceipt } from 'ethers';
 import { HttpError } from '../http/respond.js';
 
 /** `Name(arg: value, ...)` for a decoded custom error, with the ABI's argument names when known. */
@@ -68,4 +68,22 @@ export async function latestBlock(provider: JsonRpcProvider): Promise<{ number: 
  */
 export async function pendingNonce(provider: JsonRpcProvider, address: string): Promise<number> {
   return Number(BigInt((await provider.send('eth_getTransactionCount', [address, 'pending'])) as string));
+}
+
+/** How long a relayer transaction waits for its receipt before leaving it to the next round. */
+export const RECEIPT_TIMEOUT_MS = 120_000;
+
+/** The transaction's receipt, reverted or not; throws when none came within RECEIPT_TIMEOUT_MS. */
+export async function receiptOf(tx: ContractTransactionResponse): Promise<TransactionReceipt> {
+  let receipt: TransactionReceipt | null;
+  try {
+    // tx.wait returns at once when the receipt is there (provider.waitForTransaction waits for
+    // the next block poll), and throws for a reverted one, carrying its receipt.
+    receipt = await tx.wait(1, RECEIPT_TIMEOUT_MS);
+  } catch (err) {
+    if (!isCallException(err) || !err.receipt) throw err;
+    receipt = err.receipt;
+  }
+  if (!receipt) throw new Error(`no receipt for ${tx.hash}`);
+  return receipt;
 }

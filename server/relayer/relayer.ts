@@ -2,26 +2,25 @@
 // them in the ledger (relay_requests) and pays the gas to put them on-chain in batches. With a
 // PostgreSQL ledger shared by several gateways, each accepts requests into the shared table and
 // only the settlement leader submits them (and reconciles what was sent).
-import { isCallException, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
+import type { ContractTransactionResponse, TransactionReceipt } from 'ethers';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
-import { pendingNonce, revertReason, shortError } from './chain-errors.js';
+import { latestBlock, pendingNonce, receiptOf, revertReason, shortError } from './chain-errors.js';
+import { executePassed } from './executor.js';
 import { freshReads } from './fresh-reads.js';
 import { RelayLimits } from './limits.js';
 import { acceptClaim, claimLane, type AcceptedClaim } from './claims.js';
 import type { Body } from './input.js';
 import type { Lane, RelayContext } from './lane.js';
-import type { ProposalView } from '../../protocol/dao/proposals.js';
+import { ChainClock, atChainTime, type ProposalView } from '../../protocol/dao/proposals.js';
 import { ProposalCatalog } from './proposal-list.js';
 import { acceptProposal, proposalLane, type AcceptedProposal } from './proposals.js';
 import type { Leadership } from '../settlement/leader.js';
 import type { RelayKind, RelayRecord, RelayStorage } from './request-store.js';
 import { acceptVote, voteLane, type AcceptedVote } from './votes.js';
 
-/** How long a batch waits for its receipt before leaving it to the next round's reconciliation. */
-const RECEIPT_TIMEOUT_MS = 120_000;
 /** Most requests GET /api/{votes,claims}/:address lists. */
 const MAX_LISTED_REQUESTS = 200;
 
@@ -47,6 +46,8 @@ export class Relayer {
   readonly limits: RelayLimits;
   /** GET /api/proposals' answer for one block: requests within a block share one read. */
   private proposalCache: { block: number; list: Promise<ProposalView[]> } | undefined;
+  /** Chain time between blocks: what a listed proposal's time-dependent state is derived from. */
+  private readonly clock = new ChainClock();
   private readonly ctx: RelayContext;
   private readonly lanes: Lane[];
   private readonly byKind: Map<RelayKind, Lane>;
@@ -87,9 +88,18 @@ export class Relayer {
     return acceptProposal(this.ctx, body);
   }
 
-  /** The proposals as of the node's latest block, read once per block however many ask. */
+  /**
+   * The proposals as of the node's latest block, read once per block however many ask, with each
+   * state as of chain time now (the block's timestamp plus the wall time since it was seen): on a
+   * chain that mines only on transactions a vote that has ended is not left `active`.
+   */
   async listProposals(): Promise<ProposalView[]> {
-    const block = await this.options.chain.provider.getBlockNumber();
+    const head = await latestBlock(this.options.chain.provider);
+    this.clock.observe(Number(head.timestamp));
+    return atChainTime(await this.proposalsAt(head.number), this.clock.nowSeconds());
+  }
+
+  private proposalsAt(block: number): Promise<ProposalView[]> {
     if (this.proposalCache?.block === block) return this.proposalCache.list;
     const list = this.proposals.list();
     const entry = { block, list };
@@ -164,6 +174,19 @@ export class Relayer {
         this.log.warn({ kind: lane.kind, err: shortError(err) }, 'relaying stopped for this round; the requests stay queued for the next');
       }
     }
+    // After the members' requests: a vote queued this round still counts before anything executes.
+    if (!this.leadership.isLeader || this.limits.pausedForSeconds() !== undefined) return;
+    try {
+      await executePassed({
+        ...this.ctx,
+        log: this.log,
+        isLeader: () => this.leadership.isLeader,
+        // The API's per-block read: a round in a block already listed costs no governor calls.
+        proposals: async () => this.proposalsAt((await latestBlock(this.options.chain.provider)).number),
+      });
+    } catch (err) {
+      this.log.warn({ err: shortError(err) }, 'executing passed proposals stopped for this round; retrying next round');
+    }
   }
 
   /** Submits every queued request of the lane, a batch at a time; throws (leaving them queued) on an RPC failure. */
@@ -210,17 +233,7 @@ export class Relayer {
       records.map((r) => r.id),
       tx.hash,
     );
-    let receipt: TransactionReceipt | null;
-    try {
-      // tx.wait returns at once when the receipt is there (provider.waitForTransaction waits for
-      // the next block poll), and throws for a reverted one, carrying its receipt.
-      receipt = await tx.wait(1, RECEIPT_TIMEOUT_MS);
-    } catch (err) {
-      if (!isCallException(err) || !err.receipt) throw err;
-      receipt = err.receipt;
-    }
-    if (!receipt) throw new Error(`no receipt for ${tx.hash}`);
-    await this.record(lane, records, receipt);
+    await this.record(lane, records, await receiptOf(tx));
   }
 
   private async record(lane: Lane, records: readonly RelayRecord[], receipt: TransactionReceipt): Promise<void> {

@@ -126,7 +126,7 @@ export class DistributorModel {
 
 // ---------------------------------------------------------------- governance
 
-export const STATE = { Active: 0, Defeated: 1, Succeeded: 2, Executed: 3 } as const;
+export const STATE = { Active: 0, Defeated: 1, Succeeded: 2, Executed: 3, Expired: 4, Superseded: 5 } as const;
 /** Seconds around voteEnd where a call's block time is too close to call Active or closed. */
 export const TIME_MARGIN_SECONDS = 60n;
 
@@ -156,12 +156,15 @@ export class GovernorModel {
   readonly nonces = new Map<string, bigint>();
   readonly parameters = new Map<string, bigint>();
   readonly parameterMax = new Map<string, bigint>();
+  /** The id of the last proposal applied to each parameter (WorkGovernor.lastApplied). */
+  readonly lastApplied = new Map<string, bigint>();
 
   constructor(
     readonly roots: DistributorModel,
     readonly quorumBps: bigint,
     readonly votingPeriodSeconds: bigint,
     reinvestment: { parameter: string; value: bigint },
+    readonly executionWindowSeconds: bigint,
   ) {
     this.parameters.set(reinvestment.parameter, reinvestment.value);
     this.parameterMax.set(reinvestment.parameter, BPS);
@@ -220,14 +223,18 @@ export class GovernorModel {
     return { againstWork: sums[0]!, forWork: sums[1]!, abstainWork: sums[2]! };
   }
 
-  /** The state at block time `now`, or undefined when `now` is too close to voteEnd to say. */
+  /** The state at block time `now`, or undefined when `now` is too close to voteEnd (or to the execution deadline) to say. */
   stateAt(p: ProposalModel, now: bigint): number | undefined {
     if (p.executed) return STATE.Executed;
     const phase = this.phase(p, now);
     if (phase === 'unsure') return undefined;
     if (phase === 'open') return STATE.Active;
     const { forWork, againstWork, abstainWork } = this.tally(p);
-    return forWork + againstWork + abstainWork >= p.quorumWork && forWork > againstWork ? STATE.Succeeded : STATE.Defeated;
+    if (forWork + againstWork + abstainWork < p.quorumWork || forWork <= againstWork) return STATE.Defeated;
+    if (p.kind === 1 && (this.lastApplied.get(key(p.parameter)) ?? 0n) > p.id) return STATE.Superseded;
+    const deadline = p.voteEnd + this.executionWindowSeconds;
+    if (now > deadline) return STATE.Expired;
+    return now + TIME_MARGIN_SECONDS <= deadline ? STATE.Succeeded : undefined;
   }
 
   /** A vote's outcome given the voters already counted in this transaction (`votedNow`). */
@@ -246,12 +253,17 @@ export class GovernorModel {
   expectExecute(p: ProposalModel, now: bigint): Expected | undefined {
     const state = this.stateAt(p, now);
     if (state === undefined) return undefined;
-    return state === STATE.Succeeded ? OK : fail('ProposalNotSucceeded', p.id, state);
+    if (state === STATE.Succeeded) return OK;
+    if (state === STATE.Superseded) return fail('ProposalSuperseded', p.id, this.lastApplied.get(key(p.parameter))!);
+    if (state === STATE.Expired) return fail('ProposalExpired', p.id, p.voteEnd + this.executionWindowSeconds);
+    return fail('ProposalNotSucceeded', p.id, state);
   }
 
   applyExecute(p: ProposalModel): void {
     p.executed = true;
-    if (p.kind === 1) this.parameters.set(p.parameter, p.value);
+    if (p.kind !== 1) return;
+    this.parameters.set(p.parameter, p.value);
+    this.lastApplied.set(key(p.parameter), p.id);
   }
 
   useNonce(account: string): void {

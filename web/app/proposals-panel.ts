@@ -1,5 +1,5 @@
 import { LitElement, css, html } from 'lit';
-import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport, type ProposalState, type ProposalView } from '../../protocol/dao/index.js';
+import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport, stateAtTime, type ProposalState, type ProposalView } from '../../protocol/dao/index.js';
 import type { ChainConfig } from '../chain/chain-config.js';
 import type { ChainSession, ChainSnapshot, MemberVote } from '../chain/chain-session.js';
 import { formatDuration, percentOf } from './chain-format.js';
@@ -9,7 +9,20 @@ import { formatWork } from './format.js';
 
 const ZERO_PARAMETER = `0x${'00'.repeat(32)}`;
 const SUPPORT_NAMES: Record<VoteSupport, string> = { 0: 'Against', 1: 'For', 2: 'Abstain' };
-const STATE_NAMES: Record<ProposalState, string> = { active: 'Active', defeated: 'Defeated', succeeded: 'Succeeded', executed: 'Executed' };
+const STATE_NAMES: Record<ProposalState, string> = {
+  active: 'Active',
+  defeated: 'Defeated',
+  succeeded: 'Succeeded',
+  executed: 'Executed',
+  expired: 'Expired',
+  superseded: 'Superseded',
+};
+/** What each state past the vote means, for the line under the title. */
+const STATE_NOTES: Partial<Record<ProposalState, string>> = {
+  executed: 'applied on-chain',
+  expired: 'passed, but nobody executed it within its window',
+  superseded: 'passed, but a newer decision on the same parameter was applied first',
+};
 
 /**
  * The DAO's proposals with live tallies (work for, against and abstaining, each as a share of the
@@ -63,15 +76,25 @@ export class ProposalsPanel extends LitElement {
     const id = p.id.toString();
     const vote = s.votes[id];
     const now = (s.chainTime ?? 0) + (s.polledAtMs ? (Date.now() - s.polledAtMs) / 1000 : 0);
+    // The contract's state is as of the latest block; what only time changes follows chain time now.
+    const state = stateAtTime(p, now);
     const what = proposalWhat(p);
     const counted = (label: string, work: bigint, attribute: string) =>
       html`<span data-tally=${attribute} data-work=${work.toString()}>${label}: ${formatWork(work.toString())} (${percentOf(work, p.quorumWork)} of quorum)</span>`;
-    const canVote = p.state === 'active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
-    return html`<li data-proposal-id=${id} data-state=${p.state}>
+    const canVote = state === 'active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
+    const note =
+      state === 'active'
+        ? ` · ${formatDuration(Number(p.voteEnd) - now)} left`
+        : state === 'succeeded'
+          ? ` · to be executed within ${formatDuration(Number(p.executableUntil) - now)}`
+          : STATE_NOTES[state] !== undefined
+            ? ` · ${STATE_NOTES[state]}`
+            : '';
+    return html`<li data-proposal-id=${id} data-state=${state}>
       <h3>#${id}: ${p.description ?? '(description not found)'}</h3>
       <p class="meta">
         ${what} · weight from epoch ${p.epoch} ·
-        <span data-proposal-state=${p.state}>${STATE_NAMES[p.state]}</span>${p.state === 'active' ? ` · ${formatDuration(Number(p.voteEnd) - now)} left` : ''}
+        <span data-proposal-state=${state}>${STATE_NAMES[state]}</span>${note}
       </p>
       <div class="tally" aria-label="Tally of proposal ${id}">
         ${counted('For', p.forWork, 'for')} ${counted('Against', p.againstWork, 'against')} ${counted('Abstain', p.abstainWork, 'abstain')}

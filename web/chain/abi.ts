@@ -19,6 +19,7 @@ export const GOVERNOR_ABI = [
   'function proposalCount() view returns (uint256)',
   'function getProposal(uint256 proposalId) view returns ((address proposer, uint8 kind, uint64 epoch, uint64 voteEnd, bool executed, bytes32 parameter, uint256 value, uint256 quorumWork, uint256 forWork, uint256 againstWork, uint256 abstainWork))',
   'function state(uint256 proposalId) view returns (uint8)',
+  'function executionWindow() view returns (uint64)',
   'function hasVoted(uint256 proposalId, address voter) view returns (bool)',
   'function nonces(address owner) view returns (uint256)',
   'function parameters(bytes32 parameter) view returns (uint256)',

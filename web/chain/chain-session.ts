@@ -4,7 +4,7 @@
 // propose). Nothing here hashes or opens a pool connection, so it may run before consent.
 import { getAddress } from 'ethers';
 import type { CurrentEpoch } from '../../protocol/api.js';
-import type { ProposalKind, ProposalView, VoteSupport } from '../../protocol/dao/index.js';
+import { ChainClock, type ProposalKind, type ProposalView, type VoteSupport } from '../../protocol/dao/index.js';
 import type { MemberStore } from '../store/member-store.js';
 import type { ProofRow, RelayStatus, VoteRow } from '../store/schema.js';
 import type { ChainConfig } from './chain-config.js';
@@ -44,7 +44,11 @@ export interface ChainSnapshot {
   /** Oldest first. */
   proposals: ProposalView[];
   votes: Record<string, MemberVote>;
-  /** The chain's clock at the last poll (Unix s), and when that poll ran (ms, this clock). */
+  /**
+   * Chain time at the last poll (Unix s, fractional): the latest block's timestamp plus the wall
+   * time since that block was first seen (ChainClock), and when that poll ran (ms, this clock).
+   * Chain time now is chainTime + (Date.now() - polledAtMs) / 1000.
+   */
   chainTime?: number;
   polledAtMs?: number;
   reinvestmentBps?: number;
@@ -67,6 +71,8 @@ export class ChainSession {
   /** The last proof check that cannot change until the next epoch is published (verify.ts isFinal). */
   private finalProof: { key: string; check: ProofCheck } | undefined;
   private readonly listeners = new Set<() => void>();
+  /** Keeps counting between blocks: a chain that mines only on transactions must not freeze countdowns. */
+  private readonly clock = new ChainClock();
   private readonly onVisibility = (): void => {
     if (document.visibilityState === 'visible') void this.poll();
   };
@@ -172,13 +178,14 @@ export class ChainSession {
       });
       await this.chainChecked;
       const identity = await this.store.getIdentity();
-      const [proposals, chainTime, reinvestmentBps, epochs] = await Promise.all([
+      const [proposals, blockTime, reinvestmentBps, epochs] = await Promise.all([
         this.reader.proposals(),
         this.reader.chainTime(),
         this.reader.reinvestmentBps(),
         fetchEpochs().catch(() => undefined),
       ]);
-      const next: Partial<ChainSnapshot> = { proposals, chainTime, reinvestmentBps, current: epochs?.current, polledAtMs: Date.now() };
+      this.clock.observe(blockTime);
+      const next: Partial<ChainSnapshot> = { proposals, chainTime: this.clock.nowSeconds(), reinvestmentBps, current: epochs?.current, polledAtMs: Date.now() };
       if (identity) Object.assign(next, await this.readMember(identity.address, proposals), { address: identity.address, identitySource: identity.source });
       this.update({ ...next, error: undefined });
     } catch (err) {
