@@ -1,5 +1,5 @@
 // What the relayer's batch loop needs to know about one kind of request (votes, claims, proposals).
-import type { ContractTransactionResponse, Interface, TransactionReceipt } from 'ethers';
+import type { Contract, ContractTransactionResponse, Interface, Result, TransactionReceipt } from 'ethers';
 import type { DaoChain } from '../chain/open-chain.js';
 import { HttpError } from '../http/respond.js';
 import type { FreshReads } from './fresh-reads.js';
@@ -65,4 +65,33 @@ export function proofOf(payload: Payload): string[] {
   const proof = payload['proof'];
   if (!Array.isArray(proof)) throw new Error('relay payload has no proof');
   return proof as string[];
+}
+
+/**
+ * The requests a mined batch skipped as already done (ClaimSkipped, VoteSkipped: another
+ * transaction did them first), each with a `skipped` line saying why, for its confirmed record.
+ * The batch functions emit exactly one of `doneEvent` / `skippedEvent` per entry, in order, so the
+ * n-th of those logs is the n-th request's outcome (two requests for the same account stay apart).
+ */
+export function skippedIn(
+  receipt: TransactionReceipt,
+  contract: Contract,
+  doneEvent: string,
+  skippedEvent: string,
+  records: readonly RelayRecord[],
+  describe: (args: Result, reasonName: string) => string,
+): Map<number, Payload> {
+  const out = new Map<number, Payload>();
+  const target = String(contract.target).toLowerCase();
+  const outcomes = receipt.logs
+    .filter((log) => log.address.toLowerCase() === target)
+    .map((log) => contract.interface.parseLog(log))
+    .filter((parsed) => parsed?.name === doneEvent || parsed?.name === skippedEvent);
+  if (outcomes.length !== records.length) return out;
+  outcomes.forEach((parsed, i) => {
+    if (parsed?.name !== skippedEvent) return;
+    const selector = String(parsed.args.getValue('reason'));
+    out.set(records[i]!.id, { skipped: describe(parsed.args, contract.interface.getError(selector)?.name ?? selector) });
+  });
+  return out;
 }
