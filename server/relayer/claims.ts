@@ -107,6 +107,7 @@ export function claimLane(ctx: RelayContext): Lane {
     kind: 'claim',
     maxBatch: MAX_CLAIMS_PER_BATCH,
     iface: distributor.interface,
+    doneIsExact: true,
     async check(record) {
       const c = claimOf(record);
       await distributor.getFunction('claim').staticCall(c.account, c.epoch, c.cumulativeWork, c.cumulativeReward, c.proof);

@@ -28,6 +28,12 @@ export interface Lane {
   readonly maxBatch: number;
   /** The contract whose custom errors a refusal is decoded with. */
   readonly iface: Interface;
+  /**
+   * Whether tookEffect says exactly that this request is done (claims: claimed up to its leaf;
+   * votes: the voter has voted), so a queued one found done is confirmed rather than failed. Not
+   * for proposals: a used nonce may have opened another proposal signed with it.
+   */
+  readonly doneIsExact: boolean;
   /** Runs the request alone as a static call, as the batch would run it; throws the chain's refusal. */
   check(record: RelayRecord): Promise<void>;
   /** Sends `records` in one transaction (the caller serializes it through the relayer's TxSender). */

@@ -127,6 +127,7 @@ export function proposalLane(ctx: RelayContext): Lane {
     // proposeBySig takes one request; each is its own transaction.
     maxBatch: 1,
     iface: governor.interface,
+    doneIsExact: false,
     async check(record) {
       await governor.getFunction('proposeBySig').staticCall(...argsOf(record));
     },

@@ -172,7 +172,7 @@ export class Relayer {
       const records = await this.store.queued(lane.kind, lane.maxBatch);
       if (records.length === 0) return;
       const valid: RelayRecord[] = [];
-      for (const record of records) if ((await this.recheck(lane, record)) === 'valid') valid.push(record);
+      for (const record of records) if ((await this.recheck(lane, record, lane.doneIsExact)) === 'valid') valid.push(record);
       if (valid.length > 0) await this.submit(lane, valid);
     }
   }
@@ -211,19 +211,20 @@ export class Relayer {
   }
 
   /**
-   * Runs a queued or sent request's check against the chain as it is now. A request already done
-   * (by another transaction: a member's own claim, a copied ballot) is confirmed, with the chain's
-   * reason kept as `skipped`; one the chain refuses for its own reason is failed; the rest are
-   * 'valid' and left as they are. Throws (changing nothing) when the node does not answer.
+   * Runs a queued or sent request's check against the chain as it is now. A refused request that
+   * took effect all the same (done by another transaction: a member's own claim, a copied ballot)
+   * is confirmed, with the chain's reason kept as `skipped`, when `confirmIfDone`; otherwise, or
+   * when it took no effect, it is failed with that reason. The rest are 'valid' and left as they
+   * are. Throws (changing nothing) when the node does not answer.
    */
-  private async recheck(lane: Lane, record: RelayRecord): Promise<'valid' | 'done' | 'failed'> {
+  private async recheck(lane: Lane, record: RelayRecord, confirmIfDone: boolean): Promise<'valid' | 'done' | 'failed'> {
     try {
       await lane.check(record);
       return 'valid';
     } catch (err) {
       const reason = revertReason(err, lane.iface);
       if (reason === undefined) throw err;
-      if (await lane.tookEffect(record)) {
+      if (confirmIfDone && (await lane.tookEffect(record))) {
         await this.store.markConfirmed([record.id], { skipped: `already done: ${reason}` });
         this.log.info({ kind: lane.kind, id: record.id, account: record.account, reason }, 'a relay request was already done by another transaction');
         return 'done';
@@ -242,17 +243,21 @@ export class Relayer {
    */
   private async isolate(lane: Lane, records: readonly RelayRecord[], reason: string): Promise<RelayRecord[]> {
     const valid: RelayRecord[] = [];
+    let unchecked = false;
     for (const record of records) {
       let verdict: 'valid' | 'done' | 'failed' = 'valid';
       try {
-        verdict = await this.recheck(lane, record);
+        // Done counts as confirmed for every lane here: the request may have taken effect through
+        // another transaction, say one a deposed leader sent for the same request just before.
+        verdict = await this.recheck(lane, record, true);
       } catch (err) {
         // The node did not answer: nothing is known against it, so it goes back to the queue.
+        unchecked = true;
         this.log.warn({ kind: lane.kind, id: record.id, err: shortError(err) }, 'could not check a relay request again; it goes back to the queue');
       }
       if (verdict === 'valid') valid.push(record);
     }
-    if (valid.length === records.length) {
+    if (valid.length === records.length && !unchecked) {
       if (valid.length === 1) {
         await this.store.markFailed([valid[0]!.id], reason);
         this.log.info({ kind: lane.kind, id: valid[0]!.id, reason }, 'the chain refuses a relay request');
@@ -261,6 +266,7 @@ export class Relayer {
       await this.store.requeue(valid.map((r) => r.id));
       return valid;
     }
+    // Some were at fault (or could not be checked): the rest wait for the next batch.
     await this.store.requeue(valid.map((r) => r.id));
     return [];
   }

@@ -96,6 +96,7 @@ export function voteLane(ctx: RelayContext): Lane {
     kind: 'vote',
     maxBatch: MAX_VOTES_PER_BATCH,
     iface: governor.interface,
+    doneIsExact: true,
     async check(record) {
       await governor.getFunction('castVoteBySig').staticCall(ballotOf(record));
     },
