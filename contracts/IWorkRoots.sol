@@ -23,6 +23,11 @@ interface IWorkRoots {
         bytes32[] calldata proof
     ) external view returns (bool);
 
+    /// @notice The highest epoch published so far (0 before the first): the only epoch a new
+    /// proposal may be pinned to.
+    /// @return The epoch number.
+    function latestEpoch() external view returns (uint64);
+
     /// @notice The sum of `cumulativeWork` over every leaf of `epoch`'s root; 0 for an unpublished epoch.
     /// @param epoch The epoch to read.
     /// @return The epoch's total work, as its publisher posted it.

@@ -95,6 +95,22 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         address indexed submitter
     );
 
+    /// @notice A claim in a claimMany batch was skipped because it was already done: the account
+    /// has claimed up to this leaf's cumulativeReward (or beyond), e.g. through a claim() that was
+    /// mined before the batch. Nothing is paid and nothing changes.
+    /// @param account The account the claim was for.
+    /// @param epoch The epoch the claim named.
+    /// @param reason The selector of the error claim() would revert with (NothingToClaim).
+    /// @param cumulativeReward The leaf's cumulativeReward.
+    /// @param alreadyClaimed What the account had claimed when the batch reached it.
+    event ClaimSkipped(
+        address indexed account,
+        uint64 indexed epoch,
+        bytes4 reason,
+        uint256 cumulativeReward,
+        uint256 alreadyClaimed
+    );
+
     /// @notice A constructor argument was the zero address.
     error ZeroAddress();
     /// @notice publishRoot was given a zero root, which would read as "not published".
@@ -181,12 +197,24 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         _claim(account, epoch, cumulativeWork, cumulativeReward, proof);
     }
 
-    /// @notice Several claims in one transaction (a relayer's batch). Reverts as a whole if one fails.
+    /// @notice Several claims in one transaction (a relayer's batch). A claim already done (the
+    /// account has claimed up to its leaf) is skipped with ClaimSkipped instead of reverting, so
+    /// anyone who front-runs the batch with claim() for one member cannot drop the others'.
+    /// @dev Invalid input still reverts the whole batch (UnknownEpoch, InvalidProof): the relayer
+    /// checks each claim before batching, so such an entry is its own fault, which it isolates by
+    /// checking each entry again. Each leaf is proven before it is judged done, so a ClaimSkipped
+    /// always names a real leaf.
     /// @param claims The claims, each checked and paid as by claim.
     function claimMany(Claim[] calldata claims) external {
         for (uint256 i = 0; i < claims.length; ++i) {
             Claim calldata c = claims[i];
-            _claim(c.account, c.epoch, c.cumulativeWork, c.cumulativeReward, c.proof);
+            _requireLeaf(c.account, c.epoch, c.cumulativeWork, c.cumulativeReward, c.proof);
+            uint256 already = claimed[c.account];
+            if (c.cumulativeReward <= already) {
+                emit ClaimSkipped(c.account, c.epoch, NothingToClaim.selector, c.cumulativeReward, already);
+                continue;
+            }
+            _pay(c.account, c.epoch, c.cumulativeReward, already);
         }
     }
 
@@ -222,11 +250,25 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         uint256 cumulativeReward,
         bytes32[] calldata proof
     ) private {
-        if (_epochs[epoch].root == bytes32(0)) revert UnknownEpoch(epoch);
-        if (!verifyLeaf(epoch, account, cumulativeWork, cumulativeReward, proof)) revert InvalidProof(account, epoch);
+        _requireLeaf(account, epoch, cumulativeWork, cumulativeReward, proof);
         uint256 already = claimed[account];
         if (cumulativeReward <= already) revert NothingToClaim(account, cumulativeReward, already);
+        _pay(account, epoch, cumulativeReward, already);
+    }
 
+    function _requireLeaf(
+        address account,
+        uint64 epoch,
+        uint256 cumulativeWork,
+        uint256 cumulativeReward,
+        bytes32[] calldata proof
+    ) private view {
+        if (_epochs[epoch].root == bytes32(0)) revert UnknownEpoch(epoch);
+        if (!verifyLeaf(epoch, account, cumulativeWork, cumulativeReward, proof)) revert InvalidProof(account, epoch);
+    }
+
+    /// @dev Effects before the transfer (checks-effects-interactions); `already` < `cumulativeReward`.
+    function _pay(address account, uint64 epoch, uint256 cumulativeReward, uint256 already) private {
         uint256 amount = cumulativeReward - already;
         claimed[account] = cumulativeReward;
         emit Claimed(account, epoch, amount, cumulativeReward, msg.sender);

@@ -8,10 +8,11 @@ import {IWorkRoots} from "./IWorkRoots.sol";
 
 /**
  * @title WorkGovernor
- * @notice Work-weighted governance without a token. A proposal is pinned to a published epoch; a
- * member's weight is the cumulativeWork of their leaf in that epoch's root, proven with the leaf
- * itself, so there is nothing to buy, transfer or delegate. Quorum is a share of the epoch's total
- * work.
+ * @notice Work-weighted governance without a token. A proposal is pinned to the latest published
+ * epoch when it is created; a member's weight is the cumulativeWork of their leaf in that epoch's
+ * root, proven with the leaf itself, so there is nothing to buy, transfer or delegate. Quorum is a
+ * share of the epoch's total work. The proposer cannot pick an older epoch: that would let early
+ * members choose an electorate that leaves out everyone who joined since.
  *
  * Votes and proposals are cast directly or as EIP-712 signatures that anyone (usually the gateway's
  * relayer) submits, so members need no gas. A vote cannot be replayed: each account votes once per
@@ -75,6 +76,8 @@ contract WorkGovernor is EIP712, Nonces {
     /// @notice What a proposer asks for. A Signal carries no parameter (both fields zero).
     struct ProposalRequest {
         Kind kind;
+        /// Must be the latest published epoch when the proposal is created (else EpochNotLatest):
+        /// it is signed, so a signature names the electorate its proposer saw.
         uint64 epoch;
         bytes32 parameter;
         uint256 value;
@@ -176,6 +179,13 @@ contract WorkGovernor is EIP712, Nonces {
     /// @param weight The voter's cumulativeWork in the proposal's epoch.
     /// @param submitter Who sent the transaction (the voter or a relayer).
     event VoteCast(uint256 indexed proposalId, address indexed voter, Support support, uint256 weight, address submitter);
+    /// @notice A ballot in a castVotesBySig batch was skipped because it was already done: the
+    /// voter has voted on the proposal (say, the same ballot sent alone and mined before the batch).
+    /// Nothing is counted and nothing changes.
+    /// @param proposalId The proposal.
+    /// @param voter The voter who had already voted.
+    /// @param reason The selector of the error castVoteBySig would revert with (AlreadyVoted).
+    event VoteSkipped(uint256 indexed proposalId, address indexed voter, bytes4 reason);
     /// @notice A succeeded proposal was executed.
     /// @param proposalId The proposal executed.
     event ProposalExecuted(uint256 indexed proposalId);
@@ -192,6 +202,10 @@ contract WorkGovernor is EIP712, Nonces {
     /// @notice The epoch has no published root, or its root carries no work (totalWorkOf is 0).
     /// @param epoch The epoch asked for.
     error UnknownEpoch(uint64 epoch);
+    /// @notice A proposal named an epoch other than the latest published one.
+    /// @param epoch The epoch the request named.
+    /// @param latestEpoch The latest published epoch: the one to sign the request for.
+    error EpochNotLatest(uint64 epoch, uint64 latestEpoch);
     /// @notice No proposal has this id.
     /// @param proposalId The id asked for.
     error UnknownProposal(uint256 proposalId);
@@ -267,10 +281,13 @@ contract WorkGovernor is EIP712, Nonces {
 
     // ---------------------------------------------------------------- proposals
 
-    /// @notice Opens a proposal pinned to `request.epoch`; the caller proves their own leaf in it.
+    /// @notice Opens a proposal pinned to the latest published epoch, which `request.epoch` must
+    /// name; the caller proves their own leaf in it.
     /// @dev Pinning to one published epoch fixes every member's weight for the whole vote, so work
-    /// done (or roots published) while it runs cannot change the outcome.
-    /// @param request What is proposed; a ParameterChange's value must be within the parameter's maximum.
+    /// done (or roots published) while it runs cannot change the outcome; pinning to the latest
+    /// gives every member known so far a vote, so no proposer can choose an electorate.
+    /// @param request What is proposed; its epoch is the latest published one, and a
+    /// ParameterChange's value must be within the parameter's maximum.
     /// @param proposerLeaf The caller's leaf in `request.epoch`, with non-zero work.
     /// @return The new proposal's id.
     function propose(ProposalRequest calldata request, Leaf calldata proposerLeaf) external returns (uint256) {
@@ -312,11 +329,24 @@ contract WorkGovernor is EIP712, Nonces {
         _castSigned(ballot);
     }
 
-    /// @notice Submits signed ballots in one transaction. Reverts as a whole if one is invalid: a
-    /// relayer checks each (e.g. with a static call of castVoteBySig) before batching.
+    /// @notice Submits signed ballots in one transaction. A ballot whose voter has already voted on
+    /// its proposal is skipped with VoteSkipped instead of reverting, so anyone who copies one
+    /// ballot out of a pending batch and sends it first cannot drop the others.
+    /// @dev The signature is checked before the skip, so only the voter's own ballot can be skipped.
+    /// Invalid input still reverts the whole batch (InvalidSignature, UnknownProposal,
+    /// VotingClosed, NotAMember): a relayer checks each ballot (a static call of castVoteBySig)
+    /// before batching, and after a revert checks each again to find the one at fault.
     /// @param ballots The ballots, each checked and counted as by castVoteBySig.
     function castVotesBySig(SignedBallot[] calldata ballots) external {
-        for (uint256 i = 0; i < ballots.length; ++i) _castSigned(ballots[i]);
+        for (uint256 i = 0; i < ballots.length; ++i) {
+            SignedBallot calldata ballot = ballots[i];
+            _checkBallotSignature(ballot);
+            if (hasVoted[ballot.proposalId][ballot.voter]) {
+                emit VoteSkipped(ballot.proposalId, ballot.voter, AlreadyVoted.selector);
+                continue;
+            }
+            _castVote(ballot.proposalId, ballot.support, ballot.voter, ballot.leaf);
+        }
     }
 
     // ---------------------------------------------------------------- outcome
@@ -390,8 +420,7 @@ contract WorkGovernor is EIP712, Nonces {
         private
         returns (uint256 proposalId)
     {
-        uint256 totalWork = roots.totalWorkOf(request.epoch);
-        if (totalWork == 0) revert UnknownEpoch(request.epoch);
+        uint256 totalWork = _latestEpochWork(request.epoch);
         if (request.kind == Kind.ParameterChange) {
             uint256 max = parameterMax[request.parameter];
             if (max == 0) revert UnknownParameter(request.parameter);
@@ -442,10 +471,23 @@ contract WorkGovernor is EIP712, Nonces {
         );
     }
 
+    /// @dev The total work of `epoch`, which must be the latest published epoch (in a function of
+    /// its own: _propose has no stack slot left for the latest epoch).
+    function _latestEpochWork(uint64 epoch) private view returns (uint256 totalWork) {
+        uint64 latest = roots.latestEpoch();
+        if (epoch != latest) revert EpochNotLatest(epoch, latest);
+        totalWork = roots.totalWorkOf(epoch);
+        if (totalWork == 0) revert UnknownEpoch(epoch);
+    }
+
     function _castSigned(SignedBallot calldata ballot) private {
+        _checkBallotSignature(ballot);
+        _castVote(ballot.proposalId, ballot.support, ballot.voter, ballot.leaf);
+    }
+
+    function _checkBallotSignature(SignedBallot calldata ballot) private view {
         bytes32 structHash = keccak256(abi.encode(BALLOT_TYPEHASH, ballot.proposalId, uint8(ballot.support), ballot.voter));
         _checkSignature(ballot.voter, structHash, ballot.signature);
-        _castVote(ballot.proposalId, ballot.support, ballot.voter, ballot.leaf);
     }
 
     function _castVote(uint256 proposalId, Support support, address voter, Leaf calldata leaf) private {

@@ -222,6 +222,11 @@ interface RelayedRequest {
   status: RelayStatus;
   txHash: string | null;
   error: string | null;
+  /**
+   * For a confirmed request that another transaction did first (a member's own claim, a copy of
+   * the ballot): why the relayer's batch skipped it, e.g. "already done: AlreadyVoted (…)".
+   */
+  skipped: string | null;
   createdAtMs: number;
   updatedAtMs: number;
 }

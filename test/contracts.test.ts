@@ -96,6 +96,21 @@ const claimArgs = (account: string, epoch: number, leaf: LeafProof) =>
 /** `contract` with `wallet` as the sender. */
 const as = <T extends Contract>(contract: T, wallet: Wallet): T => contract.connect(wallet) as T;
 
+/**
+ * Runs `send` with automine off, so its transactions wait in the pool together, then mines them in
+ * one block (anvil orders a block by fee: the highest maxFeePerGas first) and turns automine back on.
+ */
+async function withAutomineOff<T>(send: () => Promise<T>): Promise<T> {
+  await chain.provider.send('evm_setAutomine', [false]);
+  try {
+    const sent = await send();
+    await chain.provider.send('evm_mine', []);
+    return sent;
+  } finally {
+    await chain.provider.send('evm_setAutomine', [true]);
+  }
+}
+
 describe('publishing roots and claiming', () => {
   let c: DaoContracts, d: DaoDeployment, treasury: string;
   let tree: ReturnType<typeof workTree>;
@@ -147,15 +162,46 @@ describe('publishing roots and claiming', () => {
     await expectRevert(c.distributor.claim(...claimArgs(carol.address, 5, tree.leaf(carol.address))), 'UnknownEpoch', [5]);
   });
 
-  test('claimMany pays a batch and reverts as a whole when one claim fails', async () => {
+  test('claimMany pays a batch, skips a claim already done, and reverts as a whole on an invalid one', async () => {
     const batch = [carol, dave, erin].map((w) => ({ account: w.address, epoch: 1, ...tree.leaf(w.address) }));
-    const withSpent = [...batch, { account: bob.address, epoch: 1, ...tree.leaf(bob.address) }];
-    await expectRevert(as(c.distributor, relayer).claimMany(withSpent), 'NothingToClaim', [bob.address, 30n * E18, 30n * E18]);
+    const spent = { account: bob.address, epoch: 1, ...tree.leaf(bob.address) };
+    const forged = { ...batch[0]!, cumulativeReward: batch[0]!.cumulativeReward + 1n };
+    await expectRevert(as(c.distributor, relayer).claimMany([...batch, forged]), 'InvalidProof', [carol.address, 1]);
+    await expectRevert(as(c.distributor, relayer).claimMany([...batch, { ...spent, epoch: 7 }]), 'UnknownEpoch', [7]);
     const receipt = await mined(as(c.distributor, relayer).claimMany(batch));
     record(`claimMany(${batch.length})`, receipt);
     assert.deepEqual(await Promise.all([carol, dave, erin].map((w) => balanceOf(c, w.address))), [10n * E18, 6n * E18, 4n * E18]);
     assert.equal(eventsOf(receipt, c.distributor, 'Claimed').length, 3);
     assert.equal(await balanceOf(c, d.distributor), 0n, 'every leaf of the epoch is paid and nothing more');
+    // Bob's claim was done earlier, and the three above now are too: all skipped, nothing paid.
+    const again = await mined(as(c.distributor, relayer).claimMany([spent, ...batch]));
+    record(`claimMany(${batch.length + 1}), all skipped`, again);
+    assert.equal(eventsOf(again, c.distributor, 'Claimed').length, 0);
+    const NOTHING_TO_CLAIM = c.distributor.interface.getError('NothingToClaim')!.selector;
+    assert.deepEqual(
+      eventsOf(again, c.distributor, 'ClaimSkipped').map(comparable),
+      [spent, ...batch].map((x) => [x.account, 1n, NOTHING_TO_CLAIM, x.cumulativeReward, x.cumulativeReward]).map(comparable),
+    );
+  });
+
+  test('a claim() mined ahead of a pending claimMany leaves the rest of the batch paid', async () => {
+    const { c: fresh } = await freshDao();
+    const { tree: t } = await publish(fresh, 1, [[alice, 5n, 5n * E18], [bob, 3n, 3n * E18], [carol, 2n, 2n * E18]], 10n * E18);
+    const batch = [alice, bob, carol].map((w) => ({ account: w.address, epoch: 1, ...t.leaf(w.address) }));
+    const bobs = batch[1]!;
+    const inBlock = await withAutomineOff(async () => {
+      const relayed = await as(fresh.distributor, relayer).claimMany(batch, { gasLimit: 500_000, maxPriorityFeePerGas: 1n, maxFeePerGas: 10n ** 10n });
+      // An outsider copies Bob's claim out of the pending batch and pays a higher tip.
+      const copied = await as(fresh.distributor, outsider).claim(...claimArgs(bobs.account, 1, bobs), { gasLimit: 200_000, maxPriorityFeePerGas: 2n * 10n ** 9n, maxFeePerGas: 2n * 10n ** 10n });
+      return [relayed, copied];
+    });
+    const [relayed, copied] = await Promise.all(inBlock.map((tx) => tx.wait()));
+    assert.ok(relayed!.status === 1 && copied!.status === 1, 'both mined without a revert');
+    assert.equal(relayed!.blockNumber, copied!.blockNumber);
+    assert.ok(copied!.index < relayed!.index, 'the outsider went first');
+    assert.deepEqual(await Promise.all([alice, bob, carol].map((w) => balanceOf(fresh, w.address))), [5n * E18, 3n * E18, 2n * E18]);
+    assert.deepEqual(eventsOf(relayed!, fresh.distributor, 'Claimed').map((e) => e[0]), [alice.address, carol.address]);
+    assert.deepEqual(eventsOf(relayed!, fresh.distributor, 'ClaimSkipped').map((e) => e[0]), [bob.address]);
   });
 
   test('only the publisher publishes, once per epoch, in increasing order, never an empty root', async () => {
@@ -256,7 +302,23 @@ describe('governance: proposals', () => {
     await expectRevert(as(c.governor, alice).propose(request(PARAMETER_CHANGE, REINVESTMENT_BPS, 10_001n), leaf), 'ParameterOutOfRange', [REINVESTMENT_BPS, 10_001n, 10_000n]);
     await expectRevert(as(c.governor, alice).propose(request(SIGNAL, REINVESTMENT_BPS), leaf), 'SignalWithParameter', []);
     await expectRevert(as(c.governor, alice).propose(request(SIGNAL, ZeroHash, 5n), leaf), 'SignalWithParameter', []);
-    await expectRevert(as(c.governor, alice).propose(request(SIGNAL, ZeroHash, 0n, 'x', 9), leaf), 'UnknownEpoch', [9]);
+    await expectRevert(as(c.governor, alice).propose(request(SIGNAL, ZeroHash, 0n, 'x', 9), leaf), 'EpochNotLatest', [9, 1]);
+  });
+
+  test('a proposal is pinned to the latest epoch: an older one reverts, and a member who joined since votes', async () => {
+    const { c: fresh } = await freshDao();
+    const { tree: first } = await publish(fresh, 1, [[alice, 500n, 5n], [bob, 250n, 2n]], 7n);
+    // Before any root there is no electorate at all.
+    const { c: empty } = await freshDao();
+    await expectRevert(as(empty.governor, alice).propose(request(SIGNAL, ZeroHash, 0n, 'x', 0), first.leaf(alice.address)), 'UnknownEpoch', [0]);
+    // Carol joins in epoch 3 (epoch 2 had no new work: a gap).
+    const { tree: third } = await publish(fresh, 3, [[alice, 500n, 5n], [bob, 250n, 2n], [carol, 900n, 9n]], 9n);
+    const takeover = request(PARAMETER_CHANGE, REINVESTMENT_BPS, 10_000n, 'reinvest everything', 1);
+    await expectRevert(as(fresh.governor, alice).propose(takeover, first.leaf(alice.address)), 'EpochNotLatest', [1, 3]);
+    const { id: pinned } = await propose(fresh, alice, { ...takeover, epoch: 3 }, third.leaf(alice.address));
+    assert.equal((await fresh.governor.getProposal(pinned)).epoch, 3n);
+    const receipt = await mined(as(fresh.governor, carol).castVote(pinned, AGAINST, third.leaf(carol.address)));
+    assert.deepEqual(eventsOf(receipt, fresh.governor, 'VoteCast')[0]?.slice(0, 4).map(comparable), [pinned, carol.address, 0n, 900n].map(comparable));
   });
 
   test('proposeBySig: a relayer submits a signed request once; the nonce stops a replay', async () => {
@@ -318,6 +380,37 @@ describe('governance: votes and execution', () => {
       [[change, bob.address, 0n, 250n, relayer.address], [change, carol.address, 1n, 150n, relayer.address], [change, erin.address, 1n, 40n, relayer.address]].map(comparable),
     );
     assert.deepEqual(await tally(change), [690n, 250n, 0n]);
+  });
+
+  test('castVotesBySig skips a ballot already counted and reverts as a whole on an invalid one', async () => {
+    const { id: probe } = await propose(c, alice, request(SIGNAL, ZeroHash, 0n, 'skip probe'), tree.leaf(alice.address));
+    await mined(as(c.governor, relayer).castVotesBySig([await ballot(bob, probe, AGAINST)]));
+    const daves = await ballot(dave, probe, FOR);
+    const forged = await ballot(alice, probe, FOR, dave.address);
+    await expectRevert(as(c.governor, relayer).castVotesBySig([daves, forged]), 'InvalidSignature', [dave.address]);
+    // Bob's ballot again (say, copied and sent alone ahead of this batch): skipped, not reverted.
+    const receipt = await mined(as(c.governor, relayer).castVotesBySig([await ballot(bob, probe, FOR), daves]));
+    record('castVotesBySig(2), one skipped', receipt);
+    const ALREADY_VOTED = c.governor.interface.getError('AlreadyVoted')!.selector;
+    assert.deepEqual(eventsOf(receipt, c.governor, 'VoteSkipped').map(comparable), [[probe, bob.address, ALREADY_VOTED]].map(comparable));
+    assert.deepEqual(eventsOf(receipt, c.governor, 'VoteCast').map((e) => e[1]), [dave.address]);
+    assert.deepEqual(await tally(probe), [60n, 250n, 0n], 'bob still counted once, Against');
+  });
+
+  test('a ballot copied out of a pending castVotesBySig and mined first leaves the rest counted', async () => {
+    const { id: fresh } = await propose(c, alice, request(SIGNAL, ZeroHash, 0n, 'front-run me'), tree.leaf(alice.address));
+    const batch = [await ballot(bob, fresh, FOR), await ballot(carol, fresh, AGAINST), await ballot(erin, fresh, FOR)];
+    const inBlock = await withAutomineOff(async () => {
+      const relayed = await as(c.governor, relayer).castVotesBySig(batch, { gasLimit: 800_000, maxPriorityFeePerGas: 1n, maxFeePerGas: 10n ** 10n });
+      const copied = await as(c.governor, outsider).castVoteBySig(batch[2]!, { gasLimit: 300_000, maxPriorityFeePerGas: 2n * 10n ** 9n, maxFeePerGas: 2n * 10n ** 10n });
+      return [relayed, copied];
+    });
+    const [relayed, copied] = await Promise.all(inBlock.map((tx) => tx.wait()));
+    assert.ok(relayed!.status === 1 && copied!.status === 1, 'both mined without a revert');
+    assert.ok(copied!.index < relayed!.index, 'the copy went first');
+    assert.deepEqual(eventsOf(relayed!, c.governor, 'VoteCast').map((e) => e[1]), [bob.address, carol.address]);
+    assert.deepEqual(eventsOf(relayed!, c.governor, 'VoteSkipped').map((e) => e[1]), [erin.address]);
+    assert.deepEqual(await tally(fresh), [290n, 150n, 0n]);
   });
 
   test('bad ballots revert with the exact error', async () => {

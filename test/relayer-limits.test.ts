@@ -132,11 +132,11 @@ async function signedClaim(signer: HDNodeWallet, epoch: number, account = signer
   return { account, epoch, deadline, signature };
 }
 
-async function signedProposal(signer: HDNodeWallet, proposer = signer.address, nonce = 0n) {
-  const request = { kind: ProposalKind.Signal, epoch: 1, parameter: ZeroHash, value: 0n, description: 'spend the DAO gas' };
+async function signedProposal(signer: HDNodeWallet, proposer = signer.address, nonce = 0n, epoch = 1) {
+  const request = { kind: ProposalKind.Signal, epoch, parameter: ZeroHash, value: 0n, description: 'spend the DAO gas' };
   const message = { proposer, ...request, descriptionHash: keccak256(toUtf8Bytes(request.description)), nonce };
   const signature = await signer.signTypedData(governorDomain(chain.deployment.chainId, chain.deployment.governor), PROPOSAL_REQUEST_TYPES, message);
-  return { proposer, kind: request.kind, epoch: 1, parameter: ZeroHash, value: '0', description: request.description, nonce: nonce.toString(), signature };
+  return { proposer, kind: request.kind, epoch, parameter: ZeroHash, value: '0', description: request.description, nonce: nonce.toString(), signature };
 }
 
 const relayerBalance = () => chain.provider.getBalance(relayer.address);
@@ -241,13 +241,14 @@ test('a proposer below the governed proposal threshold is refused (422) before a
   // The members vote the threshold up themselves (from Alice's own funded wallet, not the relayer):
   // one more than Bob's work, so Alice may still propose and Bob may not.
   // From the settlement's compact store, as the relayer reads them: the chain checks these proofs.
+  // Epoch 2 is the latest: the only one a proposal may be pinned to.
   const leaves = publishedLeavesOf(gateway.view.settlement!.store);
-  const [aliceLeaf, bobLeaf] = [(await leaves.publishedLeaf(1, alice!.address))!, (await leaves.publishedLeaf(1, bob!.address))!];
+  const [aliceLeaf, bobLeaf] = [(await leaves.publishedLeaf(2, alice!.address))!, (await leaves.publishedLeaf(2, bob!.address))!];
   const threshold = bobLeaf.cumulativeWork + 1n;
   await chain.provider.send('anvil_setBalance', [alice!.address, '0x' + (10n ** 18n).toString(16)]);
   const governor = chain.contracts.governor.connect(alice!.connect(chain.provider)) as typeof chain.contracts.governor;
   const leafArg = (l: typeof aliceLeaf) => ({ cumulativeWork: l.cumulativeWork, cumulativeReward: l.cumulativeReward, proof: l.proof });
-  const request = { kind: ProposalKind.ParameterChange, epoch: 1, parameter: PROPOSAL_THRESHOLD_WORK_PARAMETER, value: threshold, description: 'proposers need more work than Bob did' };
+  const request = { kind: ProposalKind.ParameterChange, epoch: 2, parameter: PROPOSAL_THRESHOLD_WORK_PARAMETER, value: threshold, description: 'proposers need more work than Bob did' };
   await (await governor.getFunction('propose')(request, leafArg(aliceLeaf))).wait();
   const id = (await governor.getFunction('proposalCount')()) as bigint;
   await (await governor.getFunction('castVote')(id, VoteSupport.For, leafArg(aliceLeaf))).wait();
@@ -256,9 +257,9 @@ test('a proposer below the governed proposal threshold is refused (422) before a
   assert.equal(await governor.getFunction('parameters')(PROPOSAL_THRESHOLD_WORK_PARAMETER), threshold);
 
   const balance = await relayerBalance();
-  const res = await post('proposals', await signedProposal(bob!));
-  assert.equal(res.status, 422);
-  assert.match(res.body.error, new RegExp(`${bob!.address} has ${bobLeaf.cumulativeWork} work in epoch 1, below the proposal threshold of ${threshold}`));
+  const res = await post('proposals', await signedProposal(bob!, bob!.address, 0n, 2));
+  assert.equal(res.status, 422, JSON.stringify(res.body));
+  assert.match(res.body.error, new RegExp(`${bob!.address} has ${bobLeaf.cumulativeWork} work in epoch 2, below the proposal threshold of ${threshold}`));
   await relayer.flush();
   assert.equal(await relayerBalance(), balance, 'a refused proposal costs the relayer nothing');
 });

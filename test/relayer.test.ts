@@ -138,7 +138,7 @@ async function requestsOf(kind: 'votes' | 'claims', address: string) {
 }
 
 /** The fields every relayed request has (GET /api/{votes,claims}/:address, /api/proposals/requests/:address). */
-const RELAYED = { id: 'required', status: 'required', txHash: 'required', error: 'required', createdAtMs: 'required', updatedAtMs: 'required' } as const;
+const RELAYED = { id: 'required', status: 'required', txHash: 'required', error: 'required', skipped: 'required', createdAtMs: 'required', updatedAtMs: 'required' } as const;
 const ethBalance = (address: string) => chain.provider.getBalance(address);
 const tokenBalance = async (address: string) => (await chain.contracts.token.getFunction('balanceOf')(address)) as bigint;
 const soon = () => Math.floor(Date.now() / 1000) + 600;
@@ -227,13 +227,15 @@ test('proposals the governor would refuse are refused before any gas is spent', 
     [{ kind: 1, epoch: 1, parameter: '0x' + '12'.repeat(32), value: 1n, description: 'x' }, /unknown parameter/],
     [{ kind: 1, epoch: 1, parameter: REINVESTMENT_BPS_PARAMETER, value: 10_001n, description: 'x' }, /over the maximum 10000/],
     [{ kind: 0, epoch: 1, parameter: ZeroHash, value: 5n, description: 'x' }, /signal proposal carries no parameter/],
-    [{ kind: 0, epoch: 9, parameter: ZeroHash, value: 0n, description: 'x' }, /epoch 9 is not published/],
   ];
   for (const [request, message] of cases) {
     const { status, body } = await post('proposals', await signedProposal(members.carol, request));
     assert.equal(status, 422, JSON.stringify(body));
     assert.match(body.error, message);
   }
+  const future = await post('proposals', await signedProposal(members.carol, { kind: 0, epoch: 9, parameter: ZeroHash, value: 0n, description: 'x' }));
+  assert.equal(future.status, 409, JSON.stringify(future.body));
+  assert.match(future.body.error, /signed for epoch 9 but the latest published epoch is 1: .*sign it again for epoch 1$/);
   const outsiders = await post('proposals', await signedProposal(outsider, { kind: 0, epoch: 1, parameter: ZeroHash, value: 0n, description: 'x' }));
   assert.equal(outsiders.status, 422);
   assert.match(outsiders.body.error, /is not a member in epoch 1/);
@@ -425,12 +427,12 @@ test('expired, far-future and foreign claim requests are refused with 400', asyn
   assert.deepEqual(await requestsOf('claims', members.carol.address), [], 'nothing was queued');
 });
 
-test('a batch the chain refuses as a whole is split, so only the request at fault fails', async () => {
+test('the same ballot twice in one batch: the second is skipped as already done, and says so', async () => {
   const proposal = await post('proposals', await signedProposal(members.carol, { kind: 0, epoch: 1, parameter: ZeroHash, value: 0n, description: 'third' }));
   assert.equal(proposal.status, 202);
   await relayer.flush();
   const proposalId = BigInt((await getJson(`${api}proposals/requests/${members.carol.address}`)).body.requests[0].proposalId);
-  // The same ballot twice under two keys (the API never queues that): each passes alone, the pair reverts.
+  // The same ballot twice under two keys (the API never queues that): castVotesBySig counts the first and skips the second.
   const ballot = await signedVote(members.bob, proposalId, VoteSupport.For);
   const bobsLeaf = leaf(members.bob);
   const payload = { ...ballot, epoch: '1', cumulativeWork: bobsLeaf.cumulativeWork.toString(), cumulativeReward: bobsLeaf.cumulativeReward.toString(), proof: bobsLeaf.proof };
@@ -443,8 +445,12 @@ test('a batch the chain refuses as a whole is split, so only the request at faul
   await relayer.flush();
   const [first, second] = ids.map((id) => store.byId(id)!);
   assert.equal(first?.status, 'confirmed');
-  assert.equal(second?.status, 'failed');
-  assert.match(second!.error!, new RegExp(`^AlreadyVoted\\(proposalId: ${proposalId}, voter: ${members.bob.address}\\)$`));
+  assert.equal(first?.payload['skipped'], undefined);
+  assert.equal(second?.status, 'confirmed');
+  assert.equal(second?.txHash, first?.txHash, 'one transaction');
+  assert.match(String(second?.payload['skipped']), /^already done: AlreadyVoted \(the vote was counted by another transaction first\)$/);
+  const listed = (await requestsOf('votes', members.bob.address)).find((r) => r.id === second!.id);
+  assert.match(String(listed?.skipped), /^already done: AlreadyVoted/, 'GET /api/votes/:address shows why it was skipped');
   assert.equal((await governor.getFunction('getProposal')(proposalId)).forWork, bobsLeaf.cumulativeWork, 'counted once');
 });
 
@@ -565,4 +571,198 @@ test('an unreachable chain node leaves requests queued, with a warning and no cr
     store.markFailed([enqueued.id], 'test cleanup');
     dead.destroy();
   }
+});
+
+// ---------------------------------------------------------------- epoch 2: front-running and a later member
+
+/** Joins in epoch 2: has no leaf in epoch 1. */
+const erin = Wallet.createRandom();
+
+/** Runs `work` with automine off (transactions wait in the pool until `evm_mine`), then turns it back on. */
+async function withAutomineOff<T>(work: () => Promise<T>): Promise<T> {
+  await chain.provider.send('evm_setAutomine', [false]);
+  try {
+    return await work();
+  } finally {
+    await chain.provider.send('evm_setAutomine', [true]);
+  }
+}
+
+/** Waits until the relayer's batch for `ids` is in the pool, and returns that transaction. */
+async function pendingBatch(store: RelayStore, ids: number[]) {
+  await waitFor('the relayer sent its batch', () => ids.every((id) => store.byId(id)?.status === 'sent'), 10_000);
+  const tx = await chain.provider.getTransaction(store.byId(ids[0]!)!.txHash!);
+  assert.ok(tx, 'the batch is in the pool');
+  return tx;
+}
+
+/** Fees above the pending transaction's, so anvil (which orders a block by fee) mines the copy first. */
+const outbid = (tx: { maxFeePerGas: bigint | null; maxPriorityFeePerGas: bigint | null }) => ({ maxFeePerGas: tx.maxFeePerGas! * 2n, maxPriorityFeePerGas: tx.maxPriorityFeePerGas! * 2n + 1n });
+
+test('epoch 2: a proposal pinned to epoch 1 is refused, and a member who joined in epoch 2 votes on a new one', async () => {
+  for (const wallet of [...Object.values(members), erin]) await mine(wallet.address, 1);
+  const settlement = gateway.view.settlement!;
+  assert.ok(await settlement.closeEpoch(), 'epoch 2 closed');
+  await waitFor('epoch 2 published', async () => (await settlement.store.epoch(2))?.status === 'published');
+  const published = publishedLeavesOf(settlement.store);
+  for (const wallet of [...Object.values(members), erin]) leaves.set(wallet.address, (await published.publishedLeaf(2, wallet.address))!);
+
+  const stale = await post('proposals', await signedProposal(members.alice, { kind: 1, epoch: 1, parameter: REINVESTMENT_BPS_PARAMETER, value: 10_000n, description: 'only the early members' }));
+  assert.equal(stale.status, 409, JSON.stringify(stale.body));
+  assert.match(stale.body.error, /signed for epoch 1 but the latest published epoch is 2/);
+  const fresh = await post('proposals', await signedProposal(members.alice, { kind: 1, epoch: 2, parameter: REINVESTMENT_BPS_PARAMETER, value: 10_000n, description: 'everyone votes' }));
+  assert.equal(fresh.status, 202, JSON.stringify(fresh.body));
+  await relayer.flush();
+  const proposalId = BigInt((await getJson(`${api}proposals/requests/${members.alice.address}`)).body.requests[0].proposalId);
+  assert.equal((await governor.getFunction('getProposal')(proposalId)).epoch, 2n);
+
+  const vote = await post('votes', await signedVote(erin, proposalId, VoteSupport.Against));
+  assert.equal(vote.status, 202, JSON.stringify(vote.body));
+  await relayer.flush();
+  const [record] = await requestsOf('votes', erin.address);
+  assert.equal(record?.status, 'confirmed', JSON.stringify(record));
+  assert.equal((await governor.getFunction('getProposal')(proposalId)).againstWork, leaf(erin).cumulativeWork, "erin's epoch-2 work counts");
+});
+
+test('a claim() sent with a higher fee ahead of the pending claimMany: the others are paid, the copied one is done and says why', async () => {
+  const store = new RelayStore(db());
+  const claimants = [members.alice, members.bob, erin];
+  const ids: number[] = [];
+  for (const wallet of claimants) {
+    const res = await post('claims', await signedClaim(wallet, soon(), wallet.address, 2));
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    ids.push(res.body.id);
+  }
+  const outsiderWallet = chain.wallets[8]!;
+  const bobs = leaf(members.bob);
+  const flushed = await withAutomineOff(async () => {
+    const flushing = relayer.flush();
+    const batch = await pendingBatch(store, ids);
+    const copy = await (chain.contracts.distributor.connect(outsiderWallet) as Contract).getFunction('claim')(members.bob.address, 2, bobs.cumulativeWork, bobs.cumulativeReward, bobs.proof, { gasLimit: 200_000, ...outbid(batch) });
+    await chain.provider.send('evm_mine', []);
+    return { flushing, batch, copy };
+  });
+  await flushed.flushing;
+  const [batchReceipt, copyReceipt] = await Promise.all([chain.provider.getTransactionReceipt(flushed.batch.hash), chain.provider.getTransactionReceipt(flushed.copy.hash)]);
+  assert.equal(copyReceipt?.status, 1);
+  assert.equal(batchReceipt?.status, 1, 'the batch did not revert');
+  assert.ok(copyReceipt!.blockNumber === batchReceipt!.blockNumber && copyReceipt!.index < batchReceipt!.index, 'the copy was mined first');
+  for (const wallet of claimants) assert.equal(await tokenBalance(wallet.address), leaf(wallet).cumulativeReward, `${wallet.address} is paid in full`);
+  const [alices, bobRecord, erins] = ids.map((id) => store.byId(id)!);
+  for (const record of [alices, erins]) {
+    assert.equal(record?.status, 'confirmed');
+    assert.equal(record?.payload['skipped'], undefined);
+  }
+  assert.equal(bobRecord?.status, 'confirmed');
+  assert.match(String(bobRecord?.payload['skipped']), new RegExp(`^already done: NothingToClaim \\(${bobs.cumulativeReward} of cumulative reward ${bobs.cumulativeReward} was claimed by another transaction first\\)$`));
+  const [listed] = await requestsOf('claims', members.bob.address);
+  assert.match(String(listed?.skipped), /^already done: NothingToClaim/);
+});
+
+test('a ballot copied out of the pending castVotesBySig and mined first: the other votes are counted, the copied one is done', async () => {
+  const store = new RelayStore(db());
+  const proposal = await post('proposals', await signedProposal(members.bob, { kind: 0, epoch: 2, parameter: ZeroHash, value: 0n, description: 'front-run me' }));
+  assert.equal(proposal.status, 202, JSON.stringify(proposal.body));
+  await relayer.flush();
+  const proposalId = BigInt((await getJson(`${api}proposals/requests/${members.bob.address}`)).body.requests[0].proposalId);
+  const voters = [members.alice, members.carol, erin];
+  const ids: number[] = [];
+  for (const wallet of voters) {
+    const res = await post('votes', await signedVote(wallet, proposalId, VoteSupport.For));
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    ids.push(res.body.id);
+  }
+  const outsiderWallet = chain.wallets[8]!;
+  const flushed = await withAutomineOff(async () => {
+    const flushing = relayer.flush();
+    const batch = await pendingBatch(store, ids);
+    // The last ballot, decoded from the pending transaction's calldata and sent alone.
+    const [ballots] = governor.interface.decodeFunctionData('castVotesBySig', batch.data);
+    const last = ballots[ballots.length - 1];
+    const copied = { proposalId: last.proposalId, support: last.support, voter: last.voter, leaf: { cumulativeWork: last.leaf.cumulativeWork, cumulativeReward: last.leaf.cumulativeReward, proof: [...last.leaf.proof] }, signature: last.signature };
+    const copy = await (governor.connect(outsiderWallet) as Contract).getFunction('castVoteBySig')(copied, { gasLimit: 300_000, ...outbid(batch) });
+    await chain.provider.send('evm_mine', []);
+    return { flushing, batch, copy };
+  });
+  await flushed.flushing;
+  const copyReceipt = await chain.provider.getTransactionReceipt(flushed.copy.hash);
+  assert.equal(copyReceipt?.status, 1);
+  assert.equal((await chain.provider.getTransactionReceipt(flushed.batch.hash))?.status, 1, 'the batch did not revert');
+  const tally = await governor.getFunction('getProposal')(proposalId);
+  assert.equal(tally.forWork, voters.reduce((sum, w) => sum + leaf(w).cumulativeWork, 0n), 'all three counted, once each');
+  const records = ids.map((id) => store.byId(id)!);
+  assert.deepEqual(records.map((r) => r.status), ['confirmed', 'confirmed', 'confirmed']);
+  assert.deepEqual(records.map((r) => r.payload['skipped'] !== undefined), [false, false, true], 'only the copied ballot was skipped');
+});
+
+/** A proposal about to close and one that stays open, with ballots queued on both (alice and erin on the open one, bob on the closing one). */
+async function ballotsOnClosingAndOpen(tag: string) {
+  const proposalOf = async (proposer: HDNodeWallet, description: string) => {
+    assert.equal((await post('proposals', await signedProposal(proposer, { kind: 0, epoch: 2, parameter: ZeroHash, value: 0n, description }))).status, 202);
+    await relayer.flush();
+    return BigInt((await getJson(`${api}proposals/requests/${proposer.address}`)).body.requests[0].proposalId);
+  };
+  const closing = await proposalOf(members.carol, `${tag}: closes first`);
+  await chain.increaseTime(600);
+  const open = await proposalOf(erin, `${tag}: stays open`);
+  const ids: number[] = [];
+  for (const [wallet, proposalId] of [[members.alice, open], [members.bob, closing], [erin, open]] as const) {
+    const res = await post('votes', await signedVote(wallet, proposalId, VoteSupport.For));
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    ids.push(res.body.id);
+  }
+  const voteEnd = (await governor.getFunction('getProposal')(closing)).voteEnd as bigint;
+  return { closing, open, ids, voteEnd };
+}
+
+/** A relayer of its own over the gateway's chain and queue, whose log lines the test reads. */
+async function loggedRelayer() {
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  const own = await startRelayer({ chain: gateway.view.chain!, store: relayer.store, leadership: relayer.leadership, log, config: gateway.view.config });
+  return { own, lines };
+}
+
+function assertOnlyBobsFailed(ids: number[], closing: bigint, voteEnd: bigint) {
+  const [alices, bobs, erins] = ids.map((id) => new RelayStore(db()).byId(id)!);
+  assert.equal(alices?.status, 'confirmed', JSON.stringify(alices));
+  assert.equal(erins?.status, 'confirmed', JSON.stringify(erins));
+  assert.equal(bobs?.status, 'failed');
+  assert.match(bobs!.error!, new RegExp(`^VotingClosed\\(proposalId: ${closing}, voteEnd: ${voteEnd}\\)$`));
+  return { alices: alices!, erins: erins! };
+}
+
+test('a batch refused at estimation for one request still lands the others; the one at fault fails with its own reason', async () => {
+  const { closing, open, ids, voteEnd } = await ballotsOnClosingAndOpen('estimate');
+  // The next block falls just after `closing`'s vote: each ballot still passes its check (a call
+  // at the latest block), but the batch's gas estimate (for the next block) is refused as a whole.
+  await chain.provider.send('evm_setNextBlockTimestamp', [Number(voteEnd) + 1]);
+  const { own, lines } = await loggedRelayer();
+  await own.flush();
+  await own.stop();
+  assert.ok(lines.some((line) => /relay batch refused as a whole/.test(line)), `the batch was refused: ${lines.join('')}`);
+  assertOnlyBobsFailed(ids, closing, voteEnd);
+  assert.equal((await governor.getFunction('getProposal')(open)).forWork, leaf(members.alice).cumulativeWork + leaf(erin).cumulativeWork);
+});
+
+test('a mined batch that reverts for one request: the others go back to the queue and land in the next batch', async () => {
+  const { closing, open, ids, voteEnd } = await ballotsOnClosingAndOpen('mined');
+  const store = new RelayStore(db());
+  const { own, lines } = await loggedRelayer();
+  const reverted = await withAutomineOff(async () => {
+    const flushing = own.flush();
+    const batch = await pendingBatch(store, ids);
+    // Passed its estimate, then mined just after `closing`'s vote ended.
+    await chain.provider.send('evm_setNextBlockTimestamp', [Number(voteEnd) + 1]);
+    await chain.provider.send('evm_mine', []);
+    return { flushing, batch };
+  });
+  await reverted.flushing;
+  await own.stop();
+  assert.equal((await chain.provider.getTransactionReceipt(reverted.batch.hash))?.status, 0, 'the first batch reverted on-chain');
+  assert.ok(lines.some((line) => /relayed batch reverted; checking each request again/.test(line)), lines.join(''));
+  const { alices, erins } = assertOnlyBobsFailed(ids, closing, voteEnd);
+  assert.notEqual(alices.txHash, reverted.batch.hash, 'relayed again in a new transaction');
+  assert.equal(alices.txHash, erins.txHash, 'the two still valid went together');
+  assert.equal((await governor.getFunction('getProposal')(open)).forWork, leaf(members.alice).cumulativeWork + leaf(erin).cumulativeWork);
 });

@@ -82,7 +82,7 @@ function parseAddress(text: string): string {
 /** What a member may see of a request: no signature, no proof (both are theirs anyway, but noise). */
 function publicRecord(record: RelayRecord): RelayedVote | RelayedClaim | RelayedProposal {
   const p = record.payload;
-  const common = { id: record.id, status: record.status, txHash: record.txHash, error: record.error, createdAtMs: record.createdAtMs, updatedAtMs: record.updatedAtMs };
+  const common = { id: record.id, status: record.status, txHash: record.txHash, error: record.error, skipped: typeof p['skipped'] === 'string' ? p['skipped'] : null, createdAtMs: record.createdAtMs, updatedAtMs: record.updatedAtMs };
   switch (record.kind) {
     case 'vote':
       return { ...common, proposalId: big(p, 'proposalId'), support: Number(p['support']), epoch: big(p, 'epoch'), weight: big(p, 'cumulativeWork') };

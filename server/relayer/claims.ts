@@ -6,7 +6,7 @@ import { HttpError } from '../http/respond.js';
 import { CLAIM_REQUEST_TYPES, relayDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
 import { addressField, hexField, integerField, onlyFields, type Body } from './input.js';
-import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
+import { big, enqueueOrConflict, proofOf, skippedIn, text, type Lane, type RelayContext } from './lane.js';
 import type { RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
@@ -57,8 +57,8 @@ export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Ma
   if (leaf.cumulativeReward <= claimed) {
     throw new HttpError(422, `nothing to claim: ${account}'s cumulative reward as of epoch ${epoch} is ${leaf.cumulativeReward} and ${claimed} is already claimed`);
   }
-  // One claim per account in flight: a second one would pay nothing once the first is mined, and
-  // in the same batch it would revert the whole claimMany.
+  // One claim per account in flight: a second one would pay nothing once the first is mined (in
+  // the same batch, claimMany would skip it as already done).
   const pending = (await ctx.store.pendingFor('claim', account))[0];
   if (pending) throw new HttpError(409, `a claim for ${account} is already ${pending.status} (request ${pending.id})`);
   const amount = leaf.cumulativeReward - claimed;
@@ -107,6 +107,7 @@ export function claimLane(ctx: RelayContext): Lane {
     kind: 'claim',
     maxBatch: MAX_CLAIMS_PER_BATCH,
     iface: distributor.interface,
+    doneIsExact: true,
     async check(record) {
       const c = claimOf(record);
       await distributor.getFunction('claim').staticCall(c.account, c.epoch, c.cumulativeWork, c.cumulativeReward, c.proof);
@@ -117,6 +118,16 @@ export function claimLane(ctx: RelayContext): Lane {
     async tookEffect(record) {
       const c = claimOf(record);
       return ((await distributor.getFunction('claimed')(c.account)) as bigint) >= c.cumulativeReward;
+    },
+    results(receipt, records) {
+      return skippedIn(
+        receipt,
+        distributor,
+        'Claimed',
+        'ClaimSkipped',
+        records,
+        (args, reason) => `already done: ${reason} (${args.getValue('alreadyClaimed')} of cumulative reward ${args.getValue('cumulativeReward')} was claimed by another transaction first)`,
+      );
     },
   };
 }

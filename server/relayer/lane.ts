@@ -1,5 +1,5 @@
 // What the relayer's batch loop needs to know about one kind of request (votes, claims, proposals).
-import type { ContractTransactionResponse, Interface, TransactionReceipt } from 'ethers';
+import type { Contract, ContractTransactionResponse, Interface, Result, TransactionReceipt } from 'ethers';
 import type { DaoChain } from '../chain/open-chain.js';
 import { HttpError } from '../http/respond.js';
 import type { FreshReads } from './fresh-reads.js';
@@ -28,6 +28,12 @@ export interface Lane {
   readonly maxBatch: number;
   /** The contract whose custom errors a refusal is decoded with. */
   readonly iface: Interface;
+  /**
+   * Whether tookEffect says exactly that this request is done (claims: claimed up to its leaf;
+   * votes: the voter has voted), so a queued one found done is confirmed rather than failed. Not
+   * for proposals: a used nonce may have opened another proposal signed with it.
+   */
+  readonly doneIsExact: boolean;
   /** Runs the request alone as a static call, as the batch would run it; throws the chain's refusal. */
   check(record: RelayRecord): Promise<void>;
   /** Sends `records` in one transaction (the caller serializes it through the relayer's TxSender). */
@@ -65,4 +71,33 @@ export function proofOf(payload: Payload): string[] {
   const proof = payload['proof'];
   if (!Array.isArray(proof)) throw new Error('relay payload has no proof');
   return proof as string[];
+}
+
+/**
+ * The requests a mined batch skipped as already done (ClaimSkipped, VoteSkipped: another
+ * transaction did them first), each with a `skipped` line saying why, for its confirmed record.
+ * The batch functions emit exactly one of `doneEvent` / `skippedEvent` per entry, in order, so the
+ * n-th of those logs is the n-th request's outcome (two requests for the same account stay apart).
+ */
+export function skippedIn(
+  receipt: TransactionReceipt,
+  contract: Contract,
+  doneEvent: string,
+  skippedEvent: string,
+  records: readonly RelayRecord[],
+  describe: (args: Result, reasonName: string) => string,
+): Map<number, Payload> {
+  const out = new Map<number, Payload>();
+  const target = String(contract.target).toLowerCase();
+  const outcomes = receipt.logs
+    .filter((log) => log.address.toLowerCase() === target)
+    .map((log) => contract.interface.parseLog(log))
+    .filter((parsed) => parsed?.name === doneEvent || parsed?.name === skippedEvent);
+  if (outcomes.length !== records.length) return out;
+  outcomes.forEach((parsed, i) => {
+    if (parsed?.name !== skippedEvent) return;
+    const selector = String(parsed.args.getValue('reason'));
+    out.set(records[i]!.id, { skipped: describe(parsed.args, contract.interface.getError(selector)?.name ?? selector) });
+  });
+  return out;
 }

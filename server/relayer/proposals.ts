@@ -25,7 +25,8 @@ const KINDS = [ProposalKind.Signal, ProposalKind.ParameterChange] as const;
  * Checks a signed `{ proposer, kind, epoch, parameter, value, description, nonce, signature }` against the
  * governor's rules and queues it: 400 for a malformed body or a signature that is not the
  * proposer's (over the current nonce), 422 for what the governor would refuse, 409 while an
- * earlier proposal of the proposer is still on its way.
+ * earlier proposal of the proposer is still on its way, or for a stale nonce or an epoch other
+ * than the latest published one.
  */
 export async function acceptProposal(ctx: RelayContext, body: Body): Promise<AcceptedProposal> {
   onlyFields(body, ['proposer', 'kind', 'epoch', 'parameter', 'value', 'description', 'nonce', 'signature']);
@@ -61,8 +62,17 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   const current = (await chainRead('nonces', () => governor.getFunction('nonces')(proposer))) as bigint;
   if (current !== nonce) throw new HttpError(409, `proposal request is signed with nonce ${nonce} but ${proposer}'s nonce on the governor is ${current}; sign it again with nonce ${current}`);
 
+  // The governor pins a proposal to the latest published epoch only (EpochNotLatest), so no
+  // proposer can choose an older electorate that leaves out the members who joined since.
+  const latest = (await chainRead('latestEpoch', () => ctx.reads.distributor.getFunction('latestEpoch')())) as bigint;
+  if (epoch !== latest) {
+    throw new HttpError(
+      409,
+      `proposal request is signed for epoch ${epoch} but the latest published epoch is ${latest}: a proposal is pinned to the latest epoch, so that every member known so far votes; sign it again for epoch ${latest}`,
+    );
+  }
   const totalWork = (await chainRead('totalWorkOf', () => ctx.reads.distributor.getFunction('totalWorkOf')(epoch))) as bigint;
-  if (totalWork === 0n) throw new HttpError(422, `epoch ${epoch} is not published on-chain; a proposal must be pinned to a published epoch`);
+  if (totalWork === 0n) throw new HttpError(422, `epoch ${epoch} carries no work on-chain; a proposal needs a published epoch with members`);
   if (kind === ProposalKind.ParameterChange) {
     const max = (await chainRead('parameterMax', () => governor.getFunction('parameterMax')(parameter))) as bigint;
     if (max === 0n) throw new HttpError(422, `unknown parameter ${parameter}: the governor governs no such parameter`);
@@ -117,6 +127,7 @@ export function proposalLane(ctx: RelayContext): Lane {
     // proposeBySig takes one request; each is its own transaction.
     maxBatch: 1,
     iface: governor.interface,
+    doneIsExact: false,
     async check(record) {
       await governor.getFunction('proposeBySig').staticCall(...argsOf(record));
     },

@@ -195,17 +195,7 @@ export class Relayer {
       const records = await this.store.queued(lane.kind, lane.maxBatch);
       if (records.length === 0) return;
       const valid: RelayRecord[] = [];
-      for (const record of records) {
-        try {
-          await lane.check(record);
-          valid.push(record);
-        } catch (err) {
-          const reason = revertReason(err, lane.iface);
-          if (reason === undefined) throw err;
-          await this.store.markFailed([record.id], reason);
-          this.log.info({ kind: lane.kind, id: record.id, account: record.account, reason }, 'the chain refuses a relay request');
-        }
-      }
+      for (const record of records) if ((await this.recheck(lane, record, lane.doneIsExact)) === 'valid') valid.push(record);
       if (valid.length > 0) await this.submit(lane, valid);
     }
   }
@@ -218,39 +208,90 @@ export class Relayer {
     } catch (err) {
       const reason = revertReason(err, lane.iface);
       if (reason === undefined) throw err;
-      if (records.length === 1) {
-        await this.store.markFailed([records[0]!.id], reason);
-        this.log.info({ kind: lane.kind, id: records[0]!.id, reason }, 'the chain refuses a relay request');
-        return;
-      }
-      // Each passed alone but the batch reverts (the chain moved, or they clash): one at a time,
-      // so only the one at fault fails and the round always makes progress.
-      this.log.warn({ kind: lane.kind, items: records.length, reason }, 'relay batch refused as a whole; sending its requests one by one');
-      for (const record of records) await this.submit(lane, [record]);
+      // The chain moved since the checks: find the requests at fault; the others stay queued.
+      this.log.warn({ kind: lane.kind, items: records.length, reason }, 'relay batch refused as a whole; checking each request again');
+      for (const record of await this.isolate(lane, records, reason)) await this.submit(lane, [record]);
       return;
     }
     await this.store.markSent(
       records.map((r) => r.id),
       tx.hash,
     );
-    await this.record(lane, records, await receiptOf(tx));
+    const blameless = await this.record(lane, records, await receiptOf(tx));
+    // Reverted with none of them at fault (out of gas, say): one at a time, so the round always
+    // makes progress (a single request that reverts with no reason of its own is failed).
+    for (const record of blameless) await this.submit(lane, [record]);
   }
 
-  private async record(lane: Lane, records: readonly RelayRecord[], receipt: TransactionReceipt): Promise<void> {
+  /**
+   * Runs a queued or sent request's check against the chain as it is now. A refused request that
+   * took effect all the same (done by another transaction: a member's own claim, a copied ballot)
+   * is confirmed, with the chain's reason kept as `skipped`, when `confirmIfDone`; otherwise, or
+   * when it took no effect, it is failed with that reason. The rest are 'valid' and left as they
+   * are. Throws (changing nothing) when the node does not answer.
+   */
+  private async recheck(lane: Lane, record: RelayRecord, confirmIfDone: boolean): Promise<'valid' | 'done' | 'failed'> {
+    try {
+      await lane.check(record);
+      return 'valid';
+    } catch (err) {
+      const reason = revertReason(err, lane.iface);
+      if (reason === undefined) throw err;
+      if (confirmIfDone && (await lane.tookEffect(record))) {
+        await this.store.markConfirmed([record.id], { skipped: `already done: ${reason}` });
+        this.log.info({ kind: lane.kind, id: record.id, account: record.account, reason }, 'a relay request was already done by another transaction');
+        return 'done';
+      }
+      await this.store.markFailed([record.id], reason);
+      this.log.info({ kind: lane.kind, id: record.id, account: record.account, reason }, 'the chain refuses a relay request');
+      return 'failed';
+    }
+  }
+
+  /**
+   * After a batch was refused as a whole (`reason`), checks each request again: the ones at fault
+   * are failed (or confirmed when already done), the others go back to the queue. Returns the
+   * requests still valid when none was at fault, for the caller to send one at a time; a single
+   * such request is failed with the batch's reason, which is then its own.
+   */
+  private async isolate(lane: Lane, records: readonly RelayRecord[], reason: string): Promise<RelayRecord[]> {
+    const valid: RelayRecord[] = [];
+    let unchecked = false;
+    for (const record of records) {
+      let verdict: 'valid' | 'done' | 'failed' = 'valid';
+      try {
+        // Done counts as confirmed for every lane here: the request may have taken effect through
+        // another transaction, say one a deposed leader sent for the same request just before.
+        verdict = await this.recheck(lane, record, true);
+      } catch (err) {
+        // The node did not answer: nothing is known against it, so it goes back to the queue.
+        unchecked = true;
+        this.log.warn({ kind: lane.kind, id: record.id, err: shortError(err) }, 'could not check a relay request again; it goes back to the queue');
+      }
+      if (verdict === 'valid') valid.push(record);
+    }
+    if (valid.length === records.length && !unchecked) {
+      if (valid.length === 1) {
+        await this.store.markFailed([valid[0]!.id], reason);
+        this.log.info({ kind: lane.kind, id: valid[0]!.id, reason }, 'the chain refuses a relay request');
+        return [];
+      }
+      await this.store.requeue(valid.map((r) => r.id));
+      return valid;
+    }
+    // Some were at fault (or could not be checked): the rest wait for the next batch.
+    await this.store.requeue(valid.map((r) => r.id));
+    return [];
+  }
+
+  /** Records a mined batch; returns what isolate() found blameless in a reverted one. */
+  private async record(lane: Lane, records: readonly RelayRecord[], receipt: TransactionReceipt): Promise<RelayRecord[]> {
     const ids = records.map((r) => r.id);
     // Reverted or not, the gas is paid: it counts against the budget.
     this.limits.spent(receipt.fee);
     if (receipt.status !== 1) {
-      // A request may have taken effect through another transaction (say, one a deposed leader
-      // sent for the same request just before): that one is confirmed, not failed.
-      const failed: number[] = [];
-      for (const record of records) {
-        if (await lane.tookEffect(record).catch(() => false)) await this.store.markConfirmed([record.id]);
-        else failed.push(record.id);
-      }
-      await this.store.markFailed(failed, `transaction ${receipt.hash} reverted`);
-      this.log.warn({ kind: lane.kind, items: ids.length, failed: failed.length, txHash: receipt.hash, gasUsed: receipt.gasUsed.toString() }, 'relayed batch reverted');
-      return;
+      this.log.warn({ kind: lane.kind, items: ids.length, txHash: receipt.hash, gasUsed: receipt.gasUsed.toString() }, 'relayed batch reverted; checking each request again');
+      return this.isolate(lane, records, `transaction ${receipt.hash} reverted`);
     }
     const results = lane.results?.(receipt, records);
     for (const id of ids) await this.store.markConfirmed([id], results?.get(id));
@@ -265,6 +306,7 @@ export class Relayer {
       },
       `relayed ${ids.length} ${lane.kind}${ids.length === 1 ? '' : 's'} in one transaction`,
     );
+    return [];
   }
 
   /**

@@ -6,7 +6,7 @@ import { HttpError } from '../http/respond.js';
 import { BALLOT_TYPES, VoteSupport, governorDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead, latestBlock } from './chain-errors.js';
 import { addressField, choiceField, decimalField, hexField, onlyFields, type Body } from './input.js';
-import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
+import { big, enqueueOrConflict, proofOf, skippedIn, text, type Lane, type RelayContext } from './lane.js';
 import type { RelayRecord } from './request-store.js';
 import { checkTypedSignature } from './signature.js';
 
@@ -96,6 +96,7 @@ export function voteLane(ctx: RelayContext): Lane {
     kind: 'vote',
     maxBatch: MAX_VOTES_PER_BATCH,
     iface: governor.interface,
+    doneIsExact: true,
     async check(record) {
       await governor.getFunction('castVoteBySig').staticCall(ballotOf(record));
     },
@@ -104,6 +105,9 @@ export function voteLane(ctx: RelayContext): Lane {
     },
     async tookEffect(record) {
       return (await governor.getFunction('hasVoted')(big(record.payload, 'proposalId'), text(record.payload, 'voter'))) as boolean;
+    },
+    results(receipt, records) {
+      return skippedIn(receipt, governor, 'VoteCast', 'VoteSkipped', records, (_, reason) => `already done: ${reason} (the vote was counted by another transaction first)`);
     },
   };
 }

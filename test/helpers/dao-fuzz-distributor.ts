@@ -105,13 +105,16 @@ export async function claimAction(ctx: FuzzContext): Promise<void> {
   await settle(ctx, send, expected, payments, sender.address);
 }
 
-/** A relayer's batch of 1 to 4 claims, usually of the accounts still owed something, which may repeat an account or include a bad claim. */
+/**
+ * A relayer's batch of 1 to 4 claims, usually of the accounts still owed something, which may
+ * repeat an account (the repeat is skipped as already done) or include a bad claim (reverts all).
+ */
 export async function claimManyAction(ctx: FuzzContext): Promise<void> {
   const claims = Array.from({ length: ctx.rng.range(1, 4) }, () => buildClaim(ctx, ctx.rng.chance(0.8)));
-  const { expected, payments } = ctx.dist.simulateClaims(claims);
-  ctx.trace.push(`claimMany [${claims.map(describeClaim).join(', ')}] expecting ${expected.ok ? `${payments.length} payments` : expected.error}`);
+  const { expected, payments, skips } = ctx.dist.simulateClaims(claims, true);
+  ctx.trace.push(`claimMany [${claims.map(describeClaim).join(', ')}] expecting ${expected.ok ? `${payments.length} payments, ${skips.length} skipped` : expected.error}`);
   const send = () => ctx.as(ctx.c.distributor, ctx.relayer).claimMany(claims);
-  await settle(ctx, send, expected, payments, ctx.relayer.address);
+  await settle(ctx, send, expected, payments, ctx.relayer.address, skips);
 }
 
 async function settle(
@@ -120,6 +123,7 @@ async function settle(
   expected: Expected,
   payments: Payment[],
   submitter: string,
+  skips: unknown[][] = [],
 ): Promise<void> {
   if (!expected.ok) {
     await expectRevert(send(), expected.error, expected.args);
@@ -131,5 +135,8 @@ async function settle(
     payments.map((p) => [p.account, p.epoch, p.amount, p.cumulativeReward, submitter]).map(comparable),
     'Claimed events',
   );
+  // The reason travels as the selector of the error a lone claim would revert with.
+  const reason = (name: unknown) => ctx.c.distributor.interface.getError(String(name))!.selector;
+  assert.deepEqual(eventsOf(receipt, ctx.c.distributor, 'ClaimSkipped').map(comparable), skips.map(([a, e, r, c, k]) => [a, e, reason(r), c, k]).map(comparable), 'ClaimSkipped events');
   ctx.dist.applyPayments(payments);
 }

@@ -89,23 +89,29 @@ export class DistributorModel {
   }
 
   /**
-   * Claims in order as one transaction (claim is a batch of one): the payments, or the error of
-   * the first claim that fails, which reverts the whole batch.
+   * Claims in order as one transaction: the payments, or the error of the first claim that fails,
+   * which reverts the whole batch. In a claimMany (`batch`) a claim already done is skipped (with
+   * its ClaimSkipped arguments in `skips`) instead; a lone claim reverts with NothingToClaim.
    */
-  simulateClaims(claims: readonly ClaimInput[]): { expected: Expected; payments: Payment[] } {
+  simulateClaims(claims: readonly ClaimInput[], batch = false): { expected: Expected; payments: Payment[]; skips: unknown[][] } {
     const claimed = new Map(this.claimed);
     const payments: Payment[] = [];
+    const skips: unknown[][] = [];
     for (const c of claims) {
-      if (!this.epochs.has(c.epoch)) return { expected: fail('UnknownEpoch', c.epoch), payments: [] };
+      if (!this.epochs.has(c.epoch)) return { expected: fail('UnknownEpoch', c.epoch), payments: [], skips: [] };
       if (!this.leafIsValid(c.epoch, c.account, c.cumulativeWork, c.cumulativeReward, c.proof)) {
-        return { expected: fail('InvalidProof', c.account, c.epoch), payments: [] };
+        return { expected: fail('InvalidProof', c.account, c.epoch), payments: [], skips: [] };
       }
       const already = claimed.get(key(c.account)) ?? 0n;
-      if (c.cumulativeReward <= already) return { expected: fail('NothingToClaim', c.account, c.cumulativeReward, already), payments: [] };
+      if (c.cumulativeReward <= already && batch) {
+        skips.push([c.account, c.epoch, 'NothingToClaim', c.cumulativeReward, already]);
+        continue;
+      }
+      if (c.cumulativeReward <= already) return { expected: fail('NothingToClaim', c.account, c.cumulativeReward, already), payments: [], skips: [] };
       claimed.set(key(c.account), c.cumulativeReward);
       payments.push({ account: c.account, epoch: c.epoch, amount: c.cumulativeReward - already, cumulativeReward: c.cumulativeReward });
     }
-    return { expected: OK, payments };
+    return { expected: OK, payments, skips };
   }
 
   applyPayments(payments: readonly Payment[]): void {
@@ -181,6 +187,8 @@ export class GovernorModel {
   }
 
   expectPropose(proposer: string, request: ProposalRequest, leaf: Parameters<GovernorModel['weightOf']>[2]): Expected {
+    // Only the latest published epoch: the proposer cannot choose an older electorate.
+    if (request.epoch !== this.roots.latestEpoch) return fail('EpochNotLatest', request.epoch, this.roots.latestEpoch);
     if (!this.roots.epochs.has(request.epoch)) return fail('UnknownEpoch', request.epoch);
     if (request.kind === 1) {
       const max = this.parameterMax.get(request.parameter) ?? 0n;

@@ -162,7 +162,7 @@ export class ProposalsPanel extends LitElement {
         : ''}
       <div class="row">
         <button type="submit" ?disabled=${disabled}>Sign and propose</button>
-        <small>${epoch === undefined ? 'proposing needs work committed in a published epoch' : `votes weigh the work committed by epoch ${epoch}`}</small>
+        <small>${epoch === undefined ? 'proposing needs work committed in a published epoch' : `pinned to epoch ${epoch}, the latest: votes weigh the work every member committed by then`}</small>
       </div>
       ${s.actionDone === 'propose' ? html`<p class="ok" role="status" data-proposal-sent>Proposal signed and queued with the relayer.</p>` : ''}
       ${s.actionError?.action === 'propose' ? html`<p class="error" role="alert" data-proposal-error>${s.actionError.message}</p>` : ''}
@@ -190,7 +190,7 @@ export class ProposalsPanel extends LitElement {
         : 'a signal (text only)';
     const confirmed = await this.confirmDialog?.ask({
       title: 'Sign this proposal?',
-      lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `Votes on it weigh the work committed by epoch ${epoch ?? '?'}.`],
+      lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `It is pinned to the latest published epoch, ${epoch ?? '?'}: votes on it weigh the work committed by then.`],
     });
     if (!confirmed) return;
     await this.session?.propose(this.kind, description, parameter, value);

@@ -111,7 +111,11 @@ export interface ProposalDraft {
 
 /** Signs a ProposalRequest with the proposer's current nonce on the governor and queues it. */
 export async function submitProposal(signer: MemberSigner, config: ChainConfig, reader: DaoReader, draft: ProposalDraft): Promise<RelayRecord> {
-  const nonce = await reader.nonce(signer.address);
+  const [nonce, latest] = await Promise.all([reader.nonce(signer.address), reader.latestEpoch()]);
+  // The governor pins a proposal to the latest published epoch only; signing for another would be refused.
+  if (draft.epoch !== BigInt(latest)) {
+    throw new Error(`epoch ${latest} was published since your work was checked (epoch ${draft.epoch}); a proposal is pinned to the latest epoch: wait for the page to refresh, then propose again`);
+  }
   const message = {
     proposer: signer.address,
     kind: draft.kind,
