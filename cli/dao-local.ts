@@ -133,10 +133,7 @@ async function ensureDeployment(anvil: Anvil, deploymentFile: string, ledgerFile
       }
     }
     const deployer = new Wallet(anvil.accounts[0]!.privateKey, provider);
-    const deployment = await deployDao(deployer, {
-      treasury: anvil.accounts[9]!.address,
-      votingPeriodSeconds: LOCAL_VOTING_PERIOD_SECONDS,
-    });
+    const deployment = await deployDao(deployer, { votingPeriodSeconds: LOCAL_VOTING_PERIOD_SECONDS });
     writeDeployment(deploymentFile, deployment);
     return deployment;
   } finally {

@@ -5,6 +5,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IWorkRoots} from "./IWorkRoots.sol";
+import {ISpendingErrors, Treasury} from "./Treasury.sol";
 
 /**
  * @title WorkGovernor
@@ -19,11 +20,14 @@ import {IWorkRoots} from "./IWorkRoots.sol";
  * proposal, and the EIP-712 domain binds the signature to this chain and this contract. Signatures
  * go through OpenZeppelin's ECDSA, which refuses malleable (high-s) encodings.
  */
-contract WorkGovernor is EIP712, Nonces {
-    /// @notice What a passed proposal does: nothing on chain (Signal) or set one parameter.
+contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
+    /// @notice What a passed proposal does: nothing on chain (Signal), set one parameter, or pay
+    /// from the treasury (Spending: `parameter` packs the recipient and category, see
+    /// spendingParameter; `value` is the amount).
     enum Kind {
         Signal,
-        ParameterChange
+        ParameterChange,
+        Spending
     }
 
     /// @notice A voter's choice; Abstain counts toward quorum only.
@@ -55,7 +59,8 @@ contract WorkGovernor is EIP712, Nonces {
         /// Last second (block timestamp) at which votes are counted.
         uint64 voteEnd;
         bool executed;
-        /// The parameter a ParameterChange sets, and its new value (both zero for a Signal).
+        /// The parameter a ParameterChange sets, and its new value (both zero for a Signal); for a
+        /// Spending, the packed recipient and category, and the amount.
         bytes32 parameter;
         uint256 value;
         /// quorumBps of the epoch's total work, rounded up: the turnout needed to pass.
@@ -73,7 +78,8 @@ contract WorkGovernor is EIP712, Nonces {
         bytes32[] proof;
     }
 
-    /// @notice What a proposer asks for. A Signal carries no parameter (both fields zero).
+    /// @notice What a proposer asks for. A Signal carries no parameter (both fields zero); a
+    /// Spending carries spendingParameter(recipient, category) and the amount as its value.
     struct ProposalRequest {
         Kind kind;
         /// Must be the latest published epoch when the proposal is created (else EpochNotLatest):
@@ -132,6 +138,10 @@ contract WorkGovernor is EIP712, Nonces {
     /// @dev Fixed at deployment, so no proposal's deadline moves while it waits.
     /// @return The execution window in seconds.
     uint64 public immutable executionWindow;
+
+    /// @notice Pays passed spending proposals; holds the reinvested share of every epoch.
+    /// @return The treasury's address.
+    Treasury public immutable treasury;
 
     /// @notice Number of proposals opened so far; also the id of the latest (ids start at 1).
     /// @return The count.
@@ -195,9 +205,10 @@ contract WorkGovernor is EIP712, Nonces {
     /// @param newValue Its value now.
     event ParameterChanged(bytes32 indexed parameter, uint256 oldValue, uint256 newValue);
 
-    /// @notice The roots address was zero.
+    /// @notice The roots or treasury address was zero.
     error ZeroAddress();
-    /// @notice A zero voting period, an execution window of 0 or above 3650 days, or a quorum of zero or above 100 %.
+    /// @notice A zero voting period, an execution window of 0 or above 3650 days, a quorum of zero
+    /// or above 100 %, or a treasury whose governor is another contract.
     error InvalidConfiguration();
     /// @notice The epoch has no published root, or its root carries no work (totalWorkOf is 0).
     /// @param epoch The epoch asked for.
@@ -219,6 +230,10 @@ contract WorkGovernor is EIP712, Nonces {
     error ParameterOutOfRange(bytes32 parameter, uint256 value, uint256 max);
     /// @notice A Signal proposal named a parameter or a value.
     error SignalWithParameter();
+    /// @notice A Spending proposal's parameter is not spendingParameter(recipient, category) for a
+    /// known category (bits above the category byte set, or a category above Other).
+    /// @param parameter The parameter asked for.
+    error InvalidSpendingParameter(bytes32 parameter);
 
     /// @notice The proposer's work in the pinned epoch is below the PROPOSAL_THRESHOLD_WORK parameter.
     /// @param proposer The would-be proposer.
@@ -258,17 +273,22 @@ contract WorkGovernor is EIP712, Nonces {
     /// @param quorumBps_ The turnout needed, in basis points of the epoch's total work; 1 to 10000.
     /// @param reinvestmentBps The initial REINVESTMENT_BPS parameter; at most 10000.
     /// @param executionWindowSeconds How long a passed proposal stays executable after its vote; 1 s to 3650 days.
+    /// @param treasury_ The treasury that pays spending proposals; its governor must be this contract.
     constructor(
         IWorkRoots roots_,
         uint64 votingPeriodSeconds,
         uint16 quorumBps_,
         uint256 reinvestmentBps,
-        uint64 executionWindowSeconds
+        uint64 executionWindowSeconds,
+        Treasury treasury_
     ) EIP712("WorkGovernor", "1") {
-        if (address(roots_) == address(0)) revert ZeroAddress();
+        if (address(roots_) == address(0) || address(treasury_) == address(0)) revert ZeroAddress();
         if (votingPeriodSeconds == 0 || executionWindowSeconds == 0 || executionWindowSeconds > MAX_EXECUTION_WINDOW || quorumBps_ == 0 || quorumBps_ > BPS) {
             revert InvalidConfiguration();
         }
+        // A treasury deployed for another governor could never pay this one's proposals.
+        if (treasury_.governor() != address(this)) revert InvalidConfiguration();
+        treasury = treasury_;
         if (reinvestmentBps > BPS) revert ParameterOutOfRange(REINVESTMENT_BPS, reinvestmentBps, BPS);
         roots = roots_;
         votingPeriod = votingPeriodSeconds;
@@ -351,11 +371,14 @@ contract WorkGovernor is EIP712, Nonces {
 
     // ---------------------------------------------------------------- outcome
 
-    /// @notice Applies a succeeded proposal (a parameter change takes effect now). Anyone may call,
-    /// from the second after its vote ends until executableUntil(proposalId).
+    /// @notice Applies a succeeded proposal (a parameter change takes effect now, a spending is paid
+    /// by the treasury). Anyone may call, from the second after its vote ends until
+    /// executableUntil(proposalId).
     /// @dev Marked executed, and recorded as its parameter's last applied proposal, before the
-    /// parameter is written, so it runs once and no older proposal can follow it. A Signal is only
-    /// marked executed.
+    /// parameter is written or the treasury pays, so it runs once and no older proposal can follow
+    /// it. A Signal is only marked executed. A spending over the treasury's balance reverts
+    /// (Treasury.AmountOverBalance) and stays Succeeded: it can be executed once the treasury holds
+    /// enough, within its window.
     /// @param proposalId A proposal in state Succeeded.
     function execute(uint256 proposalId) external {
         State current = state(proposalId);
@@ -373,7 +396,20 @@ contract WorkGovernor is EIP712, Nonces {
             uint256 oldValue = parameters[p.parameter];
             parameters[p.parameter] = p.value;
             emit ParameterChanged(p.parameter, oldValue, p.value);
+        } else if (p.kind == Kind.Spending) {
+            (address recipient, Treasury.Category category) = _decodeSpending(p.parameter);
+            treasury.pay(proposalId, recipient, p.value, category);
         }
+    }
+
+    /// @notice The `parameter` of a Spending proposal: the recipient in the low 20 bytes and the
+    /// category in the byte above them (the rest zero), so a spending signs with the same
+    /// ProposalRequest type as every other proposal.
+    /// @param recipient Who the treasury would pay.
+    /// @param category What the payment is for.
+    /// @return bytes32(uint256(category) << 160 | uint160(recipient)).
+    function spendingParameter(address recipient, Treasury.Category category) external pure returns (bytes32) {
+        return bytes32((uint256(category) << 160) | uint256(uint160(recipient)));
     }
 
     /// @notice Active until voteEnd (inclusive); then Defeated, or, when quorum is met and For beats
@@ -425,6 +461,10 @@ contract WorkGovernor is EIP712, Nonces {
             uint256 max = parameterMax[request.parameter];
             if (max == 0) revert UnknownParameter(request.parameter);
             if (request.value > max) revert ParameterOutOfRange(request.parameter, request.value, max);
+        } else if (request.kind == Kind.Spending) {
+            (address recipient,) = _decodeSpending(request.parameter);
+            // The treasury's own rules (amount, recipient, description, balance now), with its errors.
+            treasury.checkSpending(recipient, request.value, request.description);
         } else if (request.parameter != bytes32(0) || request.value != 0) {
             revert SignalWithParameter();
         }
@@ -454,6 +494,14 @@ contract WorkGovernor is EIP712, Nonces {
             quorumWork,
             request.description
         );
+    }
+
+    function _decodeSpending(bytes32 parameter) private pure returns (address recipient, Treasury.Category category) {
+        uint256 packed = uint256(parameter);
+        uint256 rawCategory = packed >> 160;
+        if (rawCategory > uint256(type(Treasury.Category).max)) revert InvalidSpendingParameter(parameter);
+        recipient = address(uint160(packed));
+        category = Treasury.Category(rawCategory);
     }
 
     function _proposalStructHash(address proposer, ProposalRequest calldata request) private returns (bytes32) {

@@ -12,7 +12,7 @@
 // FUZZ_SEED replays a run (the seed is printed, and named in any failure); FUZZ_STEPS sets its length.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JsonRpcProvider, getAddress, hexlify, type Contract, type Wallet } from 'ethers';
+import { JsonRpcProvider, type Contract, type Wallet } from 'ethers';
 import { REINVESTMENT_BPS_PARAMETER } from '../protocol/dao/index.js';
 import { connectDao } from '../server/chain/deploy.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
@@ -65,8 +65,7 @@ after(async () => {
 });
 
 async function newContext(rng: Rng): Promise<FuzzContext> {
-  const treasury = getAddress(hexlify(rng.bytes(20)));
-  const { deployment: d, contracts: c } = await chain.deploy({ treasury });
+  const { deployment: d, contracts: c } = await chain.deploy();
   const [m1, m2, m3, m4, m5, m6, relayer, outsider] = chain.wallets as Wallet[];
   const members = [m1!, m2!, m3!, m4!, m5!, m6!];
   const dist = new DistributorModel();

@@ -10,6 +10,8 @@ import {
   Signature,
   TypedDataEncoder,
   Wallet,
+  ContractFactory,
+  ZeroAddress,
   ZeroHash,
   concat,
   getBytes,
@@ -26,12 +28,15 @@ import {
   ProposalKind,
   REINVESTMENT_BPS_PARAMETER,
   VoteSupport,
+  spendingParameter,
 } from '../protocol/dao/index.js';
 import { startAnvil } from '../server/chain/anvil.js';
+import { loadArtifact } from '../server/chain/artifacts.js';
 import {
   DISTRIBUTOR_FUNCTIONS,
   GOVERNOR_FUNCTIONS,
   TOKEN_FUNCTIONS,
+  TREASURY_FUNCTIONS,
   connectDao,
   readDeployment,
   writeDeployment,
@@ -52,6 +57,7 @@ import {
 
 const SIGNAL = ProposalKind.Signal;
 const PARAMETER_CHANGE = ProposalKind.ParameterChange;
+const SPENDING = ProposalKind.Spending;
 const [AGAINST, FOR] = [VoteSupport.Against, VoteSupport.For];
 const [ACTIVE, DEFEATED, SUCCEEDED, EXECUTED, EXPIRED, SUPERSEDED] = [0, 1, 2, 3, 4, 5];
 const REINVESTMENT_BPS = REINVESTMENT_BPS_PARAMETER;
@@ -77,11 +83,10 @@ after(async () => {
   console.log(['gas used (anvil, solc 0.8.30, optimizer 200 runs):', ...rows].join('\n'));
 });
 
-/** A fresh DAO; its treasury is a new address so reinvested funds are visible on their own. */
+/** A fresh DAO; its Treasury contract holds the reinvested funds on their own. */
 async function freshDao(recordGas = false): Promise<{ d: DaoDeployment; c: DaoContracts; treasury: string }> {
-  const treasury = Wallet.createRandom().address;
-  const { deployment, contracts } = await chain.deploy({ treasury, ...(recordGas ? { onTransaction: record } : {}) });
-  return { d: deployment, c: contracts, treasury };
+  const { deployment, contracts } = await chain.deploy(recordGas ? { onTransaction: record } : {});
+  return { d: deployment, c: contracts, treasury: deployment.treasury };
 }
 
 async function publish(c: DaoContracts, epoch: number, values: [Wallet, bigint, bigint][], reward: bigint, reinvested = 0n) {
@@ -561,6 +566,103 @@ describe('governance: the proposal threshold', () => {
 
 // ---------------------------------------------------------------- tooling
 
+describe('treasury: spending proposals', () => {
+  const HARDWARE = 0;
+  /** A DAO whose treasury holds 1000 tokens: the reinvested share of epoch 1. Works sum to 1000. */
+  async function fundedDao() {
+    const { c, d } = await freshDao();
+    const { tree } = await publish(c, 1, [[alice, 500n, 5n], [bob, 250n, 2n], [carol, 250n, 2n]], 9n, 1000n);
+    return { c, d, tree };
+  }
+  const spend = (recipient: string, amount: bigint, description = 'two GPUs for the pool') =>
+    request(SPENDING, spendingParameter(recipient, 'hardware'), amount, description);
+  /** Opens a spending by alice and passes it with her 500 of 1000 work. */
+  const passed = async (c: DaoContracts, tree: ReturnType<typeof workTree>, recipient: string, amount: bigint) => {
+    const { id: proposalId, receipt } = await propose(c, alice, spend(recipient, amount), tree.leaf(alice.address));
+    await mined(as(c.governor, alice).castVote(proposalId, FOR, tree.leaf(alice.address)));
+    return { proposalId, receipt };
+  };
+
+  test('the packed parameter matches WorkGovernor.spendingParameter', async () => {
+    const recipient = Wallet.createRandom().address;
+    assert.equal(await chain.contracts.governor.spendingParameter(recipient, 2), spendingParameter(recipient, 'partner'));
+  });
+
+  test('a passed spending pays once, only through execute; a stranger cannot pay', async () => {
+    const { c, d, tree } = await fundedDao();
+    assert.equal(await c.treasury.balance(), 1000n, 'the reinvested share is in the treasury');
+    assert.equal(await c.distributor.treasury(), d.treasury);
+    const recipient = Wallet.createRandom().address;
+    const { proposalId, receipt: proposed } = await passed(c, tree, recipient, 400n);
+    record('propose (Spending)', proposed);
+    await expectRevert(c.governor.execute(proposalId), 'ProposalNotSucceeded', [proposalId, ACTIVE]);
+    await expectRevert(as(c.treasury, outsider).pay(proposalId, outsider.address, 400n, HARDWARE), 'NotGovernor', [outsider.address]);
+    await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+    await expectRevert(as(c.treasury, alice).pay(proposalId, recipient, 400n, HARDWARE), 'NotGovernor', [alice.address]);
+
+    const receipt = await mined(as(c.governor, relayer).execute(proposalId));
+    record('execute (Spending)', receipt);
+    assert.deepEqual(eventsOf(receipt, c.treasury, 'Paid').map(comparable), [[proposalId, recipient, 400n, HARDWARE]].map(comparable));
+    assert.equal(await balanceOf(c, recipient), 400n);
+    assert.equal(await c.treasury.balance(), 600n);
+    assert.equal(await c.governor.state(proposalId), BigInt(EXECUTED));
+    await expectRevert(c.governor.execute(proposalId), 'ProposalNotSucceeded', [proposalId, EXECUTED]);
+    assert.equal(await balanceOf(c, recipient), 400n, 'a second execute pays nothing');
+  });
+
+  test('a spending that is not passed pays nothing', async () => {
+    const { c, tree } = await fundedDao();
+    const recipient = Wallet.createRandom().address;
+    const { id: proposalId } = await propose(c, alice, spend(recipient, 100n), tree.leaf(alice.address));
+    await mined(as(c.governor, bob).castVote(proposalId, AGAINST, tree.leaf(bob.address)));
+    await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+    await expectRevert(c.governor.execute(proposalId), 'ProposalNotSucceeded', [proposalId, DEFEATED]);
+    assert.equal(await c.treasury.balance(), 1000n);
+  });
+
+  test('a spending over the balance, to the zero address, of 0, without a description or with a bad category is refused', async () => {
+    const { c, tree } = await fundedDao();
+    const leaf = tree.leaf(alice.address);
+    const recipient = Wallet.createRandom().address;
+    const proposeAs = as(c.governor, alice).propose;
+    await expectRevert(proposeAs(spend(recipient, 1001n), leaf), 'AmountOverBalance', [1001n, 1000n]);
+    await expectRevert(proposeAs(spend(ZeroAddress, 10n), leaf), 'ZeroRecipient', []);
+    await expectRevert(proposeAs(spend(recipient, 0n), leaf), 'ZeroAmount', []);
+    await expectRevert(proposeAs(spend(recipient, 10n, ''), leaf), 'EmptyDescription', []);
+    const badCategory = toBeHex((4n << 160n) | BigInt(recipient), 32);
+    await expectRevert(proposeAs(request(SPENDING, badCategory, 10n), leaf), 'InvalidSpendingParameter', [badCategory]);
+  });
+
+  test('the balance is checked again at execution; a spending is never superseded', async () => {
+    const { c, tree } = await fundedDao();
+    const recipient = Wallet.createRandom().address;
+    const first = (await passed(c, tree, recipient, 400n)).proposalId;
+    const second = (await passed(c, tree, recipient, 700n)).proposalId;
+    await chain.increaseTime(TEST_VOTING_PERIOD_SECONDS + 60);
+    await mined(c.governor.execute(first));
+    assert.equal(await c.governor.state(second), BigInt(SUCCEEDED), 'the same recipient and category do not supersede it');
+    await expectRevert(c.governor.execute(second), 'AmountOverBalance', [700n, 600n]);
+    assert.equal(await c.governor.state(second), BigInt(SUCCEEDED), 'a refused payment leaves it executable');
+    // Another epoch's reinvested share refills the treasury within the window.
+    await publish(c, 2, [[alice, 600n, 6n], [bob, 250n, 2n], [carol, 250n, 2n]], 9n, 500n);
+    await mined(c.governor.execute(second));
+    assert.equal(await balanceOf(c, recipient), 1100n);
+    assert.equal(await c.treasury.balance(), 400n);
+  });
+
+  test('the governor refuses a treasury that names another governor', async () => {
+    const { abi, bytecode } = loadArtifact('Treasury');
+    const other = (await new ContractFactory(abi, bytecode, chain.deployer).deploy(chain.deployment.token, outsider.address)) as Contract;
+    await other.waitForDeployment();
+    const governor = loadArtifact('WorkGovernor');
+    const factory = new ContractFactory(governor.abi, governor.bytecode, chain.deployer);
+    await assert.rejects(
+      factory.deploy(chain.deployment.distributor, 3600, 1000, 1000, 3600, await other.getAddress()),
+      (err: Error) => /InvalidConfiguration|0xc52a9bd3|reverted/.test(String(err)),
+    );
+  });
+});
+
 describe('chain tooling', () => {
   test('the typed contract handles name every function of the compiled ABIs', () => {
     const c = connectDao(chain.deployment, chain.provider);
@@ -572,6 +674,7 @@ describe('chain tooling', () => {
     assert.deepEqual([...TOKEN_FUNCTIONS].sort(), names(c.token));
     assert.deepEqual([...DISTRIBUTOR_FUNCTIONS].sort(), names(c.distributor));
     assert.deepEqual([...GOVERNOR_FUNCTIONS].sort(), names(c.governor));
+    assert.deepEqual([...TREASURY_FUNCTIONS].sort(), names(c.treasury));
   });
 
   test('deployment files round-trip and bad fields are named', () => {

@@ -19,8 +19,8 @@ describe('chain RPC faults', () => {
   test('the chain RPC goes away at an epoch close and after a root is sent: the close waits, the publish retries, and each epoch is published exactly once', async () => {
     const chain = await startTestChain();
     const proxy = await startFaultProxy({ port: chain.anvil.port });
-    // A treasury of its own, so the publisher pays out the whole epoch reward (members' part + reinvested).
-    const { deployment, contracts } = await chain.deploy({ treasury: chain.wallets[7]!.address });
+    // The treasury is a contract of its own, so the publisher pays out the whole epoch reward (members' part + reinvested).
+    const { deployment, contracts } = await chain.deploy();
     const deploymentFile = join(mkdtempSync(join(tmpdir(), 'faults-chain-')), 'deployment.json');
     writeDeployment(deploymentFile, deployment);
     let afterRootSent: (() => Promise<void>) | undefined;

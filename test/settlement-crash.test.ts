@@ -46,8 +46,8 @@ let memberB: Wallet;
 before(async () => {
   chain = await startTestChain();
   [memberA, memberB] = chain.wallets as [Wallet, Wallet];
-  // A DAO with a treasury of its own, so the publisher's balance drops by the whole epoch reward.
-  ({ deployment, contracts } = await chain.deploy({ treasury: chain.wallets[7]!.address }));
+  // The treasury is a contract of its own, so the publisher's balance drops by the whole epoch reward.
+  ({ deployment, contracts } = await chain.deploy());
   const dir = mkdtempSync(join(tmpdir(), 'settlement-crash-'));
   dataDir = join(dir, 'data');
   deploymentFile = join(dir, 'deployment.json');

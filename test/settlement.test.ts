@@ -26,14 +26,16 @@ let gateway: Awaited<ReturnType<typeof startTestGateway>>;
 let settlement: Settlement;
 let memberA: Wallet;
 let memberB: Wallet;
-let treasury: Wallet;
+/** The DAO's Treasury contract: receives the reinvested share, and is no member. */
+let treasury: string;
 let api: string;
 
 before(async () => {
   chain = await startTestChain();
-  [memberA, memberB, , , , , , treasury] = chain.wallets as [Wallet, Wallet, Wallet, Wallet, Wallet, Wallet, Wallet, Wallet];
-  // A fresh DAO with a treasury of its own, so the publisher's and the treasury's balances separate.
-  const dao = await chain.deploy({ treasury: treasury.address });
+  [memberA, memberB] = chain.wallets as [Wallet, Wallet];
+  // A fresh DAO: its Treasury contract's balance is the reinvested share alone.
+  const dao = await chain.deploy();
+  treasury = dao.deployment.treasury;
   contracts = dao.contracts;
   const deploymentFile = join(mkdtempSync(join(tmpdir(), 'settlement-')), 'deployment.json');
   writeDeployment(deploymentFile, dao.deployment);
@@ -127,7 +129,7 @@ test('closing an epoch posts its root; every leaf verifies on-chain; the reward 
   }
   assert.equal(paid, epoch.reward);
   assert.equal(epoch.reinvested, EPOCH_REWARD - paid, 'the reinvestment share plus the rounding remainder');
-  assert.equal(await balance(contracts.token, treasury.address), epoch.reinvested);
+  assert.equal(await balance(contracts.token, treasury), epoch.reinvested);
   assert.equal(await balance(contracts.token, await contracts.distributor.getAddress()), epoch.reward);
   assert.equal(publisherBefore - (await balance(contracts.token, chain.deployer.address)), EPOCH_REWARD);
   assert.equal((await rootEvents(1)).length, 1);
@@ -231,7 +233,7 @@ test('the epochs API: list, one epoch, proofs, a member history, and precise 400
   assert.deepEqual(history.body.leaves.map((l: { epoch: number }) => l.epoch), [2, 1]);
   assert.equal(history.body.leaves[0].status, 'published');
   assert.equal(history.body.leaves[0].proof, undefined, 'no proofs in the history');
-  assert.deepEqual((await getJson(`${api}/members/${treasury.address}`)).body.leaves, []);
+  assert.deepEqual((await getJson(`${api}/members/${treasury}`)).body.leaves, []);
 
   const mixedBad = swapCase(memberB.address);
   const cases: [string, number, RegExp][] = [
@@ -243,7 +245,7 @@ test('the epochs API: list, one epoch, proofs, a member history, and precise 400
     [`${api}/99/proof/${memberA.address}`, 404, /epoch 99 does not exist/],
     [`${api}/1/proof/0x1234`, 400, /expected 0x and 40 hex digits/],
     [`${api}/1/proof/${mixedBad}`, 400, /bad EIP-55 checksum/],
-    [`${api}/1/proof/${treasury.address}`, 404, new RegExp(`${treasury.address} has no leaf in epoch 1`)],
+    [`${api}/1/proof/${treasury}`, 404, new RegExp(`${treasury} has no leaf in epoch 1`)],
     [`${api}/members/nope`, 400, /expected 0x and 40 hex digits/],
     [`${api}?limit=0`, 400, /limit must be an integer in 1\.\.100, got "0"/],
     [`${api}?limit=x`, 400, /limit must be an integer/],
@@ -329,7 +331,7 @@ test('a root for the epoch that the gateway did not build stops publishing and i
 });
 
 test('the timer closes epochs at wall-clock multiples of epochSeconds, and skips a period without shares', async () => {
-  const dao = await chain.deploy({ treasury: treasury.address });
+  const dao = await chain.deploy();
   const deploymentFile = join(mkdtempSync(join(tmpdir(), 'settlement-')), 'deployment.json');
   writeDeployment(deploymentFile, dao.deployment);
   const timed = await startTestGateway({ chainRpcUrl: chain.anvil.rpcUrl, chainDeploymentFile: deploymentFile, publisherKey: chain.anvil.accounts[0]!.privateKey, epochSeconds: 1 });

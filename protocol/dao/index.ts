@@ -3,3 +3,4 @@ export * from './reward-split.js';
 export * from './reward-tree.js';
 export * from './typed-data.js';
 export * from './proposals.js';
+export * from './spending.js';

@@ -26,8 +26,8 @@ export type Types = Record<string, TypedDataField[]>;
 export const VoteSupport = { Against: 0, For: 1, Abstain: 2 } as const;
 export type VoteSupport = (typeof VoteSupport)[keyof typeof VoteSupport];
 
-/** WorkGovernor.Kind. */
-export const ProposalKind = { Signal: 0, ParameterChange: 1 } as const;
+/** WorkGovernor.Kind. A Spending's parameter and value are set by spendingParameter (spending.ts). */
+export const ProposalKind = { Signal: 0, ParameterChange: 1, Spending: 2 } as const;
 export type ProposalKind = (typeof ProposalKind)[keyof typeof ProposalKind];
 
 /** keccak256("reinvestmentBps"): the governed share of rewards reinvested, in basis points. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { InterfaceAbi } from 'ethers';
 import { packageRoot } from '../package-root.js';
 
-export type ContractName = 'RewardDistributor' | 'WorkGovernor' | 'TestRewardToken';
+export type ContractName = 'RewardDistributor' | 'WorkGovernor' | 'Treasury' | 'TestRewardToken';
 
 export interface Artifact {
   abi: InterfaceAbi;

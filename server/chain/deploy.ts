@@ -1,4 +1,4 @@
-// Deploys the DAO contracts (reward token when none is given, RewardDistributor, WorkGovernor)
+// Deploys the DAO contracts (reward token when none is given, Treasury, RewardDistributor, WorkGovernor)
 // and records where they are, so the gateway and the CLI can find them again.
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
@@ -6,6 +6,7 @@ import {
   ContractFactory,
   MaxUint256,
   getAddress,
+  getCreateAddress,
   isAddress,
   type BaseContractMethod,
   type ContractRunner,
@@ -19,6 +20,8 @@ export interface DaoDeployment {
   token: string;
   distributor: string;
   governor: string;
+  /** The Treasury: receives each epoch's reinvested share, pays passed spending proposals. */
+  treasury: string;
   /** Block of the first transaction of the deployment: where log scans start. */
   deployBlock: number;
   publisher: string;
@@ -33,8 +36,6 @@ export interface DeployDaoOptions {
   admin?: string;
   /** PUBLISHER_ROLE of the distributor (default: the deployer). */
   publisher?: string;
-  /** Receives the reinvested share of each epoch (default: the deployer). */
-  treasury?: string;
   votingPeriodSeconds?: number;
   quorumBps?: number;
   reinvestmentBps?: number;
@@ -62,18 +63,21 @@ export const GOVERNOR_FUNCTIONS = [
   'BALLOT_TYPEHASH', 'PROPOSAL_TYPEHASH', 'PROPOSAL_THRESHOLD_WORK', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
   'eip712Domain', 'executableUntil', 'execute', 'executionWindow', 'getProposal', 'hasVoted', 'lastApplied', 'nonces', 'parameterMax', 'parameters',
   'proposalCount', 'propose',
-  'proposeBySig', 'quorumBps', 'roots', 'state', 'votingPeriod',
+  'proposeBySig', 'quorumBps', 'roots', 'spendingParameter', 'state', 'treasury', 'votingPeriod',
 ] as const;
 
 type Methods<Names extends readonly string[]> = Contract & { [K in Names[number]]: BaseContractMethod };
 export type TokenContract = Methods<typeof TOKEN_FUNCTIONS>;
 export type DistributorContract = Methods<typeof DISTRIBUTOR_FUNCTIONS>;
+export const TREASURY_FUNCTIONS = ['balance', 'checkSpending', 'governor', 'pay', 'token'] as const;
 export type GovernorContract = Methods<typeof GOVERNOR_FUNCTIONS>;
+export type TreasuryContract = Methods<typeof TREASURY_FUNCTIONS>;
 
 export interface DaoContracts {
   token: TokenContract;
   distributor: DistributorContract;
   governor: GovernorContract;
+  treasury: TreasuryContract;
 }
 
 /**
@@ -86,7 +90,6 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
   const chainId = Number((await signer.provider.getNetwork()).chainId);
   const admin = checkedAddress(options.admin ?? deployer, 'admin');
   const publisher = checkedAddress(options.publisher ?? deployer, 'publisher');
-  const treasury = checkedAddress(options.treasury ?? deployer, 'treasury');
   const report = options.onTransaction ?? (() => {});
   let deployBlock: number | undefined;
 
@@ -110,7 +113,15 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     testToken = await deploy('TestRewardToken', [deployer, options.testTokenSupply ?? DEFAULT_TEST_TOKEN_SUPPLY]);
     token = await testToken.getAddress();
   }
-  const distributor = await deploy('RewardDistributor', [token, admin, publisher, treasury]);
+  // The treasury needs the governor's address, the distributor the treasury's, and the governor
+  // the distributor's: the governor's address is predicted from the deployer's nonce (it is the
+  // third contract from here, as transactions go one after another), and the governor's
+  // constructor refuses a treasury that does not name it.
+  const nonce = await signer.getNonce('pending');
+  const predictedGovernor = getCreateAddress({ from: deployer, nonce: nonce + 2 });
+  const treasury = await deploy('Treasury', [token, predictedGovernor]);
+  const treasuryAddress = await treasury.getAddress();
+  const distributor = await deploy('RewardDistributor', [token, admin, publisher, treasuryAddress]);
   const distributorAddress = await distributor.getAddress();
   const governor = await deploy('WorkGovernor', [
     distributorAddress,
@@ -118,7 +129,9 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     options.quorumBps ?? DEFAULT_QUORUM_BPS,
     options.reinvestmentBps ?? DEFAULT_REINVESTMENT_BPS,
     options.executionWindowSeconds ?? DEFAULT_EXECUTION_WINDOW_SECONDS,
+    treasuryAddress,
   ]);
+  if ((await governor.getAddress()) !== predictedGovernor) throw new Error(`the governor was deployed at ${await governor.getAddress()}, not at the predicted ${predictedGovernor}`);
 
   // publishRoot pulls each epoch's funding from the publisher; on a local chain the deployer holds
   // the whole test supply, so it pre-approves the distributor once.
@@ -134,6 +147,7 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     token,
     distributor: distributorAddress,
     governor: await governor.getAddress(),
+    treasury: treasuryAddress,
     deployBlock: deployBlock!,
     publisher,
   };
@@ -145,6 +159,7 @@ export function connectDao(deployment: DaoDeployment, runner: ContractRunner): D
     token: new Contract(deployment.token, loadArtifact('TestRewardToken').abi, runner) as TokenContract,
     distributor: new Contract(deployment.distributor, loadArtifact('RewardDistributor').abi, runner) as DistributorContract,
     governor: new Contract(deployment.governor, loadArtifact('WorkGovernor').abi, runner) as GovernorContract,
+    treasury: new Contract(deployment.treasury, loadArtifact('Treasury').abi, runner) as TreasuryContract,
   };
 }
 
@@ -182,6 +197,7 @@ export function readDeployment(file: string): DaoDeployment {
     token: address('token'),
     distributor: address('distributor'),
     governor: address('governor'),
+    treasury: address('treasury'),
     deployBlock: integer('deployBlock', 0),
     publisher: address('publisher'),
   };

@@ -13,7 +13,7 @@ export const TEST_VOTING_PERIOD_SECONDS = 3600;
 export interface TestChain {
   anvil: Anvil;
   provider: JsonRpcProvider;
-  /** Dev account 0: deployer, admin, publisher and treasury of `deployment`. */
+  /** Dev account 0: deployer, admin and publisher of `deployment`. */
   deployer: Wallet;
   deployment: DaoDeployment;
   /** `deployment`'s contracts, connected to the deployer. */
@@ -155,7 +155,7 @@ export async function expectRevert(promise: Promise<unknown>, name: string, args
  */
 function decodeRevert(data: string | null): { name: string; signature: string; args: readonly unknown[] } | null {
   if (!data) return null;
-  for (const name of ['RewardDistributor', 'WorkGovernor', 'TestRewardToken'] as const) {
+  for (const name of ['RewardDistributor', 'WorkGovernor', 'Treasury', 'TestRewardToken'] as const) {
     const parsed = new Interface(loadArtifact(name).abi).parseError(data);
     if (parsed) return { name: parsed.name, signature: parsed.signature, args: parsed.args.toArray() };
   }
