@@ -5,6 +5,7 @@
 // as a decimal string (OnWire); counts, milliseconds and floats (pool work in expected hashes)
 // are JSON numbers. Absent values are null, never left out, except where a field says otherwise.
 import type { ProposalView } from './dao/proposals.js';
+import type { TreasuryView } from './dao/treasury.js';
 
 /** T as JSON carries it: bigints become decimal strings (uint256 values exceed 2^53). */
 export type OnWire<T> = T extends bigint
@@ -117,6 +118,8 @@ export interface ChainConfig {
   token: TokenInfo;
   distributor: string;
   governor: string;
+  /** The Treasury: holds the reinvested share, pays passed spending proposals. */
+  treasury: string;
   /** Block of the deployment: where event scans start. */
   deployBlock: number;
   epochSeconds: number;
@@ -268,3 +271,6 @@ export interface RelayedRequests<R extends RelayedRequest> {
 export interface ProposalsResponse {
   proposals: ProposalView[];
 }
+
+/** GET /api/treasury: the treasury's balance now, and its inflows and payments, oldest first. */
+export type TreasuryResponse = TreasuryView;

@@ -237,6 +237,7 @@ describe('on a real chain', () => {
       token: { address: deployment.token, symbol: 'WORK', decimals: 18 },
       distributor: deployment.distributor,
       governor: deployment.governor,
+      treasury: deployment.treasury,
       deployBlock: deployment.deployBlock,
       epochSeconds: 60,
       relayer: alice.address,

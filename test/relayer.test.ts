@@ -213,7 +213,7 @@ test('relayed proposals are created on-chain, one transaction each, and listed b
   const chainInfo = (await getJson(api + 'chain')).body;
   assertFields<Extract<ChainInfo, { enabled: true }>>(
     chainInfo,
-    { enabled: 'required', chainId: 'required', rpcUrl: 'optional', token: 'required', distributor: 'required', governor: 'required', deployBlock: 'required', epochSeconds: 'required', relayer: 'required' },
+    { enabled: 'required', chainId: 'required', rpcUrl: 'optional', token: 'required', distributor: 'required', governor: 'required', treasury: 'required', deployBlock: 'required', epochSeconds: 'required', relayer: 'required' },
     'GET /api/chain',
   );
   const bobs = await getJson(`${api}proposals/requests/${members.bob.address}`);

@@ -4,3 +4,5 @@ export * from './reward-tree.js';
 export * from './typed-data.js';
 export * from './proposals.js';
 export * from './spending.js';
+export * from './treasury.js';
+export * from './log-scan.js';

@@ -6,7 +6,10 @@
 // One representation: every uint of the contract is a bigint here (decimal strings on the wire,
 // see protocol/api.ts), kind is the ProposalKind uint8, state is a lower-case name, a description
 // that was not found is null, and proposals come in id order (oldest first).
+import { ChunkedLogScan, LOG_CHUNK_BLOCKS } from './log-scan.js';
 import type { ProposalKind } from './typed-data.js';
+
+export { LOG_CHUNK_BLOCKS };
 
 /**
  * WorkGovernor.State, by its uint8. A passed proposal is `succeeded` until executed (`executed`), its
@@ -15,9 +18,6 @@ import type { ProposalKind } from './typed-data.js';
  */
 export const PROPOSAL_STATES = ['active', 'defeated', 'succeeded', 'executed', 'expired', 'superseded'] as const;
 export type ProposalState = (typeof PROPOSAL_STATES)[number];
-
-/** Blocks per eth_getLogs call: public RPCs refuse wide ranges. */
-export const LOG_CHUNK_BLOCKS = 10_000;
 
 export interface ProposalView {
   id: bigint;
@@ -104,16 +104,15 @@ export class ProposalReader {
   private readonly descriptions = new Map<bigint, string>();
   /** WorkGovernor.executionWindow: immutable, read once. */
   private executionWindow: Promise<bigint> | undefined;
-  /** The last block whose ProposalCreated events are in `descriptions`. */
-  private scannedTo: number;
+  /** The ProposalCreated events read so far are in `descriptions`. */
+  private readonly scan: ChunkedLogScan;
 
   constructor(
     private readonly governor: GovernorReads,
     deployBlock: number,
-    private readonly chunkBlocks = LOG_CHUNK_BLOCKS,
+    chunkBlocks = LOG_CHUNK_BLOCKS,
   ) {
-    if (!Number.isSafeInteger(chunkBlocks) || chunkBlocks < 1) throw new RangeError(`chunkBlocks must be a positive integer, got ${chunkBlocks}`);
-    this.scannedTo = deployBlock - 1;
+    this.scan = new ChunkedLogScan(deployBlock, chunkBlocks);
   }
 
   /** Every proposal, oldest (id 1) first. */
@@ -139,16 +138,12 @@ export class ProposalReader {
   }
 
   private async scanDescriptions(): Promise<void> {
-    const head = await this.governor.headBlock();
-    for (let from = this.scannedTo + 1; from <= head; from += this.chunkBlocks) {
-      const to = Math.min(head, from + this.chunkBlocks - 1);
+    await this.scan.scanTo(await this.governor.headBlock(), async (from, to) => {
       for (const log of await this.governor.proposalCreatedLogs(from, to)) {
         if (!log.args) continue; // a log the governor's ABI could not decode
         this.descriptions.set(log.args.getValue('proposalId') as bigint, log.args.getValue('description') as string);
       }
-      // Advanced chunk by chunk, so a failure midway keeps what was read.
-      this.scannedTo = to;
-    }
+    });
   }
 }
 

@@ -9,6 +9,7 @@ export interface ChainActor {
   readonly address: string;
   readonly distributor: Contract;
   readonly governor: Contract;
+  readonly treasury: Contract;
   readonly token: Contract;
   readonly sender: TxSender;
 }
@@ -49,7 +50,7 @@ export async function openDaoChain(config: GatewayConfig, log: Logger): Promise<
     if (chainId !== deployment.chainId) {
       throw new Error(`chain RPC ${config.chainRpcUrl} serves chain ${chainId}, but ${config.chainDeploymentFile} is for chain ${deployment.chainId}`);
     }
-    for (const [name, address] of [['token', deployment.token], ['distributor', deployment.distributor], ['governor', deployment.governor]] as const) {
+    for (const [name, address] of [['token', deployment.token], ['distributor', deployment.distributor], ['governor', deployment.governor], ['treasury', deployment.treasury]] as const) {
       if ((await provider.getCode(address)) === '0x') {
         throw new Error(`no contract at the ${name} address ${address} on chain ${chainId}: redeploy, or fix ${config.chainDeploymentFile}`);
       }

@@ -17,10 +17,11 @@ export function uncachedRunner(provider: JsonRpcProvider, from: string): Contrac
   };
 }
 
-/** The actor's governor and distributor for reads and static calls. */
+/** The actor's governor, distributor and treasury for reads and static calls. */
 export interface FreshReads {
   governor: Contract;
   distributor: Contract;
+  treasury: Contract;
 }
 
 export function freshReads(provider: JsonRpcProvider, actor: ChainActor): FreshReads {
@@ -28,5 +29,6 @@ export function freshReads(provider: JsonRpcProvider, actor: ChainActor): FreshR
   return {
     governor: actor.governor.connect(runner) as Contract,
     distributor: actor.distributor.connect(runner) as Contract,
+    treasury: actor.treasury.connect(runner) as Contract,
   };
 }

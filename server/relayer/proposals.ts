@@ -1,8 +1,9 @@
 // Signed proposal requests, relayed one per transaction (proposeBySig). The signature binds the
 // proposer's current governor nonce, so a member has one request on its way at a time.
-import { ZeroHash, keccak256, toUtf8Bytes } from 'ethers';
+import { ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from 'ethers';
 import type { AcceptedProposal } from '../../protocol/api.js';
 import { HttpError } from '../http/respond.js';
+import { decodeSpendingParameter } from '../../protocol/dao/spending.js';
 import { PROPOSAL_REQUEST_TYPES, PROPOSAL_THRESHOLD_WORK_PARAMETER, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
 import { addressField, choiceField, decimalField, hexField, integerField, onlyFields, stringField, type Body } from './input.js';
@@ -19,7 +20,7 @@ export function proposalKey(proposer: string, nonce: bigint): string {
   return `proposal:${proposer.toLowerCase()}:${nonce}`;
 }
 
-const KINDS = [ProposalKind.Signal, ProposalKind.ParameterChange] as const;
+const KINDS = [ProposalKind.Signal, ProposalKind.ParameterChange, ProposalKind.Spending] as const;
 
 /**
  * Checks a signed `{ proposer, kind, epoch, parameter, value, description, nonce, signature }` against the
@@ -77,6 +78,8 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
     const max = (await chainRead('parameterMax', () => governor.getFunction('parameterMax')(parameter))) as bigint;
     if (max === 0n) throw new HttpError(422, `unknown parameter ${parameter}: the governor governs no such parameter`);
     if (value > max) throw new HttpError(422, `value ${value} is over the maximum ${max} of parameter ${parameter}`);
+  } else if (kind === ProposalKind.Spending) {
+    await checkSpending(ctx, parameter, value, description);
   } else if (parameter !== ZeroHash || value !== 0n) {
     throw new HttpError(422, `a signal proposal carries no parameter: parameter must be ${ZeroHash} and value "0"`);
   }
@@ -111,6 +114,21 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   );
   ctx.limits.accepted(proposer);
   return { id, status: 'queued', nonce };
+}
+
+/**
+ * What the Treasury refuses when a spending proposal is opened (Treasury.checkSpending), said with
+ * its reason before any gas is spent: a bad packed parameter, nothing to pay, nobody to pay, no
+ * description, or more than the treasury holds now.
+ */
+async function checkSpending(ctx: RelayContext, parameter: string, amount: bigint, description: string): Promise<void> {
+  const terms = decodeSpendingParameter(parameter);
+  if (!terms) throw new HttpError(422, `spending parameter ${parameter} is not spendingParameter(recipient, category) with a category of hardware, hosting, partner or other`);
+  if (terms.recipient === ZeroAddress) throw new HttpError(422, 'a spending to the zero address is refused: the tokens would be lost (ZeroRecipient)');
+  if (amount === 0n) throw new HttpError(422, 'a spending of 0 is refused: it would pay nothing (ZeroAmount)');
+  if (description.trim() === '') throw new HttpError(422, 'a spending needs a description: members must be told what it pays for (EmptyDescription)');
+  const balance = (await chainRead('treasury balance', () => ctx.reads.treasury.getFunction('balance')())) as bigint;
+  if (amount > balance) throw new HttpError(422, `a spending of ${amount} is over the treasury's balance of ${balance} (AmountOverBalance)`);
 }
 
 function argsOf(record: RelayRecord) {

@@ -15,7 +15,7 @@ import { acceptClaim, claimLane, type AcceptedClaim } from './claims.js';
 import type { Body } from './input.js';
 import type { Lane, RelayContext } from './lane.js';
 import { ChainClock, atChainTime, type ProposalView } from '../../protocol/dao/proposals.js';
-import { ProposalCatalog } from './proposal-list.js';
+import { ProposalCatalog, TreasuryCatalog } from './proposal-list.js';
 import { acceptProposal, proposalLane, type AcceptedProposal } from './proposals.js';
 import type { Leadership } from '../settlement/leader.js';
 import type { RelayKind, RelayRecord, RelayStorage } from './request-store.js';
@@ -43,6 +43,8 @@ export class Relayer {
   readonly store: RelayStorage;
   readonly leadership: Leadership;
   readonly proposals: ProposalCatalog;
+  /** The treasury's balance and history (GET /api/treasury). */
+  readonly treasury: TreasuryCatalog;
   readonly limits: RelayLimits;
   /** GET /api/proposals' answer for one block: requests within a block share one read. */
   private proposalCache: { block: number; list: Promise<ProposalView[]> } | undefined;
@@ -69,6 +71,7 @@ export class Relayer {
     this.lanes = [voteLane(this.ctx), claimLane(this.ctx), proposalLane(this.ctx)];
     this.byKind = new Map(this.lanes.map((lane) => [lane.kind, lane]));
     this.proposals = new ProposalCatalog(this.ctx.reads.governor, chain.provider, chain.deployment.deployBlock);
+    this.treasury = new TreasuryCatalog(this.ctx.reads.treasury, this.ctx.reads.distributor, chain.provider, chain.deployment.deployBlock);
   }
 
   /** The address that pays the gas. */

@@ -33,6 +33,7 @@ export function parseChainStatus(body: unknown): ChainStatus {
       },
       distributor: address(record.distributor, 'distributor'),
       governor: address(record.governor, 'governor'),
+      treasury: address(record.treasury, 'treasury'),
       deployBlock: integer(record.deployBlock, 'deployBlock', 0),
       epochSeconds: integer(record.epochSeconds, 'epochSeconds', 1),
       relayer: address(record.relayer, 'relayer'),
