@@ -7,13 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Interface, type Contract } from 'ethers';
+import { Interface, Wallet, type Contract } from 'ethers';
 import type { Browser, Page } from 'playwright-core';
-import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport } from '../protocol/dao/index.js';
+import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport, spendingParameter } from '../protocol/dao/index.js';
 import { loadArtifact } from '../server/chain/artifacts.js';
 import { connectDao, writeDeployment, type DaoContracts } from '../server/chain/deploy.js';
 import type { Gateway } from '../server/gateway.js';
-import { DISTRIBUTOR_ABI, GOVERNOR_ABI, TOKEN_ABI } from '../web/chain/abi.js';
+import { DISTRIBUTOR_ABI, GOVERNOR_ABI, ROOT_PUBLISHED_EVENT, TOKEN_ABI, TREASURY_ABI } from '../web/chain/abi.js';
 import type { NewProof, NewVote } from '../web/store/chain-records.js';
 import type { ProofRow, VoteRow } from '../web/store/schema.js';
 import type { StoreMethod, StoreTestApi } from './browser/store-page.js';
@@ -125,9 +125,11 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
   });
 
   test('the ABI fragments the page calls match the compiled contracts', () => {
-    const pairs: [readonly string[], 'RewardDistributor' | 'WorkGovernor' | 'TestRewardToken'][] = [
+    const pairs: [readonly string[], 'RewardDistributor' | 'WorkGovernor' | 'Treasury' | 'TestRewardToken'][] = [
       [DISTRIBUTOR_ABI, 'RewardDistributor'],
+      [[ROOT_PUBLISHED_EVENT], 'RewardDistributor'],
       [GOVERNOR_ABI, 'WorkGovernor'],
+      [TREASURY_ABI, 'Treasury'],
       [TOKEN_ABI, 'TestRewardToken'],
     ];
     for (const [fragments, name] of pairs) {
@@ -244,6 +246,34 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     assert.deepEqual([change.kind, change.parameter, change.value, change.epoch], [1n, REINVESTMENT_BPS_PARAMETER, 2000n, 1n]);
     await page.locator('[data-proposal-id="2"]').getByText('set the reinvested share to 20%').waitFor({ timeout: 10_000 });
 
+    // The treasury: epoch 1's reinvested share came in; the member proposes spending part of it.
+    const held = (await contracts.treasury.getFunction('balance')()) as bigint;
+    assert.ok(held >= 10n ** 18n, `the treasury holds epoch 1's reinvested share (${held})`);
+    await untilShown(page, 'data-treasury-balance', held.toString());
+    await untilShown(page, 'data-treasury-history', '1');
+    assert.match((await page.locator('[data-treasury-entry="inflow"]').textContent()) ?? '', /reinvested share of epoch 1/);
+    const recipient = Wallet.createRandom().address;
+    await page.getByLabel('Kind').selectOption({ label: 'Spend from the treasury' });
+    await page.getByLabel('Description').fill('Rent a rack for a month');
+    await page.getByLabel('Recipient address').fill(recipient);
+    await page.getByLabel(/^Amount/).fill('1');
+    await page.getByLabel('For', { exact: true }).selectOption('hosting');
+    await page.getByRole('button', { name: 'Sign and propose' }).click();
+    await answerConfirm(page, new RegExp(`Sign a proposal "Rent a rack for a month": pay 1 \\S+ to ${recipient} for hosting from the treasury`));
+    // The previous proposal's "sent" line may still show: wait for the request itself.
+    await waitFor('the spending at the relayer', async () => (await getJson(`${url}api/proposals/requests/${address}`)).body.requests.length === 3, 10_000);
+    await gateway.view.relayer!.flush();
+    const spending = (await governor.getFunction('getProposal')(3n)) as { kind: bigint; parameter: string; value: bigint };
+    assert.deepEqual([spending.kind, spending.parameter, spending.value], [BigInt(ProposalKind.Spending), spendingParameter(recipient, 'hosting'), 10n ** 18n]);
+    const spendingItem = page.locator('[data-proposal-id="3"]');
+    await spendingItem.getByText(`pay 1`).waitFor({ timeout: 10_000 });
+    await spendingItem.locator('[data-vote="For"]').click();
+    await answerConfirm(page, new RegExp(`Sign a vote FOR proposal #3 "Rent a rack for a month" \\(pay 1 \\S+ to ${recipient} for hosting\\)`));
+    await spendingItem.locator('[data-vote-status="queued"]').waitFor({ timeout: 10_000 });
+    await gateway.view.relayer!.flush();
+    assert.equal(((await governor.getFunction('getProposal')(3n)) as { forWork: bigint }).forWork, expectedWork, 'a spending is voted on like any proposal');
+    await spendingItem.locator('[data-vote-status="confirmed"]').waitFor({ timeout: 10_000 });
+
     // What the device kept: the verified proof and the vote with its outcome.
     const proofs = (await page.evaluate(READ_STORE('proofs'))) as { id: string; verified: boolean; cumulativeWork: string; root: string }[];
     const root = ((await contracts.distributor.getFunction('epochs')(1)) as { root: string }).root;
@@ -254,7 +284,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     const votes = (await page.evaluate(READ_STORE('votes'))) as { id: string; support: number; relayStatus: string; onChain: boolean }[];
     assert.deepEqual(
       votes.map((v) => [v.id, v.support, v.relayStatus, v.onChain]),
-      [[`1:${address}`, 1, 'confirmed', true]],
+      [[`1:${address}`, 1, 'confirmed', true], [`3:${address}`, 1, 'confirmed', true]],
     );
 
     // A gateway that serves a doctored leaf is caught: the page checks against the chain's root.

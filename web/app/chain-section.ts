@@ -57,7 +57,7 @@ export class ChainSection extends LitElement {
     try {
       this.status ??= await fetchChainStatus();
       if (!this.status.enabled) return;
-      const [{ ChainSession }] = await Promise.all([import('../chain/chain-session.js'), import('./dao-chain-panel.js'), import('./proposals-panel.js')]);
+      const [{ ChainSession }] = await Promise.all([import('../chain/chain-session.js'), import('./dao-chain-panel.js'), import('./proposals-panel.js'), import('./treasury-panel.js')]);
       if (!this.isConnected) return;
       const session = (this.session = new ChainSession(this.status.config, this.store));
       session.onChange(() => (this.snapshot = session.snapshot));
@@ -82,6 +82,10 @@ export class ChainSection extends LitElement {
       <section aria-labelledby="proposals">
         <h2 id="proposals">Proposals</h2>
         <dao-proposals-panel .session=${this.session} .snapshot=${this.snapshot} .config=${this.status.config}></dao-proposals-panel>
+      </section>
+      <section aria-labelledby="treasury">
+        <h2 id="treasury">Treasury</h2>
+        <dao-treasury-panel .snapshot=${this.snapshot} .config=${this.status.config}></dao-treasury-panel>
       </section>
     `;
   }

@@ -1,8 +1,20 @@
 import { LitElement, css, html } from 'lit';
-import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport, stateAtTime, type ProposalState, type ProposalView } from '../../protocol/dao/index.js';
+import { getAddress, isAddress, parseUnits } from 'ethers';
+import {
+  ProposalKind,
+  REINVESTMENT_BPS_PARAMETER,
+  SPENDING_CATEGORIES,
+  VoteSupport,
+  decodeSpendingParameter,
+  spendingParameter,
+  stateAtTime,
+  type ProposalState,
+  type ProposalView,
+  type SpendingCategory,
+} from '../../protocol/dao/index.js';
 import type { ChainConfig } from '../chain/chain-config.js';
 import type { ChainSession, ChainSnapshot, MemberVote } from '../chain/chain-session.js';
-import { formatDuration, percentOf } from './chain-format.js';
+import { formatDuration, formatToken, percentOf } from './chain-format.js';
 import './confirm-dialog.js';
 import type { ConfirmDialog } from './confirm-dialog.js';
 import { formatWork } from './format.js';
@@ -27,7 +39,7 @@ const STATE_NOTES: Partial<Record<ProposalState, string>> = {
 /**
  * The DAO's proposals with live tallies (work for, against and abstaining, each as a share of the
  * quorum), the member's vote buttons (signed here, relayed by the gateway) and vote status, and a
- * small form to propose a signal or a new reinvested share.
+ * small form to propose a signal, a new reinvested share, or a payment from the treasury.
  */
 export class ProposalsPanel extends LitElement {
   static override properties = {
@@ -78,7 +90,7 @@ export class ProposalsPanel extends LitElement {
     const now = (s.chainTime ?? 0) + (s.polledAtMs ? (Date.now() - s.polledAtMs) / 1000 : 0);
     // The contract's state is as of the latest block; what only time changes follows chain time now.
     const state = stateAtTime(p, now);
-    const what = proposalWhat(p);
+    const what = this.what(p);
     const counted = (label: string, work: bigint, attribute: string) =>
       html`<span data-tally=${attribute} data-work=${work.toString()}>${label}: ${formatWork(work.toString())} (${percentOf(work, p.quorumWork)} of quorum)</span>`;
     const canVote = state === 'active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
@@ -124,7 +136,7 @@ export class ProposalsPanel extends LitElement {
     const confirmed = await this.confirmDialog?.ask({
       title: 'Sign this vote?',
       lines: [
-        `Sign a vote ${SUPPORT_NAMES[support].toUpperCase()} proposal #${p.id} "${p.description ?? '(description not found)'}" (${proposalWhat(p)}) as ${voter}.`,
+        `Sign a vote ${SUPPORT_NAMES[support].toUpperCase()} proposal #${p.id} "${p.description ?? '(description not found)'}" (${this.what(p)}) as ${voter}.`,
         `It weighs the work committed by epoch ${p.epoch}, and cannot be changed once counted.`,
       ],
     });
@@ -153,6 +165,7 @@ export class ProposalsPanel extends LitElement {
       <select id="proposal-kind" @change=${(e: Event) => (this.kind = Number((e.target as HTMLSelectElement).value) as ProposalKind)}>
         <option value=${ProposalKind.Signal} ?selected=${this.kind === ProposalKind.Signal}>Signal (text only)</option>
         <option value=${ProposalKind.ParameterChange} ?selected=${this.kind === ProposalKind.ParameterChange}>Change the reinvested share</option>
+        <option value=${ProposalKind.Spending} ?selected=${this.kind === ProposalKind.Spending}>Spend from the treasury</option>
       </select>
       <label for="proposal-description">Description</label>
       <textarea id="proposal-description" required maxlength="2000"></textarea>
@@ -160,6 +173,7 @@ export class ProposalsPanel extends LitElement {
         ? html`<label for="proposal-share">New reinvested share (%), now ${s.reinvestmentBps === undefined ? '…' : bpsToPercent(BigInt(s.reinvestmentBps))}</label>
             <input id="proposal-share" type="number" min="0" max="100" step="0.01" required />`
         : ''}
+      ${this.kind === ProposalKind.Spending ? this.renderSpendingFields(s) : ''}
       <div class="row">
         <button type="submit" ?disabled=${disabled}>Sign and propose</button>
         <small>${epoch === undefined ? 'proposing needs work committed in a published epoch' : `pinned to epoch ${epoch}, the latest: votes weigh the work every member committed by then`}</small>
@@ -169,6 +183,55 @@ export class ProposalsPanel extends LitElement {
     </form>`;
   }
 
+  private renderSpendingFields(s: ChainSnapshot) {
+    const balance = s.treasury && this.config ? formatToken(s.treasury.balance, this.config.token.decimals, this.config.token.symbol) : '…';
+    return html`<label for="spending-recipient">Recipient address</label>
+      <input id="spending-recipient" required pattern="0x[0-9a-fA-F]{40}" placeholder="0x…" />
+      <label for="spending-amount">Amount (${this.config?.token.symbol ?? 'tokens'}), the treasury holds ${balance}</label>
+      <input id="spending-amount" type="text" inputmode="decimal" required pattern="[0-9]+(\\.[0-9]+)?" />
+      <label for="spending-category">For</label>
+      <select id="spending-category">
+        ${SPENDING_CATEGORIES.map((c) => html`<option value=${c}>${c}</option>`)}
+      </select>`;
+  }
+
+  /**
+   * The packed parameter and amount of the spending in the form, or null (with the reason shown by
+   * the browser) when the treasury would refuse it: the relayer and the contract check it again.
+   */
+  private readSpending(form: HTMLFormElement): { parameter: string; value: bigint } | null {
+    const recipientInput = form.querySelector<HTMLInputElement>('#spending-recipient')!;
+    const amountInput = form.querySelector<HTMLInputElement>('#spending-amount')!;
+    const category = form.querySelector<HTMLSelectElement>('#spending-category')!.value as SpendingCategory;
+    const recipient = recipientInput.value.trim();
+    const refuse = (input: HTMLInputElement, reason: string) => {
+      input.setCustomValidity(reason);
+      input.reportValidity();
+      input.addEventListener('input', () => input.setCustomValidity(''), { once: true });
+      return null;
+    };
+    if (!isAddress(recipient) || BigInt(recipient) === 0n) return refuse(recipientInput, 'a recipient address (not the zero address)');
+    let value: bigint;
+    try {
+      value = parseUnits(amountInput.value.trim(), this.config?.token.decimals ?? 18);
+    } catch {
+      return refuse(amountInput, 'an amount such as 12.5');
+    }
+    if (value <= 0n) return refuse(amountInput, 'an amount above 0');
+    const balance = this.snapshot?.treasury?.balance;
+    if (balance !== undefined && value > balance) return refuse(amountInput, 'more than the treasury holds');
+    return { parameter: spendingParameter(getAddress(recipient), category), value };
+  }
+
+  /** What a proposal would do, in words (a spending names its amount, recipient and category). */
+  private what(p: Pick<ProposalView, 'kind' | 'parameter' | 'value'>): string {
+    if (p.kind !== ProposalKind.Spending) return proposalWhat(p);
+    const terms = decodeSpendingParameter(p.parameter);
+    const token = this.config?.token;
+    const amount = token ? formatToken(p.value, token.decimals, token.symbol) : `${p.value} base units`;
+    return terms ? `pay ${amount} to ${terms.recipient} for ${terms.category}` : `pay ${amount} (unreadable recipient ${p.parameter})`;
+  }
+
   private async submit(event: Event): Promise<void> {
     event.preventDefault();
     const form = event.target as HTMLFormElement;
@@ -176,7 +239,11 @@ export class ProposalsPanel extends LitElement {
     if (!description) return;
     let parameter = ZERO_PARAMETER;
     let value = 0n;
-    if (this.kind === ProposalKind.ParameterChange) {
+    if (this.kind === ProposalKind.Spending) {
+      const spending = this.readSpending(form);
+      if (!spending) return;
+      ({ parameter, value } = spending);
+    } else if (this.kind === ProposalKind.ParameterChange) {
       const percent = Number(form.querySelector<HTMLInputElement>('#proposal-share')!.value);
       if (!Number.isFinite(percent) || percent < 0 || percent > 100) return;
       parameter = REINVESTMENT_BPS_PARAMETER;
@@ -185,9 +252,11 @@ export class ProposalsPanel extends LitElement {
     const proposer = this.snapshot?.address;
     const epoch = this.snapshot?.proof?.verified ? this.snapshot.proof.epoch : undefined;
     const change =
-      this.kind === ProposalKind.ParameterChange
-        ? `set the reinvested share to ${bpsToPercent(value)}${this.snapshot?.reinvestmentBps === undefined ? '' : ` (now ${bpsToPercent(BigInt(this.snapshot.reinvestmentBps))})`}`
-        : 'a signal (text only)';
+      this.kind === ProposalKind.Spending
+        ? `${this.what({ kind: ProposalKind.Spending, parameter, value })} from the treasury, once passed and executed`
+        : this.kind === ProposalKind.ParameterChange
+          ? `set the reinvested share to ${bpsToPercent(value)}${this.snapshot?.reinvestmentBps === undefined ? '' : ` (now ${bpsToPercent(BigInt(this.snapshot.reinvestmentBps))})`}`
+          : 'a signal (text only)';
     const confirmed = await this.confirmDialog?.ask({
       title: 'Sign this proposal?',
       lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `It is pinned to the latest published epoch, ${epoch ?? '?'}: votes on it weigh the work committed by then.`],
@@ -201,8 +270,8 @@ export class ProposalsPanel extends LitElement {
   }
 }
 
-/** What a proposal would do, in words. */
-function proposalWhat(p: ProposalView): string {
+/** What a parameter change or a signal would do, in words. */
+function proposalWhat(p: Pick<ProposalView, 'kind' | 'parameter' | 'value'>): string {
   if (p.kind !== ProposalKind.ParameterChange) return 'signal';
   return p.parameter.toLowerCase() === REINVESTMENT_BPS_PARAMETER ? `set the reinvested share to ${bpsToPercent(p.value)}` : `set parameter ${p.parameter} to ${p.value}`;
 }

@@ -26,4 +26,12 @@ export const GOVERNOR_ABI = [
   'event ProposalCreated(uint256 indexed proposalId, address indexed proposer, uint8 kind, uint64 indexed epoch, bytes32 parameter, uint256 value, uint64 voteEnd, uint256 quorumWork, string description)',
 ] as const;
 
+export const TREASURY_ABI = [
+  'function balance() view returns (uint256)',
+  'event Paid(uint256 indexed proposalId, address indexed recipient, uint256 amount, uint8 category)',
+] as const;
+
+/** The distributor's event whose reinvested amounts are the treasury's inflows. */
+export const ROOT_PUBLISHED_EVENT = 'event RootPublished(uint64 indexed epoch, bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested)';
+
 export const TOKEN_ABI = ['function balanceOf(address account) view returns (uint256)'] as const;

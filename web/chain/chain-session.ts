@@ -4,7 +4,7 @@
 // propose). Nothing here hashes or opens a pool connection, so it may run before consent.
 import { getAddress } from 'ethers';
 import type { CurrentEpoch } from '../../protocol/api.js';
-import { ChainClock, type ProposalKind, type ProposalView, type VoteSupport } from '../../protocol/dao/index.js';
+import { ChainClock, type ProposalKind, type ProposalView, type TreasuryView, type VoteSupport } from '../../protocol/dao/index.js';
 import type { MemberStore } from '../store/member-store.js';
 import type { ProofRow, RelayStatus, VoteRow } from '../store/schema.js';
 import type { ChainConfig } from './chain-config.js';
@@ -52,6 +52,8 @@ export interface ChainSnapshot {
   chainTime?: number;
   polledAtMs?: number;
   reinvestmentBps?: number;
+  /** The treasury's balance and history, read from the chain. */
+  treasury?: TreasuryView;
   /** The last read that failed, while it keeps failing. */
   error?: string;
   /** The last action that failed, and why. */
@@ -178,14 +180,15 @@ export class ChainSession {
       });
       await this.chainChecked;
       const identity = await this.store.getIdentity();
-      const [proposals, blockTime, reinvestmentBps, epochs] = await Promise.all([
+      const [proposals, blockTime, reinvestmentBps, treasury, epochs] = await Promise.all([
         this.reader.proposals(),
         this.reader.chainTime(),
         this.reader.reinvestmentBps(),
+        this.reader.treasury(),
         fetchEpochs().catch(() => undefined),
       ]);
       this.clock.observe(blockTime);
-      const next: Partial<ChainSnapshot> = { proposals, chainTime: this.clock.nowSeconds(), reinvestmentBps, current: epochs?.current, polledAtMs: Date.now() };
+      const next: Partial<ChainSnapshot> = { proposals, chainTime: this.clock.nowSeconds(), reinvestmentBps, treasury, current: epochs?.current, polledAtMs: Date.now() };
       if (identity) Object.assign(next, await this.readMember(identity.address, proposals), { address: identity.address, identitySource: identity.source });
       this.update({ ...next, error: undefined });
     } catch (err) {

@@ -2,8 +2,8 @@
 // claims, balances, proposals and votes. Nothing here signs or sends; the page can read before the
 // member has consented to anything.
 import { BrowserProvider, Contract, JsonRpcProvider, ZeroHash, type JsonRpcApiProvider } from 'ethers';
-import { ProposalReader, REINVESTMENT_BPS_PARAMETER, type ProposalView } from '../../protocol/dao/index.js';
-import { DISTRIBUTOR_ABI, GOVERNOR_ABI, TOKEN_ABI } from './abi.js';
+import { ProposalReader, REINVESTMENT_BPS_PARAMETER, TreasuryReader, type ProposalView, type TreasuryLog, type TreasuryView } from '../../protocol/dao/index.js';
+import { DISTRIBUTOR_ABI, GOVERNOR_ABI, ROOT_PUBLISHED_EVENT, TOKEN_ABI, TREASURY_ABI } from './abi.js';
 import type { ChainConfig } from './chain-config.js';
 
 export interface EpochRoot {
@@ -22,6 +22,7 @@ export class DaoReader {
   private readonly governor: Contract;
   private readonly token: Contract;
   private readonly proposalReader: ProposalReader;
+  private readonly treasuryReader: TreasuryReader;
 
   constructor(readonly config: ChainConfig) {
     // The chain id comes from the gateway and staticNetwork skips the eth_chainId round trip;
@@ -36,6 +37,18 @@ export class DaoReader {
         call: (method, ...args) => this.governor.getFunction(method).staticCall(...args),
         headBlock: () => this.provider.getBlockNumber(),
         proposalCreatedLogs: (from, to) => this.governor.queryFilter(this.governor.getEvent('ProposalCreated'), from, to),
+      },
+      config.deployBlock,
+    );
+    const treasury = new Contract(config.treasury, TREASURY_ABI, this.provider);
+    const roots = new Contract(config.distributor, [ROOT_PUBLISHED_EVENT], this.provider);
+    this.treasuryReader = new TreasuryReader(
+      {
+        address: config.treasury,
+        balance: () => this.call<bigint>(treasury, 'balance'),
+        headBlock: () => this.provider.getBlockNumber(),
+        rootPublishedLogs: (from, to) => roots.queryFilter(roots.getEvent('RootPublished'), from, to) as Promise<TreasuryLog[]>,
+        paidLogs: (from, to) => treasury.queryFilter(treasury.getEvent('Paid'), from, to) as Promise<TreasuryLog[]>,
       },
       config.deployBlock,
     );
@@ -87,6 +100,11 @@ export class DaoReader {
   /** Every proposal with its tally, state and description, oldest first. */
   proposals(): Promise<ProposalView[]> {
     return this.proposalReader.list();
+  }
+
+  /** The treasury's balance now, and its inflows and payments, oldest first. */
+  treasury(): Promise<TreasuryView> {
+    return this.treasuryReader.read();
   }
 
   destroy(): void {
