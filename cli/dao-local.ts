@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       [
         '',
         `  The Computing Power DAO runs locally. Open ${gateway.httpUrl}`,
-        `  chain ${deployment.chainId} at ${anvil.rpcUrl}: distributor ${deployment.distributor}, governor ${deployment.governor}`,
+        `  chain ${deployment.chainId} at ${anvil.rpcUrl}: distributor ${deployment.distributor}, governor ${deployment.governor}, treasury ${deployment.treasury}`,
         `  a partner site embedding the widget (another site, so the widget is third-party there): ${demo.url}`,
         `  an epoch closes every ${config.epochSeconds} s; stop with Ctrl-C`,
         '',
