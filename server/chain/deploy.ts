@@ -5,6 +5,7 @@ import {
   Contract,
   ContractFactory,
   MaxUint256,
+  getCreateAddress,
   getAddress,
   isAddress,
   type BaseContractMethod,
@@ -35,6 +36,10 @@ export interface DeployDaoOptions {
   publisher?: string;
   /** Receives the reinvested share of each epoch (default: the deployer). */
   treasury?: string;
+  /** GUARDIAN_ROLE of the distributor, who may veto a root in its challenge period (default: the deployer). */
+  guardian?: string;
+  /** The initial challenge period of published roots, in seconds (default 0: final at once). */
+  challengePeriodSeconds?: number;
   votingPeriodSeconds?: number;
   quorumBps?: number;
   reinvestmentBps?: number;
@@ -55,11 +60,13 @@ export const DEFAULT_TEST_TOKEN_SUPPLY = 10n ** 9n * 10n ** 18n;
 // properties (arguments stay untyped); a test checks these lists against the compiled ABIs.
 export const TOKEN_FUNCTIONS = ['allowance', 'approve', 'balanceOf', 'decimals', 'name', 'symbol', 'totalSupply', 'transfer', 'transferFrom'] as const;
 export const DISTRIBUTOR_FUNCTIONS = [
-  'DEFAULT_ADMIN_ROLE', 'PUBLISHER_ROLE', 'claim', 'claimMany', 'claimed', 'epochs', 'getRoleAdmin', 'grantRole', 'hasRole',
-  'latestEpoch', 'publishRoot', 'renounceRole', 'revokeRole', 'rewardToken', 'supportsInterface', 'totalWorkOf', 'treasury', 'verifyLeaf',
+  'DEFAULT_ADMIN_ROLE', 'GOVERNOR_ROLE', 'GUARDIAN_ROLE', 'MAX_CHALLENGE_PERIOD', 'PUBLISHER_ROLE', 'challengeEndsAt', 'challengePeriod',
+  'claim', 'claimMany', 'claimed', 'epochs', 'getRoleAdmin', 'grantRole', 'hasRole', 'isFinal',
+  'latestEpoch', 'latestFinalEpoch', 'publishRoot', 'renounceRole', 'revokeRole', 'rewardToken', 'setChallengePeriod', 'supportsInterface',
+  'totalWorkOf', 'treasury', 'verifyLeaf', 'vetoRoot', 'vetoedAt',
 ] as const;
 export const GOVERNOR_FUNCTIONS = [
-  'BALLOT_TYPEHASH', 'PROPOSAL_TYPEHASH', 'PROPOSAL_THRESHOLD_WORK', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
+  'BALLOT_TYPEHASH', 'CHALLENGE_PERIOD_SECONDS', 'PROPOSAL_TYPEHASH', 'PROPOSAL_THRESHOLD_WORK', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
   'eip712Domain', 'executableUntil', 'execute', 'executionWindow', 'getProposal', 'hasVoted', 'lastApplied', 'nonces', 'parameterMax', 'parameters',
   'proposalCount', 'propose',
   'proposeBySig', 'quorumBps', 'roots', 'state', 'votingPeriod',
@@ -110,7 +117,14 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     testToken = await deploy('TestRewardToken', [deployer, options.testTokenSupply ?? DEFAULT_TEST_TOKEN_SUPPLY]);
     token = await testToken.getAddress();
   }
-  const distributor = await deploy('RewardDistributor', [token, admin, publisher, treasury]);
+  const guardian = checkedAddress(options.guardian ?? deployer, 'guardian');
+  // The governor is the deployer's next contract after the distributor, so its address is known
+  // now: the distributor grants it GOVERNOR_ROLE itself, with no transaction by the admin (who
+  // may not be the deployer).
+  const governorAddress = getCreateAddress({ from: deployer, nonce: (await signer.getNonce('pending')) + 1 });
+  const distributor = await deploy('RewardDistributor', [
+    token, admin, publisher, treasury, governorAddress, guardian, options.challengePeriodSeconds ?? 0,
+  ]);
   const distributorAddress = await distributor.getAddress();
   const governor = await deploy('WorkGovernor', [
     distributorAddress,
@@ -119,6 +133,9 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     options.reinvestmentBps ?? DEFAULT_REINVESTMENT_BPS,
     options.executionWindowSeconds ?? DEFAULT_EXECUTION_WINDOW_SECONDS,
   ]);
+  if ((await governor.getAddress()) !== governorAddress) {
+    throw new Error(`the governor was deployed at ${await governor.getAddress()}, not at ${governorAddress} which the distributor trusts: another transaction of the deployer came in between; deploy again`);
+  }
 
   // publishRoot pulls each epoch's funding from the publisher; on a local chain the deployer holds
   // the whole test supply, so it pre-approves the distributor once.
