@@ -136,7 +136,8 @@ export class ProposalsPanel extends LitElement {
     const status = vote.onChain ? 'confirmed' : vote.relayStatus!;
     const choice = vote.support !== undefined ? `${SUPPORT_NAMES[vote.support]}: ` : '';
     const text = {
-      confirmed: 'counted on-chain',
+      // Counted either way; a skipped ballot was counted by another transaction (a copy sent first).
+      confirmed: vote.skipped ? `counted on-chain by another transaction first (the relayer's batch skipped it: ${vote.skipped})` : 'counted on-chain',
       queued: 'signed and queued with the relayer',
       sent: `sent${vote.txHash ? ` in ${vote.txHash}` : ''}, waiting to be mined`,
       failed: `not counted: ${vote.error ?? 'refused by the chain'}`,
