@@ -398,6 +398,55 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     }
   });
 
+  test('the challenge window: "claimable from <time>" while a guardian may veto the root, "vetoed: <reason>" after', async () => {
+    // A DAO of its own, with a challenge period and a guardian, behind a gateway of its own (another
+    // origin, so the page starts with a fresh member identity).
+    const guardian = chain.wallets[4]!;
+    const challengeSeconds = 3600n;
+    const dao = await chain.deploy({ guardian: guardian.address, challengePeriodSeconds: Number(challengeSeconds) });
+    const deploymentFile = join(mkdtempSync(join(tmpdir(), 'chain-browser-challenge-')), 'deployment.json');
+    writeDeployment(deploymentFile, dao.deployment);
+    const challenged = await startTestGateway({
+      startDifficulty: 1e-4,
+      chainRpcUrl: chain.anvil.rpcUrl,
+      chainDeploymentFile: deploymentFile,
+      publisherKey: chain.anvil.accounts[0]!.privateKey,
+      epochSeconds: EPOCH_SECONDS,
+      epochReward: '100',
+      relayIntervalMs: RELAY_INTERVAL_MS,
+    });
+    try {
+      const { page, errors } = await openWatched(browser, challenged.httpUrl);
+      await untilShown(page, 'data-chain', 'enabled');
+      await page.getByLabel('Threads').fill('1');
+      await page.getByLabel('Threads').dispatchEvent('change');
+      await page.getByRole('button', { name: 'Start contributing' }).click();
+      await waitFor('accepted shares in the gateway', async () => (await challenged.view.ledger.totals()).shares >= 3, 30_000);
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await page.getByRole('button', { name: 'Start contributing' }).waitFor();
+      await ledgerSettled(challenged);
+      assert.equal((await challenged.view.settlement!.closeEpoch())?.epoch, 1);
+      const distributor = dao.contracts.distributor;
+      await waitFor('epoch 1 on-chain', async () => (await distributor.getFunction('latestEpoch')()) === 1n);
+      const publishedAt = ((await distributor.getFunction('epochs')(1)) as { publishedAt: bigint }).publishedAt;
+
+      await untilShown(page, 'data-proof-verified', 'true');
+      await untilShown(page, 'data-claimable-from', (publishedAt + challengeSeconds).toString());
+      assert.match((await page.locator('[data-claimable-from]').textContent()) ?? '', /Epoch 1 claimable from .+ \(its challenge period/);
+      assert.equal(await page.getByTestId('claim').isDisabled(), true, 'no claim while the root can be vetoed');
+
+      await mined(distributor.connect(guardian).getFunction('vetoRoot')(1, 'the audit rebuilt another root') as never);
+      await untilShown(page, 'data-root-vetoed', '1');
+      assert.match((await page.locator('[data-root-vetoed]').textContent()) ?? '', /Epoch 1's root was vetoed: the audit rebuilt another root\./);
+      assert.equal(await attr(page, 'data-claimable-from'), null);
+      assert.equal(await page.getByTestId('claim').isDisabled(), true, 'never a claim against a vetoed root');
+      assert.deepEqual(errors, []);
+      await page.close();
+    } finally {
+      await challenged.close();
+    }
+  });
+
   test('a gateway without a chain: one line, and no chain code loaded', async () => {
     const plain = await startTestGateway();
     try {
