@@ -191,7 +191,7 @@ export class ProposalsPanel extends LitElement {
         : 'a signal (text only)';
     const confirmed = await this.confirmDialog?.ask({
       title: 'Sign this proposal?',
-      lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `It is pinned to the latest published epoch, ${epoch ?? '?'}: votes on it weigh the work committed by then.`],
+      lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `It is pinned to the latest final epoch (past its challenge period), ${epoch ?? '?'}: votes on it weigh the work committed by then.`],
     });
     if (!confirmed) return;
     await this.session?.propose(this.kind, description, parameter, value);
