@@ -23,10 +23,27 @@ interface IWorkRoots {
         bytes32[] calldata proof
     ) external view returns (bool);
 
-    /// @notice The highest epoch published so far (0 before the first): the only epoch a new
-    /// proposal may be pinned to.
+    /// @notice The highest epoch published so far (0 before the first), final or not.
     /// @return The epoch number.
     function latestEpoch() external view returns (uint64);
+
+    /// @notice True when `epoch`'s root is past its challenge period and was not vetoed: only such
+    /// a root is claimed against or weighs votes.
+    /// @param epoch The epoch to check.
+    /// @return False for an unpublished, vetoed or still challengeable epoch.
+    function isFinal(uint64 epoch) external view returns (bool);
+
+    /// @notice The highest final epoch (0 when none is): the only epoch a new proposal may be pinned to.
+    /// @return The epoch number.
+    function latestFinalEpoch() external view returns (uint64);
+
+    /// @notice The challenge period of roots published from now on, in seconds.
+    /// @return The period.
+    function challengePeriod() external view returns (uint256);
+
+    /// @notice Sets the challenge period of roots published from now on (the governor only).
+    /// @param periodSeconds The new period in seconds.
+    function setChallengePeriod(uint256 periodSeconds) external;
 
     /// @notice The sum of `cumulativeWork` over every leaf of `epoch`'s root; 0 for an unpublished epoch.
     /// @param epoch The epoch to read.

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IWorkRoots} from "./IWorkRoots.sol";
 
 /**
@@ -21,13 +22,29 @@ import {IWorkRoots} from "./IWorkRoots.sol";
  *
  * Anyone may submit a claim for any account (a relayer pays the gas); the tokens always go to the
  * account in the leaf.
+ *
+ * A root is final only after its challenge period (the period in force when it was published,
+ * governed by WorkGovernor through GOVERNOR_ROLE): until then a guardian may veto it, and nothing
+ * may be claimed against it. A vetoed root is never final; the next published root supersedes it,
+ * since every root settles everything owed so far.
  */
 contract RewardDistributor is AccessControl, IWorkRoots {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
 
     /// @notice May publish epoch roots. A multisig in production; the gateway's key locally.
     /// @return The role id, keccak256("PUBLISHER_ROLE").
     bytes32 public constant PUBLISHER_ROLE = keccak256("PUBLISHER_ROLE");
+    /// @notice May veto a root during its challenge period. Someone other than the publisher: a
+    /// multisig of members or an auditor who rebuilds each root from the published data.
+    /// @return The role id, keccak256("GUARDIAN_ROLE").
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    /// @notice May set the challenge period: the WorkGovernor, when a ParameterChange passes.
+    /// @return The role id, keccak256("GOVERNOR_ROLE").
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
+    /// @notice The longest challenge period allowed, in seconds (bounds how long claims can be held up).
+    /// @return 30 days in seconds.
+    uint256 public constant MAX_CHALLENGE_PERIOD = 30 days;
 
     /// @notice What was posted for one epoch; immutable once published.
     struct Epoch {
@@ -67,6 +84,13 @@ contract RewardDistributor is AccessControl, IWorkRoots {
     /// @dev Equals the cumulativeReward of the leaf the account last claimed with, so it only grows.
     /// @return The total paid to the account, in the token's smallest unit.
     mapping(address account => uint256) public claimed;
+    /// @notice Block timestamp at which each epoch's root was vetoed, in seconds (0: not vetoed).
+    /// @return The veto time.
+    mapping(uint64 epoch => uint64) public vetoedAt;
+    /// @dev The challenge period by the block timestamp it took effect at, so each root keeps the
+    /// period in force when it was published: a later change never reopens (or cuts short) the
+    /// window of a root already posted.
+    Checkpoints.Trace208 private _challengePeriods;
 
     /// @notice The root of `epoch` was posted and its funding pulled from the publisher.
     /// @param epoch The epoch the root belongs to.
@@ -111,6 +135,17 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         uint256 alreadyClaimed
     );
 
+    /// @notice A guardian vetoed the root of `epoch` during its challenge period; it will never be
+    /// final. The next published root supersedes it.
+    /// @param epoch The vetoed epoch.
+    /// @param reason Why, for members and the publisher's operator.
+    /// @param guardian Who vetoed.
+    event RootVetoed(uint64 indexed epoch, string reason, address indexed guardian);
+    /// @notice The challenge period of roots published from now on changed.
+    /// @param oldSeconds The period before.
+    /// @param newSeconds The period now.
+    event ChallengePeriodChanged(uint256 oldSeconds, uint256 newSeconds);
+
     /// @notice A constructor argument was the zero address.
     error ZeroAddress();
     /// @notice publishRoot was given a zero root, which would read as "not published".
@@ -134,19 +169,54 @@ contract RewardDistributor is AccessControl, IWorkRoots {
     /// @param cumulativeReward The leaf's cumulativeReward.
     /// @param alreadyClaimed What the account has claimed so far.
     error NothingToClaim(address account, uint256 cumulativeReward, uint256 alreadyClaimed);
+    /// @notice The epoch's root is still in its challenge period: not claimable (nor vetoable after it).
+    /// @param epoch The epoch.
+    /// @param challengeEndsAt The second from which it is final (publishedAt + its challenge period).
+    error RootInChallenge(uint64 epoch, uint64 challengeEndsAt);
+    /// @notice The epoch's root was vetoed; claim against a later root instead.
+    /// @param epoch The epoch.
+    error RootWasVetoed(uint64 epoch);
+    /// @notice A veto came after the root's challenge period: the root is final.
+    /// @param epoch The epoch.
+    /// @param challengeEndsAt The second from which the root is final; vetoes came before it.
+    error ChallengePeriodOver(uint64 epoch, uint64 challengeEndsAt);
+    /// @notice A veto gave no reason.
+    error EmptyReason();
+    /// @notice A challenge period above MAX_CHALLENGE_PERIOD.
+    /// @param period The period asked for, in seconds.
+    error ChallengePeriodTooLong(uint256 period);
 
     /// @param token The reward token.
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants and revokes the publisher).
     /// @param publisher Holder of PUBLISHER_ROLE.
     /// @param treasury_ Receiver of each epoch's reinvested share.
-    constructor(IERC20 token, address admin, address publisher, address treasury_) {
-        if (address(token) == address(0) || admin == address(0) || publisher == address(0) || treasury_ == address(0)) {
+    /// @param governor Holder of GOVERNOR_ROLE (the WorkGovernor; its address is known before it
+    /// is deployed, so the roles need no second transaction by the admin).
+    /// @param guardian Holder of GUARDIAN_ROLE.
+    /// @param challengePeriodSeconds The initial challenge period; 0 makes roots final at once.
+    constructor(
+        IERC20 token,
+        address admin,
+        address publisher,
+        address treasury_,
+        address governor,
+        address guardian,
+        uint256 challengePeriodSeconds
+    ) {
+        if (
+            address(token) == address(0) || admin == address(0) || publisher == address(0) || treasury_ == address(0)
+                || governor == address(0) || guardian == address(0)
+        ) {
             revert ZeroAddress();
         }
+        if (challengePeriodSeconds > MAX_CHALLENGE_PERIOD) revert ChallengePeriodTooLong(challengePeriodSeconds);
         rewardToken = token;
         treasury = treasury_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PUBLISHER_ROLE, publisher);
+        _grantRole(GOVERNOR_ROLE, governor);
+        _grantRole(GUARDIAN_ROLE, guardian);
+        _challengePeriods.push(uint48(block.timestamp), uint208(challengePeriodSeconds));
     }
 
     /**
@@ -218,6 +288,63 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         }
     }
 
+    /// @notice Vetoes the root of `epoch` during its challenge period: it can never be claimed
+    /// against or pinned by a proposal. The publisher goes on with the next epoch, whose root
+    /// (cumulative) settles everything.
+    /// @param epoch A published epoch whose challenge period is not over.
+    /// @param reason Why (not empty): what the guardian found wrong.
+    function vetoRoot(uint64 epoch, string calldata reason) external onlyRole(GUARDIAN_ROLE) {
+        uint64 publishedAt = _epochs[epoch].publishedAt;
+        if (publishedAt == 0) revert UnknownEpoch(epoch);
+        if (vetoedAt[epoch] != 0) revert RootWasVetoed(epoch);
+        uint64 endsAt = _challengeEndsAt(publishedAt);
+        if (block.timestamp >= endsAt) revert ChallengePeriodOver(epoch, endsAt);
+        if (bytes(reason).length == 0) revert EmptyReason();
+        vetoedAt[epoch] = uint64(block.timestamp);
+        emit RootVetoed(epoch, reason, msg.sender);
+    }
+
+    /// @notice Sets the challenge period of roots published from now on (those already published
+    /// keep theirs). Called by the WorkGovernor when a ParameterChange passes.
+    /// @param periodSeconds The new period; 0 to MAX_CHALLENGE_PERIOD.
+    function setChallengePeriod(uint256 periodSeconds) external onlyRole(GOVERNOR_ROLE) {
+        if (periodSeconds > MAX_CHALLENGE_PERIOD) revert ChallengePeriodTooLong(periodSeconds);
+        uint256 old = _challengePeriods.latest();
+        _challengePeriods.push(uint48(block.timestamp), uint208(periodSeconds));
+        emit ChallengePeriodChanged(old, periodSeconds);
+    }
+
+    /// @notice The challenge period of roots published from now on, in seconds.
+    /// @return The period.
+    function challengePeriod() external view returns (uint256) {
+        return _challengePeriods.latest();
+    }
+
+    /// @notice The second from which `epoch`'s root is final unless vetoed before (0 when it was
+    /// never published). With a period of 0 that is its publication: no veto is possible.
+    /// @param epoch The epoch.
+    /// @return publishedAt plus the period in force when it was published, in Unix seconds.
+    function challengeEndsAt(uint64 epoch) external view returns (uint64) {
+        uint64 publishedAt = _epochs[epoch].publishedAt;
+        return publishedAt == 0 ? 0 : _challengeEndsAt(publishedAt);
+    }
+
+    /// @inheritdoc IWorkRoots
+    function isFinal(uint64 epoch) public view returns (bool) {
+        uint64 publishedAt = _epochs[epoch].publishedAt;
+        return publishedAt != 0 && vetoedAt[epoch] == 0 && block.timestamp >= _challengeEndsAt(publishedAt);
+    }
+
+    /// @inheritdoc IWorkRoots
+    /// @dev Walks down from latestEpoch over the epoch numbers (the gateway numbers them without
+    /// gaps), so it costs one look per root still in its window or vetoed.
+    function latestFinalEpoch() external view returns (uint64) {
+        for (uint64 epoch = latestEpoch; epoch != 0; --epoch) {
+            if (isFinal(epoch)) return epoch;
+        }
+        return 0;
+    }
+
     /// @notice The record of `epoch` (all zero when it was never published).
     /// @param epoch The epoch to read.
     /// @return The epoch's root, total work, reward, reinvested share and publication time.
@@ -263,7 +390,11 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         uint256 cumulativeReward,
         bytes32[] calldata proof
     ) private view {
-        if (_epochs[epoch].root == bytes32(0)) revert UnknownEpoch(epoch);
+        uint64 publishedAt = _epochs[epoch].publishedAt;
+        if (publishedAt == 0) revert UnknownEpoch(epoch);
+        if (vetoedAt[epoch] != 0) revert RootWasVetoed(epoch);
+        uint64 endsAt = _challengeEndsAt(publishedAt);
+        if (block.timestamp < endsAt) revert RootInChallenge(epoch, endsAt);
         if (!verifyLeaf(epoch, account, cumulativeWork, cumulativeReward, proof)) revert InvalidProof(account, epoch);
     }
 
@@ -273,6 +404,11 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         claimed[account] = cumulativeReward;
         emit Claimed(account, epoch, amount, cumulativeReward, msg.sender);
         rewardToken.safeTransfer(account, amount);
+    }
+
+    /// @dev The period in force at `publishedAt` (a change in the same second as a publication applies to it).
+    function _challengeEndsAt(uint64 publishedAt) private view returns (uint64) {
+        return publishedAt + uint64(_challengePeriods.upperLookupRecent(uint48(publishedAt)));
     }
 
     function _leaf(address account, uint256 cumulativeWork, uint256 cumulativeReward) private pure returns (bytes32) {

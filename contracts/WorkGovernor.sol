@@ -9,7 +9,7 @@ import {ISpendingErrors, Treasury} from "./Treasury.sol";
 
 /**
  * @title WorkGovernor
- * @notice Work-weighted governance without a token. A proposal is pinned to the latest published
+ * @notice Work-weighted governance without a token. A proposal is pinned to the latest final
  * epoch when it is created; a member's weight is the cumulativeWork of their leaf in that epoch's
  * root, proven with the leaf itself, so there is nothing to buy, transfer or delegate. Quorum is a
  * share of the epoch's total work. The proposer cannot pick an older epoch: that would let early
@@ -82,7 +82,7 @@ contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
     /// Spending carries spendingParameter(recipient, category) and the amount as its value.
     struct ProposalRequest {
         Kind kind;
-        /// Must be the latest published epoch when the proposal is created (else EpochNotLatest):
+        /// Must be the latest final epoch when the proposal is created (else EpochNotLatest):
         /// it is signed, so a signature names the electorate its proposer saw.
         uint64 epoch;
         bytes32 parameter;
@@ -109,6 +109,12 @@ contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
     /// @return The parameter's key in `parameters`, keccak256("proposalThresholdWork").
     bytes32 public constant PROPOSAL_THRESHOLD_WORK = keccak256("proposalThresholdWork");
 
+    /// @notice How long a published root can be vetoed before it becomes final (claimable, and the
+    /// epoch new proposals are pinned to), in seconds. Held by the distributor, which this governor
+    /// sets when such a ParameterChange is executed; it applies to roots published afterwards.
+    /// @return The parameter's key in `parameters`, keccak256("challengePeriodSeconds").
+    bytes32 public constant CHALLENGE_PERIOD_SECONDS = keccak256("challengePeriodSeconds");
+
     /// @notice EIP-712 type hash of a signed ballot.
     /// @dev The leaf is not signed: it only proves weight, and a wrong one fails verification anyway.
     /// @return keccak256 of the Ballot type string.
@@ -123,6 +129,8 @@ contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
     uint16 private constant BPS = 10_000;
     /// Ten years: bounds voteEnd + executionWindow far inside uint64.
     uint64 private constant MAX_EXECUTION_WINDOW = 3650 days;
+    /// The distributor's MAX_CHALLENGE_PERIOD: a longer one could never be applied.
+    uint256 private constant MAX_CHALLENGE_PERIOD = 30 days;
 
     /// @notice The published roots that weigh members (the RewardDistributor).
     /// @return The roots contract's address.
@@ -213,9 +221,9 @@ contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
     /// @notice The epoch has no published root, or its root carries no work (totalWorkOf is 0).
     /// @param epoch The epoch asked for.
     error UnknownEpoch(uint64 epoch);
-    /// @notice A proposal named an epoch other than the latest published one.
+    /// @notice A proposal named an epoch other than the latest final one (see IWorkRoots.isFinal).
     /// @param epoch The epoch the request named.
-    /// @param latestEpoch The latest published epoch: the one to sign the request for.
+    /// @param latestEpoch The latest final epoch: the one to sign the request for.
     error EpochNotLatest(uint64 epoch, uint64 latestEpoch);
     /// @notice No proposal has this id.
     /// @param proposalId The id asked for.
@@ -297,16 +305,19 @@ contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
         parameterMax[REINVESTMENT_BPS] = BPS;
         parameters[REINVESTMENT_BPS] = reinvestmentBps;
         parameterMax[PROPOSAL_THRESHOLD_WORK] = type(uint256).max;
+        parameterMax[CHALLENGE_PERIOD_SECONDS] = MAX_CHALLENGE_PERIOD;
+        // The distributor holds the period in force; this copy is what proposals change.
+        parameters[CHALLENGE_PERIOD_SECONDS] = roots_.challengePeriod();
     }
 
     // ---------------------------------------------------------------- proposals
 
-    /// @notice Opens a proposal pinned to the latest published epoch, which `request.epoch` must
-    /// name; the caller proves their own leaf in it.
+    /// @notice Opens a proposal pinned to the latest final epoch (published, past its challenge
+    /// period, not vetoed), which `request.epoch` must name; the caller proves their own leaf in it.
     /// @dev Pinning to one published epoch fixes every member's weight for the whole vote, so work
     /// done (or roots published) while it runs cannot change the outcome; pinning to the latest
     /// gives every member known so far a vote, so no proposer can choose an electorate.
-    /// @param request What is proposed; its epoch is the latest published one, and a
+    /// @param request What is proposed; its epoch is the latest final one, and a
     /// ParameterChange's value must be within the parameter's maximum.
     /// @param proposerLeaf The caller's leaf in `request.epoch`, with non-zero work.
     /// @return The new proposal's id.
@@ -396,6 +407,7 @@ contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
             uint256 oldValue = parameters[p.parameter];
             parameters[p.parameter] = p.value;
             emit ParameterChanged(p.parameter, oldValue, p.value);
+            if (p.parameter == CHALLENGE_PERIOD_SECONDS) roots.setChallengePeriod(p.value);
         } else if (p.kind == Kind.Spending) {
             (address recipient, Treasury.Category category) = _decodeSpending(p.parameter);
             treasury.pay(proposalId, recipient, p.value, category);
@@ -519,10 +531,11 @@ contract WorkGovernor is EIP712, Nonces, ISpendingErrors {
         );
     }
 
-    /// @dev The total work of `epoch`, which must be the latest published epoch (in a function of
-    /// its own: _propose has no stack slot left for the latest epoch).
+    /// @dev The total work of `epoch`, which must be the latest final epoch (in a function of
+    /// its own: _propose has no stack slot left for the latest epoch). A root still challengeable
+    /// could be vetoed while its proposal runs; a final one never can, so votes weighed by it stand.
     function _latestEpochWork(uint64 epoch) private view returns (uint256 totalWork) {
-        uint64 latest = roots.latestEpoch();
+        uint64 latest = roots.latestFinalEpoch();
         if (epoch != latest) revert EpochNotLatest(epoch, latest);
         totalWork = roots.totalWorkOf(epoch);
         if (totalWork == 0) revert UnknownEpoch(epoch);

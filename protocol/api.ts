@@ -37,7 +37,19 @@ export interface HealthResponse {
   problems: string[];
   workSource: WorkSourceInfo;
   /** Only on a gateway that settles. */
-  settlement?: { leader: boolean };
+  settlement?: {
+    leader: boolean;
+    /** A guardian's veto of the latest published root (a later root supersedes it); absent when none. */
+    latestVeto?: RootVetoInfo;
+  };
+}
+
+/** A guardian's veto of an epoch's root (RewardDistributor.RootVetoed). */
+export interface RootVetoInfo {
+  epoch: number;
+  reason: string;
+  guardian: string;
+  txHash: string;
 }
 
 export interface PoolTotals {
@@ -165,6 +177,13 @@ export interface EpochInfo {
   /** Leaves in the epoch's tree. */
   members: number;
   publishedAtMs: number | null;
+  /**
+   * From when the published root is final (claimable, and pinned by new proposals) unless vetoed
+   * before, in ms on the chain's clock; null before it is on-chain (or when the chain did not answer).
+   */
+  challengeEndsAtMs: number | null;
+  /** The guardian's veto of this root: it never becomes final, the next root supersedes it. */
+  vetoed: RootVetoInfo | null;
 }
 
 /** GET /api/epochs: the open epoch and closed ones, newest first. */

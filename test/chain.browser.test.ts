@@ -43,6 +43,16 @@ async function ledgerSettled(gateway: Gateway): Promise<void> {
   });
 }
 
+/** Mines on one thread from the page until the gateway holds `shares` accepted shares, then stops. */
+async function mineInPage(page: Page, gateway: Gateway, shares: number): Promise<void> {
+  await page.getByLabel('Threads').fill('1');
+  await page.getByLabel('Threads').dispatchEvent('change');
+  await page.getByRole('button', { name: 'Start contributing' }).click();
+  await waitFor('accepted shares in the gateway', async () => (await gateway.view.ledger.totals()).shares >= shares, 30_000);
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('button', { name: 'Start contributing' }).waitFor();
+}
+
 /** The value of `attribute` on the first element carrying it (CSS locators pierce open shadow roots). */
 async function attr(page: Page, attribute: string, scope = ''): Promise<string | null> {
   const found = page.locator(`${scope} [${attribute}]`.trim()).first();
@@ -99,12 +109,9 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
   let browser: Browser;
   let url: string;
 
-  before(async () => {
-    chain = await startTestChain();
-    contracts = connectDao(chain.deployment, chain.provider);
-    const deploymentFile = join(mkdtempSync(join(tmpdir(), 'chain-browser-')), 'deployment.json');
-    writeDeployment(deploymentFile, chain.deployment);
-    gateway = await startTestGateway({
+  /** A gateway settling on the deployment in `deploymentFile`, its timers left to the test. */
+  function settlingGateway(deploymentFile: string): Promise<Gateway> {
+    return startTestGateway({
       // As app.browser.test.ts: a share every few tenths of a second on one worker.
       startDifficulty: 1e-4,
       chainRpcUrl: chain.anvil.rpcUrl,
@@ -114,6 +121,14 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
       epochReward: '100',
       relayIntervalMs: RELAY_INTERVAL_MS,
     });
+  }
+
+  before(async () => {
+    chain = await startTestChain();
+    contracts = connectDao(chain.deployment, chain.provider);
+    const deploymentFile = join(mkdtempSync(join(tmpdir(), 'chain-browser-')), 'deployment.json');
+    writeDeployment(deploymentFile, chain.deployment);
+    gateway = await settlingGateway(deploymentFile);
     url = gateway.httpUrl.endsWith('/') ? gateway.httpUrl : `${gateway.httpUrl}/`;
     browser = await launchChromium();
   });
@@ -154,12 +169,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     assert.deepEqual(sockets, [], 'no pool connection before consent');
     assert.equal(await attr(page, 'data-consent'), 'none');
 
-    await page.getByLabel('Threads').fill('1');
-    await page.getByLabel('Threads').dispatchEvent('change');
-    await page.getByRole('button', { name: 'Start contributing' }).click();
-    await waitFor('accepted shares in the gateway', async () => (await gateway.view.ledger.totals()).shares >= 5, 30_000);
-    await page.getByRole('button', { name: 'Stop' }).click();
-    await page.getByRole('button', { name: 'Start contributing' }).waitFor();
+    await mineInPage(page, gateway, 5);
     const address = (await attr(page, 'data-address')) ?? '';
     assert.match(address, /^0x[0-9a-fA-F]{40}$/);
     await ledgerSettled(gateway);
@@ -425,6 +435,42 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
       assert.equal(await chain.provider.getBlockNumber(), head, 'no block was mined meanwhile');
     } finally {
       await page.close();
+    }
+  });
+
+  test('the challenge window: "claimable from <time>" while a guardian may veto the root, "vetoed: <reason>" after', async () => {
+    // A DAO of its own, with a challenge period and a guardian, behind a gateway of its own (another
+    // origin, so the page starts with a fresh member identity).
+    const guardian = chain.wallets[4]!;
+    const challengeSeconds = 3600n;
+    const dao = await chain.deploy({ guardian: guardian.address, challengePeriodSeconds: Number(challengeSeconds) });
+    const deploymentFile = join(mkdtempSync(join(tmpdir(), 'chain-browser-challenge-')), 'deployment.json');
+    writeDeployment(deploymentFile, dao.deployment);
+    const challenged = await settlingGateway(deploymentFile);
+    try {
+      const { page, errors } = await openWatched(browser, challenged.httpUrl);
+      await untilShown(page, 'data-chain', 'enabled');
+      await mineInPage(page, challenged, 3);
+      await ledgerSettled(challenged);
+      assert.equal((await challenged.view.settlement!.closeEpoch())?.epoch, 1);
+      const distributor = dao.contracts.distributor;
+      await waitFor('epoch 1 on-chain', async () => (await distributor.getFunction('latestEpoch')()) === 1n);
+      const publishedAt = ((await distributor.getFunction('epochs')(1)) as { publishedAt: bigint }).publishedAt;
+
+      await untilShown(page, 'data-proof-verified', 'true');
+      await untilShown(page, 'data-claimable-from', (publishedAt + challengeSeconds).toString());
+      assert.match((await page.locator('[data-claimable-from]').textContent()) ?? '', /Epoch 1 claimable from .+ \(its challenge period/);
+      assert.equal(await page.getByTestId('claim').isDisabled(), true, 'no claim while the root can be vetoed');
+
+      await mined(distributor.connect(guardian).getFunction('vetoRoot')(1, 'the audit rebuilt another root') as never);
+      await untilShown(page, 'data-root-vetoed', '1');
+      assert.match((await page.locator('[data-root-vetoed]').textContent()) ?? '', /Epoch 1's root was vetoed: the audit rebuilt another root\./);
+      assert.equal(await attr(page, 'data-claimable-from'), null);
+      assert.equal(await page.getByTestId('claim').isDisabled(), true, 'never a claim against a vetoed root');
+      assert.deepEqual(errors, []);
+      await page.close();
+    } finally {
+      await challenged.close();
     }
   });
 

@@ -206,7 +206,7 @@ test('a claim request is good for its epoch only: replayed after the next epoch 
   const balance = await relayerBalance();
   const replay = await post('claims', request);
   assert.equal(replay.status, 409);
-  assert.match(replay.body.error, /signed for epoch 1 but the latest published epoch is 2: .*sign a new one for epoch 2/);
+  assert.match(replay.body.error, /signed for epoch 1 but the latest final epoch is 2: .*sign again for epoch 2/);
   const wrongEpoch = await post('claims', await signedClaim(alice!, 3));
   assert.equal(wrongEpoch.status, 409);
   await relayer.flush();

@@ -235,7 +235,7 @@ test('proposals the governor would refuse are refused before any gas is spent', 
   }
   const future = await post('proposals', await signedProposal(members.carol, { kind: 0, epoch: 9, parameter: ZeroHash, value: 0n, description: 'x' }));
   assert.equal(future.status, 409, JSON.stringify(future.body));
-  assert.match(future.body.error, /signed for epoch 9 but the latest published epoch is 1: .*sign it again for epoch 1$/);
+  assert.match(future.body.error, /signed for epoch 9 but the latest final epoch is 1: .*sign again for epoch 1, the latest final one$/);
   const outsiders = await post('proposals', await signedProposal(outsider, { kind: 0, epoch: 1, parameter: ZeroHash, value: 0n, description: 'x' }));
   assert.equal(outsiders.status, 422);
   assert.match(outsiders.body.error, /is not a member in epoch 1/);
@@ -410,7 +410,7 @@ test('a relayed claim pays the member its cumulative reward; a second one has no
   assert.match(second.body.error, /^nothing to claim: .* is already claimed$/);
   const stranger = await post('claims', await signedClaim(outsider, soon()));
   assert.equal(stranger.status, 422);
-  assert.match(stranger.body.error, /nothing to claim: 0x[0-9a-fA-F]{40} has no leaf in the latest published epoch 1/);
+  assert.match(stranger.body.error, /nothing to claim: 0x[0-9a-fA-F]{40} has no leaf in the latest final epoch 1/);
 });
 
 test('expired, far-future and foreign claim requests are refused with 400', async () => {
@@ -609,7 +609,7 @@ test('epoch 2: a proposal pinned to epoch 1 is refused, and a member who joined 
 
   const stale = await post('proposals', await signedProposal(members.alice, { kind: 1, epoch: 1, parameter: REINVESTMENT_BPS_PARAMETER, value: 10_000n, description: 'only the early members' }));
   assert.equal(stale.status, 409, JSON.stringify(stale.body));
-  assert.match(stale.body.error, /signed for epoch 1 but the latest published epoch is 2/);
+  assert.match(stale.body.error, /signed for epoch 1 but the latest final epoch is 2/);
   const fresh = await post('proposals', await signedProposal(members.alice, { kind: 1, epoch: 2, parameter: REINVESTMENT_BPS_PARAMETER, value: 10_000n, description: 'everyone votes' }));
   assert.equal(fresh.status, 202, JSON.stringify(fresh.body));
   await relayer.flush();

@@ -207,6 +207,9 @@ test('the epochs API: list, one epoch, proofs, a member history, and precise 400
     blockNumber: stored.blockNumber,
     members: 2,
     publishedAtMs: stored.publishedAtMs,
+    // The deployment's challenge period is 0: final from its publication.
+    challengeEndsAtMs: stored.publishedAtMs,
+    vetoed: null,
   });
   assert.deepEqual((await getJson(`${api}?offset=1`)).body.epochs.map((e: { epoch: number }) => e.epoch), [1]);
   assert.equal((await getJson(`${api}/1`)).body.root, (await settlement.store.epoch(1))!.root);

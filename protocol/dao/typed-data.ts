@@ -34,6 +34,8 @@ export type ProposalKind = (typeof ProposalKind)[keyof typeof ProposalKind];
 export const REINVESTMENT_BPS_PARAMETER = '0xae0934548ea62c1dd4304cac534b274c0facbb14d814f62a72cdd7a30f0eaae9';
 /** keccak256("proposalThresholdWork"): the work a proposer needs in the pinned epoch (WorkGovernor.PROPOSAL_THRESHOLD_WORK). */
 export const PROPOSAL_THRESHOLD_WORK_PARAMETER = '0x5b2b838cfc75d08d105fab1f25b1fa0d41c75a9446b3033772e8a1f292e98c7f';
+/** keccak256("challengePeriodSeconds"): how long a published root can be vetoed before it is final (WorkGovernor.CHALLENGE_PERIOD_SECONDS). */
+export const CHALLENGE_PERIOD_SECONDS_PARAMETER = '0x5b1dc8815c3cd9d1edfa2453ac268cf7b178df905d9401523348c60d19674f9e';
 
 export function governorDomain(chainId: number | bigint, governor: string): TypedDataDomain {
   return { name: 'WorkGovernor', version: '1', chainId, verifyingContract: governor };

@@ -36,6 +36,10 @@ export interface DeployDaoOptions {
   admin?: string;
   /** PUBLISHER_ROLE of the distributor (default: the deployer). */
   publisher?: string;
+  /** GUARDIAN_ROLE of the distributor, who may veto a root in its challenge period (default: the deployer). */
+  guardian?: string;
+  /** The initial challenge period of published roots, in seconds (default 0: final at once). */
+  challengePeriodSeconds?: number;
   votingPeriodSeconds?: number;
   quorumBps?: number;
   reinvestmentBps?: number;
@@ -56,11 +60,13 @@ export const DEFAULT_TEST_TOKEN_SUPPLY = 10n ** 9n * 10n ** 18n;
 // properties (arguments stay untyped); a test checks these lists against the compiled ABIs.
 export const TOKEN_FUNCTIONS = ['allowance', 'approve', 'balanceOf', 'decimals', 'name', 'symbol', 'totalSupply', 'transfer', 'transferFrom'] as const;
 export const DISTRIBUTOR_FUNCTIONS = [
-  'DEFAULT_ADMIN_ROLE', 'PUBLISHER_ROLE', 'claim', 'claimMany', 'claimed', 'epochs', 'getRoleAdmin', 'grantRole', 'hasRole',
-  'latestEpoch', 'publishRoot', 'renounceRole', 'revokeRole', 'rewardToken', 'supportsInterface', 'totalWorkOf', 'treasury', 'verifyLeaf',
+  'DEFAULT_ADMIN_ROLE', 'GOVERNOR_ROLE', 'GUARDIAN_ROLE', 'MAX_CHALLENGE_PERIOD', 'PUBLISHER_ROLE', 'challengeEndsAt', 'challengePeriod',
+  'claim', 'claimMany', 'claimed', 'epochs', 'getRoleAdmin', 'grantRole', 'hasRole', 'isFinal',
+  'latestEpoch', 'latestFinalEpoch', 'publishRoot', 'renounceRole', 'revokeRole', 'rewardToken', 'setChallengePeriod', 'supportsInterface',
+  'totalWorkOf', 'treasury', 'verifyLeaf', 'vetoRoot', 'vetoedAt',
 ] as const;
 export const GOVERNOR_FUNCTIONS = [
-  'BALLOT_TYPEHASH', 'PROPOSAL_TYPEHASH', 'PROPOSAL_THRESHOLD_WORK', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
+  'BALLOT_TYPEHASH', 'CHALLENGE_PERIOD_SECONDS', 'PROPOSAL_TYPEHASH', 'PROPOSAL_THRESHOLD_WORK', 'REINVESTMENT_BPS', 'castVote', 'castVoteBySig', 'castVotesBySig', 'domainSeparator',
   'eip712Domain', 'executableUntil', 'execute', 'executionWindow', 'getProposal', 'hasVoted', 'lastApplied', 'nonces', 'parameterMax', 'parameters',
   'proposalCount', 'propose',
   'proposeBySig', 'quorumBps', 'roots', 'spendingParameter', 'state', 'treasury', 'votingPeriod',
@@ -113,15 +119,19 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     testToken = await deploy('TestRewardToken', [deployer, options.testTokenSupply ?? DEFAULT_TEST_TOKEN_SUPPLY]);
     token = await testToken.getAddress();
   }
-  // The treasury needs the governor's address, the distributor the treasury's, and the governor
-  // the distributor's: the governor's address is predicted from the deployer's nonce (it is the
-  // third contract from here, as transactions go one after another), and the governor's
-  // constructor refuses a treasury that does not name it.
+  const guardian = checkedAddress(options.guardian ?? deployer, 'guardian');
+  // The treasury needs the governor's address, the distributor the treasury's (and grants the
+  // governor GOVERNOR_ROLE itself, with no transaction by the admin, who may not be the deployer),
+  // and the governor the distributor's: the governor's address is predicted from the deployer's
+  // nonce (it is the third contract from here, as transactions go one after another), and the
+  // governor's constructor refuses a treasury that does not name it.
   const nonce = await signer.getNonce('pending');
   const predictedGovernor = getCreateAddress({ from: deployer, nonce: nonce + 2 });
   const treasury = await deploy('Treasury', [token, predictedGovernor]);
   const treasuryAddress = await treasury.getAddress();
-  const distributor = await deploy('RewardDistributor', [token, admin, publisher, treasuryAddress]);
+  const distributor = await deploy('RewardDistributor', [
+    token, admin, publisher, treasuryAddress, predictedGovernor, guardian, options.challengePeriodSeconds ?? 0,
+  ]);
   const distributorAddress = await distributor.getAddress();
   const governor = await deploy('WorkGovernor', [
     distributorAddress,
@@ -131,7 +141,9 @@ export async function deployDao(signer: Signer, options: DeployDaoOptions = {}):
     options.executionWindowSeconds ?? DEFAULT_EXECUTION_WINDOW_SECONDS,
     treasuryAddress,
   ]);
-  if ((await governor.getAddress()) !== predictedGovernor) throw new Error(`the governor was deployed at ${await governor.getAddress()}, not at the predicted ${predictedGovernor}`);
+  if ((await governor.getAddress()) !== predictedGovernor) {
+    throw new Error(`the governor was deployed at ${await governor.getAddress()}, not at ${predictedGovernor} which the treasury and the distributor trust: another transaction of the deployer came in between; deploy again`);
+  }
 
   // publishRoot pulls each epoch's funding from the publisher; on a local chain the deployer holds
   // the whole test supply, so it pre-approves the distributor once.

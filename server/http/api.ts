@@ -84,8 +84,13 @@ function health(view: GatewayView, res: ServerResponse): void {
   if (relayProblem) problems.push(relayProblem);
   if (view.settlement?.problem) problems.push(`settlement: ${view.settlement.problem}`);
   else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
+  const latestVeto = view.settlement?.challenges.latestVeto();
+  if (latestVeto) {
+    problems.push(`settlement: the root of epoch ${latestVeto.epoch} was vetoed by guardian ${latestVeto.guardian}: ${latestVeto.reason} (members cannot claim it; the next root supersedes it)`);
+  }
+  if (view.settlement?.challenges.lastError) problems.push(`settlement: ${view.settlement.challenges.lastError}`);
   // With a shared PostgreSQL ledger one gateway settles and relays; the others only accept work.
-  const settlement = view.settlement && { leader: view.settlement.isLeader };
+  const settlement = view.settlement && { leader: view.settlement.isLeader, ...(latestVeto && { latestVeto }) };
   const body: HealthResponse = { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view), ...(settlement && { settlement }) };
   send(res, problems.length ? 503 : 200, body);
 }

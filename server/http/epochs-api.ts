@@ -40,7 +40,7 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
     const limit = intParam(url, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const [current, epochs] = await Promise.all([settlement.currentEpoch(), settlement.store.epochs(limit, offset)]);
-    send(res, 200, { current, epochs: epochs.map(epochJson) } satisfies EpochsResponse);
+    send(res, 200, { current, epochs: await Promise.all(epochs.map((e) => epochJson(settlement, e))) } satisfies EpochsResponse);
     return true;
   }
   if (first === 'members' && second !== undefined && third === undefined) {
@@ -61,7 +61,7 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
   if (rest.length === 0 && (second === undefined || (second === 'proof' && third !== undefined))) {
     const epoch = await resolveEpoch(settlement, first);
     if (second === undefined) {
-      send(res, 200, epochJson(epoch));
+      send(res, 200, await epochJson(settlement, epoch));
       return true;
     }
     const account = parseAddress(third!);
@@ -113,7 +113,9 @@ function intParam(url: URL, name: string, fallback: number, min: number, max: nu
   return value;
 }
 
-function epochJson(e: EpochSummary): EpochInfo {
+/** The stored epoch with its challenge window and veto, as the chain has them. */
+async function epochJson(settlement: Settlement, e: EpochSummary): Promise<EpochInfo> {
+  const challengeEndsAtMs = e.status === 'published' ? ((await settlement.challenges.challengeEndsAtMs(e.epoch)) ?? null) : null;
   return {
     epoch: e.epoch,
     startMs: e.startMs,
@@ -129,6 +131,8 @@ function epochJson(e: EpochSummary): EpochInfo {
     blockNumber: e.blockNumber,
     members: e.members,
     publishedAtMs: e.publishedAtMs,
+    challengeEndsAtMs,
+    vetoed: settlement.challenges.vetoOf(e.epoch) ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import type { AcceptedClaim } from '../../protocol/api.js';
 import { HttpError } from '../http/respond.js';
 import { CLAIM_REQUEST_TYPES, relayDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
+import { requireLatestFinal } from './final-epoch.js';
 import { addressField, hexField, integerField, onlyFields, type Body } from './input.js';
 import { big, enqueueOrConflict, proofOf, skippedIn, text, type Lane, type RelayContext } from './lane.js';
 import type { RelayRecord } from './request-store.js';
@@ -23,9 +24,11 @@ export function claimKey(account: string, epoch: bigint): string {
 }
 
 /**
- * Checks a signed `{ account, epoch, deadline, signature }` (epoch: the latest published one) and queues a claim of the account's leaf in the
- * latest published epoch: 400 for a malformed, expired or foreign request, 422 when there is nothing
- * to claim, 409 when a claim for the account is already on its way.
+ * Checks a signed `{ account, epoch, deadline, signature }` (epoch: the latest final one: published,
+ * past its challenge period, not vetoed) and queues a claim of the account's leaf in it: 400 for a
+ * malformed, expired or foreign request, 422 when there is nothing to claim or the epoch's root was
+ * vetoed, 409 when the root is still in its challenge period, the epoch is not the latest final
+ * one, or a claim for the account is already on its way.
  */
 export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Math.floor(Date.now() / 1000)): Promise<AcceptedClaim> {
   onlyFields(body, ['account', 'epoch', 'deadline', 'signature']);
@@ -43,16 +46,10 @@ export async function acceptClaim(ctx: RelayContext, body: Body, nowSeconds = Ma
   checkTypedSignature(relayDomain(chain.chainId, chain.deployment.distributor), CLAIM_REQUEST_TYPES, { account, epoch: signedEpoch, deadline }, signature, account, 'claim request');
   ctx.limits.admitMember(account);
 
-  const epoch = await ctx.store.latestPublishedEpoch();
-  if (epoch === undefined) throw new HttpError(422, 'nothing to claim: no epoch has been published yet');
-  if (signedEpoch !== epoch) {
-    throw new HttpError(
-      409,
-      `claim request is signed for epoch ${signedEpoch} but the latest published epoch is ${epoch}: a request is good for one epoch only; sign a new one for epoch ${epoch}`,
-    );
-  }
+  if ((await ctx.store.latestPublishedEpoch()) === undefined) throw new HttpError(422, 'nothing to claim: no epoch has been published yet');
+  const epoch = await requireLatestFinal(ctx, signedEpoch, 'claim request');
   const leaf = await ctx.store.publishedLeaf(epoch, account);
-  if (!leaf) throw new HttpError(422, `nothing to claim: ${account} has no leaf in the latest published epoch ${epoch}`);
+  if (!leaf) throw new HttpError(422, `nothing to claim: ${account} has no leaf in the latest final epoch ${epoch}`);
   const claimed = (await chainRead('claimed', () => ctx.reads.distributor.getFunction('claimed')(account))) as bigint;
   if (leaf.cumulativeReward <= claimed) {
     throw new HttpError(422, `nothing to claim: ${account}'s cumulative reward as of epoch ${epoch} is ${leaf.cumulativeReward} and ${claimed} is already claimed`);

@@ -6,6 +6,7 @@ import { HttpError } from '../http/respond.js';
 import { decodeSpendingParameter } from '../../protocol/dao/spending.js';
 import { PROPOSAL_REQUEST_TYPES, PROPOSAL_THRESHOLD_WORK_PARAMETER, ProposalKind, governorDomain } from '../../protocol/dao/typed-data.js';
 import { chainRead } from './chain-errors.js';
+import { requireLatestFinal } from './final-epoch.js';
 import { addressField, choiceField, decimalField, hexField, integerField, onlyFields, stringField, type Body } from './input.js';
 import { big, enqueueOrConflict, proofOf, text, type Lane, type RelayContext } from './lane.js';
 import type { Payload, RelayRecord } from './request-store.js';
@@ -63,15 +64,10 @@ export async function acceptProposal(ctx: RelayContext, body: Body): Promise<Acc
   const current = (await chainRead('nonces', () => governor.getFunction('nonces')(proposer))) as bigint;
   if (current !== nonce) throw new HttpError(409, `proposal request is signed with nonce ${nonce} but ${proposer}'s nonce on the governor is ${current}; sign it again with nonce ${current}`);
 
-  // The governor pins a proposal to the latest published epoch only (EpochNotLatest), so no
-  // proposer can choose an older electorate that leaves out the members who joined since.
-  const latest = (await chainRead('latestEpoch', () => ctx.reads.distributor.getFunction('latestEpoch')())) as bigint;
-  if (epoch !== latest) {
-    throw new HttpError(
-      409,
-      `proposal request is signed for epoch ${epoch} but the latest published epoch is ${latest}: a proposal is pinned to the latest epoch, so that every member known so far votes; sign it again for epoch ${latest}`,
-    );
-  }
+  // The governor pins a proposal to the latest final epoch only (EpochNotLatest), so no proposer
+  // can choose an older electorate that leaves out the members who joined since, nor one a
+  // guardian may still veto while the vote runs.
+  await requireLatestFinal(ctx, epoch, 'proposal request');
   const totalWork = (await chainRead('totalWorkOf', () => ctx.reads.distributor.getFunction('totalWorkOf')(epoch))) as bigint;
   if (totalWork === 0n) throw new HttpError(422, `epoch ${epoch} carries no work on-chain; a proposal needs a published epoch with members`);
   if (kind === ProposalKind.ParameterChange) {

@@ -10,9 +10,9 @@ export type { EpochStatus };
 
 /**
  * One closed epoch: what the API shows of it (less the leaf count, which is counted when listed)
- * and where its shares are. Amounts are bigints (uint256 on-chain); they are stored as decimals.
+ * and where its shares are (the challenge window and veto are the chain's, read by RootChallenges). Amounts are bigints (uint256 on-chain); they are stored as decimals.
  */
-export interface EpochRecord extends Omit<EpochInfo, 'members'> {
+export interface EpochRecord extends Omit<EpochInfo, 'members' | 'challengeEndsAtMs' | 'vetoed'> {
   /**
    * SQLite: the epoch covers the share rows with id in (firstShareId, lastShareId]. PostgreSQL:
    * null (row ids are not commit-ordered across gateways; every share row carries its epoch instead).

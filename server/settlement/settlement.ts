@@ -16,6 +16,7 @@ import type { DaoChain } from '../chain/open-chain.js';
 import type { GatewayConfig } from '../config.js';
 import { buildEpoch } from './epoch-builder.js';
 import type { Leadership } from './leader.js';
+import { RootChallenges } from './root-challenges.js';
 import { RootPublisher, describeChainError, type RetryPolicy, type SettlementHooks } from './root-publisher.js';
 import type { EpochRecord, EpochSummary, SettlementStorage } from './settlement-store.js';
 
@@ -37,6 +38,8 @@ export interface SettlementOptions {
   now?: () => number;
   /** Backoff of failed publishes and failed scheduled closes (tests shorten it). */
   retry?: Partial<RetryPolicy>;
+  /** How often the chain is asked for root vetoes (default 2 s). */
+  challengePollMs?: number;
 }
 
 /** closeEpoch() on a gateway that is not the settlement leader. */
@@ -51,6 +54,8 @@ export class Settlement {
   readonly store: SettlementStorage;
   /** Whether this gateway closes and publishes now; the relayer follows it too. */
   readonly leadership: Leadership;
+  /** When each published root becomes final, and the guardians' vetoes (every gateway watches). */
+  readonly challenges: RootChallenges;
   private readonly chain: DaoChain;
   private readonly log: Logger;
   private readonly config: GatewayConfig;
@@ -78,6 +83,7 @@ export class Settlement {
     this.store = options.store;
     this.leadership = options.leadership;
     this.publisher = new RootPublisher(options.chain, this.store, options.log, options.hooks ?? {}, this.retry);
+    this.challenges = new RootChallenges(options.chain, options.log, options.challengePollMs);
     // Where leadership is elected, nothing is published before this gateway becomes the leader.
     if (!this.leadership.isLeader) this.publisher.pause();
     if (!Number.isSafeInteger(options.config.epochSeconds) || options.config.epochSeconds <= 0) {
@@ -133,6 +139,7 @@ export class Settlement {
    * unpublished and arms the epoch timer.
    */
   async start(): Promise<void> {
+    await this.challenges.start();
     await this.leadership.start();
     // Subscribed after the first try, then told where it stands: one start of lead() either way.
     this.unsubscribe = this.leadership.onChange((leader) => this.onLeadership(leader));
@@ -145,6 +152,7 @@ export class Settlement {
     this.stopped = true;
     clearTimeout(this.timer);
     this.unsubscribe();
+    await this.challenges.stop();
     await this.closing;
     // The publisher first: lead() may be waiting for it to settle.
     await this.publisher.stop();

@@ -5,12 +5,14 @@ import { formatDuration, formatToken } from './chain-format.js';
 import './confirm-dialog.js';
 import type { ConfirmDialog } from './confirm-dialog.js';
 import { formatWork } from './format.js';
+import { isFinalRoot } from '../chain/dao-reader.js';
 
 /**
  * The member's work three ways, side by side: counted on this device, credited by the pool, and
  * committed on-chain (the leaf of the latest published epoch, verified here against the root read
  * from the chain). Below: the reward that leaf lets the member claim, the token balance, the claim
- * buttons and when the next epoch closes.
+ * buttons (held back while the root is in its challenge period, or for good once a guardian vetoed
+ * it) and when the next epoch closes.
  */
 export class DaoChainPanel extends LitElement {
   static override properties = {
@@ -101,12 +103,16 @@ export class DaoChainPanel extends LitElement {
     const s = this.snapshot!;
     const claim = s.claim;
     const pending = claim?.status === 'queued' || claim?.status === 'sent';
-    const canClaim = s.claimable !== undefined && s.claimable > 0n && !pending && !s.busy;
+    const window = s.rootWindow;
+    const nowSeconds = (s.chainTime ?? 0) + (s.polledAtMs ? (Date.now() - s.polledAtMs) / 1000 : 0);
+    const final = window === undefined || isFinalRoot(window, nowSeconds);
+    const canClaim = s.claimable !== undefined && s.claimable > 0n && !pending && !s.busy && final;
     const status = claim
       ? {
           queued: 'Claim queued: the relayer sends it with its next batch.',
           sent: `Claim sent${claim.txHash ? ` in ${claim.txHash}` : ''}, waiting to be mined.`,
-          confirmed: `Claim confirmed${claim.amount !== undefined ? `: ${token(claim.amount)}` : ''}.`,
+          // A claim the chain skipped paid nothing: another transaction had claimed it first.
+          confirmed: claim.skipped ? `Claim skipped by the chain: ${claim.skipped}.` : `Claim confirmed${claim.amount !== undefined ? `: ${token(claim.amount)}` : ''}.`,
           failed: `Claim failed: ${claim.error ?? 'refused by the chain'}.`,
         }[claim.status]
       : '';
@@ -122,6 +128,13 @@ export class DaoChainPanel extends LitElement {
           : ''}
         <small>${s.identitySource === 'injected' ? 'the relayer pays the gas, or your wallet does' : 'signed with your key here; the relayer pays the gas'}</small>
       </div>
+      ${window?.vetoReason !== undefined
+        ? html`<p class="bad" role="alert" data-root-vetoed=${window.epoch}>Epoch ${window.epoch}'s root was vetoed: ${window.vetoReason}. It will never be claimable; the next root settles everything.</p>`
+        : !final && window
+          ? html`<p role="status" data-claimable-from=${window.finalFromSeconds}>
+              Epoch ${window.epoch} claimable from ${new Date(window.finalFromSeconds * 1000).toLocaleString()} (its challenge period: a guardian may still veto the root).
+            </p>`
+          : ''}
       ${claim ? html`<p data-claim-status=${claim.status} role="status">${status}</p>` : ''}
       ${s.actionError?.action === 'claim' ? html`<p class="error" role="alert" data-action-error>${s.actionError.message}</p>` : ''}
       <dao-confirm-dialog></dao-confirm-dialog>

@@ -148,7 +148,8 @@ export class ProposalsPanel extends LitElement {
     const status = vote.onChain ? 'confirmed' : vote.relayStatus!;
     const choice = vote.support !== undefined ? `${SUPPORT_NAMES[vote.support]}: ` : '';
     const text = {
-      confirmed: 'counted on-chain',
+      // Counted either way; a skipped ballot was counted by another transaction (a copy sent first).
+      confirmed: vote.skipped ? `counted on-chain by another transaction first (the relayer's batch skipped it: ${vote.skipped})` : 'counted on-chain',
       queued: 'signed and queued with the relayer',
       sent: `sent${vote.txHash ? ` in ${vote.txHash}` : ''}, waiting to be mined`,
       failed: `not counted: ${vote.error ?? 'refused by the chain'}`,
@@ -259,7 +260,7 @@ export class ProposalsPanel extends LitElement {
           : 'a signal (text only)';
     const confirmed = await this.confirmDialog?.ask({
       title: 'Sign this proposal?',
-      lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `It is pinned to the latest published epoch, ${epoch ?? '?'}: votes on it weigh the work committed by then.`],
+      lines: [`Sign a proposal "${description}": ${change}, as ${proposer ?? 'your member address'}.`, `It is pinned to the latest final epoch (past its challenge period), ${epoch ?? '?'}: votes on it weigh the work committed by then.`],
     });
     if (!confirmed) return;
     await this.session?.propose(this.kind, description, parameter, value);

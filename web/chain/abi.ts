@@ -6,6 +6,10 @@
 
 export const DISTRIBUTOR_ABI = [
   'function latestEpoch() view returns (uint64)',
+  'function latestFinalEpoch() view returns (uint64)',
+  'function challengeEndsAt(uint64 epoch) view returns (uint64)',
+  'function vetoedAt(uint64 epoch) view returns (uint64)',
+  'event RootVetoed(uint64 indexed epoch, string reason, address indexed guardian)',
   'function epochs(uint64 epoch) view returns ((bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested, uint64 publishedAt))',
   'function claimed(address account) view returns (uint256)',
   'function claim(address account, uint64 epoch, uint256 cumulativeWork, uint256 cumulativeReward, bytes32[] proof)',
@@ -13,6 +17,8 @@ export const DISTRIBUTOR_ABI = [
   'error UnknownEpoch(uint64 epoch)',
   'error InvalidProof(address account, uint64 epoch)',
   'error NothingToClaim(address account, uint256 cumulativeReward, uint256 alreadyClaimed)',
+  'error RootInChallenge(uint64 epoch, uint64 challengeEndsAt)',
+  'error RootWasVetoed(uint64 epoch)',
 ] as const;
 
 export const GOVERNOR_ABI = [

@@ -8,7 +8,7 @@ import { ChainClock, type ProposalKind, type ProposalView, type TreasuryView, ty
 import type { MemberStore } from '../store/member-store.js';
 import type { ProofRow, RelayStatus, VoteRow } from '../store/schema.js';
 import type { ChainConfig } from './chain-config.js';
-import { DaoReader } from './dao-reader.js';
+import { DaoReader, type RootWindow } from './dao-reader.js';
 import { fetchClaims, fetchEpochs, fetchPoolCredit, fetchVotes, type PoolCredit, type RelayRecord } from './gateway-api.js';
 import { castVote, claimFromWallet, memberSigner, requestClaim, submitProposal } from './signer.js';
 import { isFinal, verifyProof, type ProofCheck } from './verify.js';
@@ -21,6 +21,8 @@ export interface MemberVote {
   relayStatus?: RelayStatus;
   error?: string;
   txHash?: string;
+  /** The relayer's batch skipped the ballot as already counted by another transaction: why. */
+  skipped?: string;
   /** governor.hasVoted: the vote is counted. */
   onChain: boolean;
 }
@@ -34,6 +36,8 @@ export interface ChainSnapshot {
   localWork?: number;
   credit?: PoolCredit;
   proof?: ProofCheck;
+  /** The challenge window of the proof's epoch: claims and proposals wait until it is final. */
+  rootWindow?: RootWindow;
   claimed?: bigint;
   balance?: bigint;
   /** Reward the verified leaf owes beyond what was claimed; undefined without a verified leaf. */
@@ -119,8 +123,8 @@ export class ChainSession {
 
   async claim(): Promise<void> {
     await this.act('claim', async () => {
-      // Signed for the latest published epoch: the relayer refuses it for any other.
-      const epoch = BigInt(await this.reader.latestEpoch());
+      // Signed for the latest final epoch: the relayer refuses it for any other.
+      const epoch = BigInt(await this.reader.latestFinalEpoch());
       this.update({ claim: await requestClaim(await memberSigner(this.store), this.config, epoch) });
     });
   }
@@ -206,11 +210,14 @@ export class ChainSession {
       fetchClaims(address).catch(() => [] as RelayRecord[]),
     ]);
     if (proof.leaf && proof.onChainRoot) await this.keepProof(proof);
+    // Claims and proposals wait for the root to be final; the page says until when, or why never.
+    const rootWindow = proof.epoch > 0 && proof.onChainRoot ? await this.reader.rootWindow(proof.epoch) : undefined;
     const claimable = proof.verified && proof.leaf ? bigMax(proof.leaf.cumulativeReward - claimed, 0n) : undefined;
     return {
       localWork,
       credit,
       proof,
+      rootWindow,
       claimed,
       balance,
       claimable,
@@ -277,7 +284,7 @@ export class ChainSession {
       updated.push(next ?? row);
     }
     for (const [proposalId, relay] of byProposal) {
-      votes[proposalId] = { ...(votes[proposalId] ?? { onChain: false }), relayStatus: relay.status, ...(relay.error ? { error: relay.error } : {}), ...(relay.txHash ? { txHash: relay.txHash } : {}) };
+      votes[proposalId] = { ...(votes[proposalId] ?? { onChain: false }), relayStatus: relay.status, ...(relay.error ? { error: relay.error } : {}), ...(relay.txHash ? { txHash: relay.txHash } : {}), ...(relay.skipped ? { skipped: relay.skipped } : {}) };
     }
     for (const row of updated) {
       const seen = votes[row.proposalId] ?? { onChain: row.onChain };

@@ -64,6 +64,23 @@ export class DaoReader {
     return Number(await this.call<bigint>(this.distributor, 'latestEpoch'));
   }
 
+  /** The highest epoch whose root is final (past its challenge period, not vetoed): what claims and proposals name. */
+  async latestFinalEpoch(): Promise<number> {
+    return Number(await this.call<bigint>(this.distributor, 'latestFinalEpoch'));
+  }
+
+  /**
+   * The challenge window of `epoch`'s published root. The veto's reason comes from the guardian's
+   * RootVetoed event on the chain, not from the gateway, whose root is the one in question.
+   */
+  async rootWindow(epoch: number): Promise<RootWindow> {
+    const [endsAt, vetoedAt] = await Promise.all([this.call<bigint>(this.distributor, 'challengeEndsAt', epoch), this.call<bigint>(this.distributor, 'vetoedAt', epoch)]);
+    if (vetoedAt === 0n) return { epoch, finalFromSeconds: Number(endsAt) };
+    const [event] = await this.distributor.queryFilter(this.distributor.filters.RootVetoed!(epoch), this.config.deployBlock);
+    const reason = event && 'args' in event ? String(event.args.getValue('reason')) : 'the reason was not found in the chain log';
+    return { epoch, finalFromSeconds: Number(endsAt), vetoReason: reason };
+  }
+
   async epochRoot(epoch: number): Promise<EpochRoot> {
     const e = await this.call<{ root: string; totalWork: bigint; reward: bigint; publishedAt: bigint }>(this.distributor, 'epochs', epoch);
     return { epoch, root: e.root, totalWork: e.totalWork, reward: e.reward, publishedAt: Number(e.publishedAt) };
@@ -114,6 +131,20 @@ export class DaoReader {
   private async call<T>(contract: Contract, method: string, ...args: unknown[]): Promise<T> {
     return (await contract.getFunction(method).staticCall(...args)) as T;
   }
+}
+
+/** When a published root becomes final (claimable, pinned by proposals), or why it never will. */
+export interface RootWindow {
+  epoch: number;
+  /** Chain time (Unix seconds) from which the root is final unless vetoed before. */
+  finalFromSeconds: number;
+  /** The guardian's reason, when the root was vetoed: it is never final, the next root supersedes it. */
+  vetoReason?: string;
+}
+
+/** Whether the root of `window` is final at chain time `nowSeconds`. */
+export function isFinalRoot(window: RootWindow, nowSeconds: number): boolean {
+  return window.vetoReason === undefined && nowSeconds >= window.finalFromSeconds;
 }
 
 export function isPublished(root: EpochRoot): boolean {

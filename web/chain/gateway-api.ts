@@ -32,6 +32,8 @@ export interface RelayRecord {
   status: RelayStatus;
   txHash: string | null;
   error: string | null;
+  /** A confirmed request the chain skipped as already done by another transaction: why (null otherwise). */
+  skipped: string | null;
   /** Votes: which proposal. */
   proposalId?: string;
   /** Claims: the epoch and amount the relayer will claim. */
@@ -180,7 +182,7 @@ function relayList(body: OnWire<RelayedRequests<RelayedVote | RelayedClaim>>): R
 }
 
 /** Any of the relayer's answers: an accepted request or a listed one. */
-type RelayAnswer = Pick<OnWire<RelayedVote>, 'id'> & { status: RelayStatus } & Partial<OnWire<Pick<RelayedProposal, 'proposalId' | 'txHash' | 'error'> & Pick<RelayedClaim, 'epoch' | 'amount'>>>;
+type RelayAnswer = Pick<OnWire<RelayedVote>, 'id'> & { status: RelayStatus } & Partial<OnWire<Pick<RelayedProposal, 'proposalId' | 'txHash' | 'error'> & Pick<RelayedClaim, 'epoch' | 'amount' | 'skipped'>>>;
 
 function relayRecord(raw: RelayAnswer): RelayRecord {
   const { proposalId, epoch, amount } = raw;
@@ -190,6 +192,7 @@ function relayRecord(raw: RelayAnswer): RelayRecord {
     status: (['queued', 'sent', 'confirmed', 'failed'].includes(status) ? status : 'queued') as RelayStatus,
     txHash: optionalText(raw.txHash),
     error: optionalText(raw.error),
+    skipped: optionalText(raw.skipped),
     ...(proposalId !== undefined && proposalId !== null ? { proposalId: String(proposalId) } : {}),
     ...(epoch !== undefined && epoch !== null ? { epoch: Number(epoch) } : {}),
     ...(amount !== undefined && amount !== null ? { amount: big(amount, 'amount') } : {}),

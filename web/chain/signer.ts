@@ -111,10 +111,10 @@ export interface ProposalDraft {
 
 /** Signs a ProposalRequest with the proposer's current nonce on the governor and queues it. */
 export async function submitProposal(signer: MemberSigner, config: ChainConfig, reader: DaoReader, draft: ProposalDraft): Promise<RelayRecord> {
-  const [nonce, latest] = await Promise.all([reader.nonce(signer.address), reader.latestEpoch()]);
-  // The governor pins a proposal to the latest published epoch only; signing for another would be refused.
+  const [nonce, latest] = await Promise.all([reader.nonce(signer.address), reader.latestFinalEpoch()]);
+  // The governor pins a proposal to the latest final epoch only; signing for another would be refused.
   if (draft.epoch !== BigInt(latest)) {
-    throw new Error(`epoch ${latest} was published since your work was checked (epoch ${draft.epoch}); a proposal is pinned to the latest epoch: wait for the page to refresh, then propose again`);
+    throw new Error(`the latest final epoch is ${latest}, not ${draft.epoch}: a proposal is pinned to the latest root past its challenge period; wait for epoch ${draft.epoch} to be final (or for the page to refresh), then propose again`);
   }
   const message = {
     proposer: signer.address,
