@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Interface, type Contract } from 'ethers';
+import { Interface, ZeroHash, type Contract } from 'ethers';
 import type { Browser, Page } from 'playwright-core';
 import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport } from '../protocol/dao/index.js';
 import { loadArtifact } from '../server/chain/artifacts.js';
@@ -349,7 +349,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     const { deployment, contracts: dao } = await chain.deploy({ executionWindowSeconds: windowSeconds });
     const [member, other] = [chain.wallets[4]!, chain.wallets[5]!];
     const tree = workTree([[member.address, 700n, 7n], [other.address, 300n, 3n]]);
-    await mined(dao.distributor.publishRoot(1, tree.root, tree.totalWork, 10n, 0n));
+    await mined(dao.distributor.publishRoot(1, tree.root, tree.totalWork, 10n, 0n, ZeroHash));
     const governor = dao.governor.connect(member) as Contract;
     const proposeAndPass = async (kind: ProposalKind, description: string, value = 0n): Promise<bigint> => {
       const parameter = kind === ProposalKind.ParameterChange ? REINVESTMENT_BPS_PARAMETER : `0x${'00'.repeat(32)}`;

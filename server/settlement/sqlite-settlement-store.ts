@@ -11,9 +11,12 @@
 // above the last epoch are a crashed close's leftovers: the next close deletes them first.
 import type Database from 'better-sqlite3';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { BundleHasher } from '../../protocol/dao/audit-bundle.js';
+import { concatBytes } from '../../protocol/hex.js';
 import { changedRowBatches } from './changed-leaves.js';
 import { EpochTrees } from './epoch-trees.js';
 import { provenLeaf } from './proven-leaf.js';
+import { sqliteAuditBundle } from './sqlite-audit-bundle.js';
 import {
   checkFollows,
   type EpochBuild,
@@ -88,6 +91,8 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
        VALUES (@epoch, @member, @epochWork, @epochReward, @cumulativeWork, @cumulativeReward)`,
     ),
+    bundleHash: db.prepare<[number], string | null>(`SELECT bundle_hash FROM epochs WHERE epoch = ?`).pluck(),
+    setBundleHash: db.prepare<[string, number]>(`UPDATE epochs SET bundle_hash = ? WHERE epoch = ? AND bundle_hash IS NULL`),
     markSent: db.prepare<[string, number]>(`UPDATE epochs SET status = 'sent', tx_hash = ? WHERE epoch = ? AND status <> 'published'`),
     markPublished: db.prepare<[string, number, number, number]>(
       `UPDATE epochs SET status = 'published', tx_hash = ?, block_number = ?, published_at_ms = ? WHERE epoch = ?`,
@@ -208,6 +213,8 @@ export class SqliteSettlementStore implements SettlementStorage {
       })
       .immediate();
     this.trees.seed(epoch, built.tree);
+    // Kept with the epoch so the publisher, a restarted gateway and the API all use one hash.
+    await this.bundleHash(epoch);
     return { ...record, status: 'built', txHash: null, blockNumber: null, publishedAtMs: null };
   }
 
@@ -248,6 +255,22 @@ export class SqliteSettlementStore implements SettlementStorage {
 
   async memberLeaves(member: string, limit: number, offset = 0): Promise<(LeafRecord & { status: EpochStatus })[]> {
     return this.stmt.memberLeaves.all(member, limit, offset).map((row) => ({ ...toLeaf(row), status: row.status }));
+  }
+
+  auditBundle(epoch: number): AsyncGenerator<string> | undefined {
+    return sqliteAuditBundle(this.db, epoch, async (n) => concatBytes(...(await this.compactLeaves(n))));
+  }
+
+  async bundleHash(epoch: number): Promise<string | undefined> {
+    const stored = this.stmt.bundleHash.get(epoch);
+    if (stored !== null && stored !== undefined) return stored;
+    const lines = this.auditBundle(epoch);
+    if (!lines) return undefined;
+    const hasher = new BundleHasher();
+    for await (const line of lines) hasher.update(line);
+    const hash = hasher.digest();
+    this.stmt.setBundleHash.run(hash, epoch);
+    return hash;
   }
 
   private lastEpochNow(): EpochRecord | undefined {

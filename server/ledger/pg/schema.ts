@@ -93,4 +93,16 @@ export const LEDGER_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    description: 'audit bundles: each share keeps its proof, jobs are kept',
+    sql: `
+      -- As in the SQLite ledger (migrations.ts): the share's ShareProof as JSON, and its job by key.
+      ALTER TABLE shares ADD COLUMN proof text;
+      CREATE TABLE jobs (
+        job_key        text    PRIMARY KEY,
+        data           text    NOT NULL,
+        created_at_ms  bigint  NOT NULL
+      );
+    `,
+  },
 ];

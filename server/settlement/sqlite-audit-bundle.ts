@@ -1,0 +1,122 @@
+// An epoch's audit bundle (protocol/dao/audit-bundle.ts) read from the SQLite ledger, a page at a
+// time: a big epoch is never held in memory, and the event loop turns between pages. Everything
+// comes from committed rows of a closed epoch, which never change, so the same epoch always gives
+// the same bytes (and the same hash) however often and by whichever gateway process it is read.
+import type Database from 'better-sqlite3';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import {
+  AUDIT_FORMAT,
+  encodeBundleLine,
+  type AuditJob,
+  type BundleShare,
+  type ShareProof,
+} from '../../protocol/dao/audit-bundle.js';
+import { leafAt, leafCountOf } from '../../protocol/dao/compact-leaves.js';
+
+const SHARES_PER_PAGE = 2_000;
+
+interface EpochRow {
+  epoch: number;
+  first_share_id: number;
+  last_share_id: number;
+  epoch_work: string;
+  total_work: string;
+  reward: string;
+  reinvested: string;
+  reinvestment_bps: number;
+  root: string;
+}
+
+interface ShareRow {
+  id: number;
+  member: string;
+  difficulty: number;
+  work: number;
+  hash: string;
+  proof: string | null;
+}
+
+/** A share recorded before proofs were kept: listed with empty proof fields, which no job matches. */
+const NO_PROOF: ShareProof = { job: '', extranonce1: '', extranonce2: '', ntime: 0, nonce: 0, versionBits: null, versionMask: 0 };
+
+function prepare(db: Database.Database) {
+  return {
+    epoch: db.prepare<[number], EpochRow>(
+      `SELECT epoch, first_share_id, last_share_id, epoch_work, total_work, reward, reinvested, reinvestment_bps, root FROM epochs WHERE epoch = ?`,
+    ),
+    members: db.prepare<[number], { member: string; epoch_work: string; epoch_reward: string }>(
+      `SELECT member, epoch_work, epoch_reward FROM epoch_leaves WHERE epoch = ? ORDER BY member`,
+    ),
+    shares: db.prepare<[number, number, number], ShareRow>(
+      `SELECT id, member, difficulty, work, hash, proof FROM shares WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
+    ),
+    job: db.prepare<[string], string>(`SELECT data FROM jobs WHERE job_key = ?`).pluck(),
+  };
+}
+
+/**
+ * The bundle's lines (each with its newline), or undefined when the epoch is not closed.
+ * `previousLeaves` gives the compact leaves of epoch n - 1 (none for epoch 1).
+ */
+export function sqliteAuditBundle(
+  db: Database.Database,
+  epoch: number,
+  previousLeaves: (epoch: number) => Promise<Uint8Array>,
+): AsyncGenerator<string> | undefined {
+  const stmt = prepare(db);
+  const row = stmt.epoch.get(epoch);
+  if (!row) return undefined;
+  return lines(stmt, row, previousLeaves);
+}
+
+async function* lines(stmt: ReturnType<typeof prepare>, row: EpochRow, previousLeaves: (epoch: number) => Promise<Uint8Array>): AsyncGenerator<string> {
+  const previous = row.epoch > 1 ? await previousLeaves(row.epoch - 1) : new Uint8Array(0);
+  const leafCount = leafCountOf(previous);
+  const reward = BigInt(row.reward) + BigInt(row.reinvested);
+  yield encodeBundleLine({
+    type: 'header',
+    format: AUDIT_FORMAT,
+    epoch: row.epoch,
+    reward: reward.toString(),
+    reinvestmentBps: row.reinvestment_bps,
+    root: row.root,
+    epochWork: row.epoch_work,
+    totalWork: row.total_work,
+    membersReward: row.reward,
+    reinvested: row.reinvested,
+    previousLeaves: leafCount,
+  });
+  for (let i = 0; i < leafCount; i++) {
+    const leaf = leafAt(previous, i);
+    yield encodeBundleLine({ type: 'leaf', account: leaf.account, cumulativeWork: leaf.cumulativeWork.toString(), cumulativeReward: leaf.cumulativeReward.toString() });
+    if (i % SHARES_PER_PAGE === SHARES_PER_PAGE - 1) await yieldToEventLoop();
+  }
+  const members = stmt.members.all(row.epoch);
+  for (const m of members) yield encodeBundleLine({ type: 'member', member: m.member, epochWork: m.epoch_work, epochReward: m.epoch_reward });
+
+  const jobsSent = new Set<string>();
+  let jobs = 0;
+  let shares = 0;
+  for (let after = row.first_share_id; after < row.last_share_id; ) {
+    const page = stmt.shares.all(after, row.last_share_id, SHARES_PER_PAGE);
+    if (page.length === 0) break;
+    for (const share of page) {
+      const proof = share.proof === null ? NO_PROOF : (JSON.parse(share.proof) as ShareProof);
+      if (proof.job !== '' && !jobsSent.has(proof.job)) {
+        jobsSent.add(proof.job);
+        const data = stmt.job.get(proof.job);
+        // A job whose row is missing is not listed: its shares then fail the audit, as they should.
+        if (data !== undefined) {
+          yield encodeBundleLine({ type: 'job', key: proof.job, ...(JSON.parse(data) as AuditJob) });
+          jobs++;
+        }
+      }
+      const line: BundleShare = { type: 'share', id: share.id, member: share.member, difficulty: share.difficulty, work: share.work, hash: share.hash, ...proof };
+      yield encodeBundleLine(line);
+      shares++;
+    }
+    after = page[page.length - 1]!.id;
+    await yieldToEventLoop();
+  }
+  yield encodeBundleLine({ type: 'trailer', leaves: leafCount, members: members.length, jobs, shares });
+}
