@@ -12,20 +12,9 @@ import {
   type ShareProof,
 } from '../../protocol/dao/audit-bundle.js';
 import { leafAt, leafCountOf } from '../../protocol/dao/compact-leaves.js';
+import type { EpochRecord } from './settlement-store.js';
 
 const SHARES_PER_PAGE = 2_000;
-
-interface EpochRow {
-  epoch: number;
-  first_share_id: number;
-  last_share_id: number;
-  epoch_work: string;
-  total_work: string;
-  reward: string;
-  reinvested: string;
-  reinvestment_bps: number;
-  root: string;
-}
 
 interface ShareRow {
   id: number;
@@ -41,9 +30,6 @@ const NO_PROOF: ShareProof = { job: '', extranonce1: '', extranonce2: '', ntime:
 
 function prepare(db: Database.Database) {
   return {
-    epoch: db.prepare<[number], EpochRow>(
-      `SELECT epoch, first_share_id, last_share_id, epoch_work, total_work, reward, reinvested, reinvestment_bps, root FROM epochs WHERE epoch = ?`,
-    ),
     members: db.prepare<[number], { member: string; epoch_work: string; epoch_reward: string }>(
       `SELECT member, epoch_work, epoch_reward FROM epoch_leaves WHERE epoch = ? ORDER BY member`,
     ),
@@ -55,35 +41,30 @@ function prepare(db: Database.Database) {
 }
 
 /**
- * The bundle's lines (each with its newline), or undefined when the epoch is not closed.
- * `previousLeaves` gives the compact leaves of epoch n - 1 (none for epoch 1).
+ * The bundle's lines, each with its newline, of the closed epoch `row` (SQLite: its share ids are
+ * set). `previousLeaves` gives the compact leaves of epoch n - 1 (none for epoch 1).
  */
-export function sqliteAuditBundle(
+export async function* sqliteAuditBundle(
   db: Database.Database,
-  epoch: number,
+  row: EpochRecord,
   previousLeaves: (epoch: number) => Promise<Uint8Array>,
-): AsyncGenerator<string> | undefined {
+): AsyncGenerator<string> {
   const stmt = prepare(db);
-  const row = stmt.epoch.get(epoch);
-  if (!row) return undefined;
-  return lines(stmt, row, previousLeaves);
-}
-
-async function* lines(stmt: ReturnType<typeof prepare>, row: EpochRow, previousLeaves: (epoch: number) => Promise<Uint8Array>): AsyncGenerator<string> {
+  const firstShareId = row.firstShareId ?? 0;
+  const lastShareId = row.lastShareId ?? 0;
   const previous = row.epoch > 1 ? await previousLeaves(row.epoch - 1) : new Uint8Array(0);
   const leafCount = leafCountOf(previous);
-  const reward = BigInt(row.reward) + BigInt(row.reinvested);
   yield encodeBundleLine({
     type: 'header',
     format: AUDIT_FORMAT,
     epoch: row.epoch,
-    reward: reward.toString(),
-    reinvestmentBps: row.reinvestment_bps,
+    reward: (row.reward + row.reinvested).toString(),
+    reinvestmentBps: row.reinvestmentBps,
     root: row.root,
-    epochWork: row.epoch_work,
-    totalWork: row.total_work,
-    membersReward: row.reward,
-    reinvested: row.reinvested,
+    epochWork: row.epochWork.toString(),
+    totalWork: row.totalWork.toString(),
+    membersReward: row.reward.toString(),
+    reinvested: row.reinvested.toString(),
     previousLeaves: leafCount,
   });
   for (let i = 0; i < leafCount; i++) {
@@ -97,8 +78,8 @@ async function* lines(stmt: ReturnType<typeof prepare>, row: EpochRow, previousL
   const jobsSent = new Set<string>();
   let jobs = 0;
   let shares = 0;
-  for (let after = row.first_share_id; after < row.last_share_id; ) {
-    const page = stmt.shares.all(after, row.last_share_id, SHARES_PER_PAGE);
+  for (let after = firstShareId; after < lastShareId; ) {
+    const page = stmt.shares.all(after, lastShareId, SHARES_PER_PAGE);
     if (page.length === 0) break;
     for (const share of page) {
       const proof = share.proof === null ? NO_PROOF : (JSON.parse(share.proof) as ShareProof);

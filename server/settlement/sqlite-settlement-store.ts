@@ -258,7 +258,8 @@ export class SqliteSettlementStore implements SettlementStorage {
   }
 
   auditBundle(epoch: number): AsyncGenerator<string> | undefined {
-    return sqliteAuditBundle(this.db, epoch, async (n) => concatBytes(...(await this.compactLeaves(n))));
+    const row = this.stmt.epoch.get(epoch);
+    return row && sqliteAuditBundle(this.db, toEpoch(row), async (n) => concatBytes(...(await this.compactLeaves(n))));
   }
 
   async bundleHash(epoch: number): Promise<string | undefined> {
