@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { Contract, JsonRpcProvider, ZeroHash } from 'ethers';
 import type { ChainInfo } from '../protocol/api.js';
+import { DISTRIBUTOR_ABI } from '../web/chain/abi.js';
 import { parseOptions, required } from './args.js';
 import { auditEpochBundle, BadBundleError } from './audit-epoch.js';
 import { UsageError } from './usage-error.js';
@@ -13,9 +14,6 @@ import { UsageError } from './usage-error.js';
 const USAGE = 'usage: dao-audit epoch N --gateway URL [--rpc URL] [--file PATH]';
 /** A call to the RPC or the gateway that takes longer than this is taken as unreachable. */
 const CALL_TIMEOUT_MS = 15_000;
-const EPOCHS_ABI = [
-  'function epochs(uint64 epoch) view returns (tuple(bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested, uint64 publishedAt, bytes32 bundleHash))',
-];
 
 /** The audit cannot run: said in one line, exit 2. */
 class AuditInputError extends Error {}
@@ -46,7 +44,7 @@ async function onChainEpoch(gateway: string, rpc: string, epoch: number): Promis
   if (!chain.enabled) throw new AuditInputError(`the gateway names no chain: ${chain.reason}`);
   const provider = new JsonRpcProvider(rpc, chain.chainId, { staticNetwork: true });
   try {
-    const distributor = new Contract(chain.distributor, EPOCHS_ABI, provider);
+    const distributor = new Contract(chain.distributor, DISTRIBUTOR_ABI, provider);
     const stored = (await withTimeout(distributor.getFunction('epochs')(epoch), `RPC ${rpc}`).catch((err: unknown) => {
       throw err instanceof AuditInputError ? err : new AuditInputError(`RPC unreachable at ${rpc}: ${(err as Error).message.split('\n')[0]}`);
     })) as { root: string; bundleHash: string };

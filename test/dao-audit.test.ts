@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../cli/dao-audit.js';
+import type { GatewayConfig } from '../server/config.js';
 import { writeDeployment } from '../server/chain/deploy.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
 import { PINNED, Rig } from './helpers/fault-rig.js';
 import { MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
+import { useFreshDatabase } from './helpers/pg.js';
 import { waitFor } from './helpers/wait-for.js';
 
 type Gateway = Awaited<ReturnType<typeof startTestGateway>>;
@@ -29,6 +31,49 @@ async function audit(...argv: string[]): Promise<Run> {
   return { code, out, err };
 }
 
+/** A real gateway on `chain` that credits real shares of two members and publishes epochs 1 and 2. */
+async function settleTwoEpochs(chain: TestChain, dir: string, config: Partial<GatewayConfig> = {}): Promise<Gateway> {
+  const { deployment } = await chain.deploy({ treasury: chain.wallets[7]!.address });
+  const deploymentFile = join(mkdtempSync(join(dir, 'chain-')), 'deployment.json');
+  writeDeployment(deploymentFile, deployment);
+  const gateway = await startTestGateway({
+    ...PINNED,
+    chainRpcUrl: chain.anvil.rpcUrl,
+    chainDeploymentFile: deploymentFile,
+    publisherKey: chain.anvil.accounts[0]!.privateKey,
+    epochSeconds: 30 * 86_400,
+    epochReward: '100',
+    ...config,
+  });
+  const settlement = gateway.view.settlement!;
+  const alice = await Rig.open(gateway.stratumPort, `${MEMBER}.a`);
+  const bob = await Rig.open(gateway.stratumPort, `${MEMBER_2}.b`);
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await alice.mine()).result, true);
+    for (let i = 0; i < 2; i++) assert.equal((await bob.mine()).result, true);
+    assert.equal((await settlement.closeEpoch())?.epoch, 1);
+    await waitFor('epoch 1 published', async () => (await settlement.store.epoch(1))?.status === 'published', 20_000);
+    // Epoch 2 builds on epoch 1's leaves: its bundle carries them.
+    assert.equal((await bob.mine()).result, true);
+    assert.equal((await settlement.closeEpoch())?.epoch, 2);
+    await waitFor('epoch 2 published', async () => (await settlement.store.epoch(2))?.status === 'published', 20_000);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+  return gateway;
+}
+
+/** Audits epochs 1 and 2 of `gateway` against the chain: both must verify. */
+async function assertBothVerify(gateway: Gateway, rpc: string): Promise<void> {
+  for (const epoch of ['1', '2']) {
+    const run = await audit('epoch', epoch, '--gateway', gateway.httpUrl, '--rpc', rpc);
+    assert.equal(run.code, 0, `epoch ${epoch} verifies: ${JSON.stringify(run)}`);
+    assert.match(run.out.join('\n'), /matches the on-chain hash/);
+    assert.match(run.out.join('\n'), /VERDICT: OK/);
+  }
+}
+
 describe('dao-audit: auditable epochs', () => {
   let chain: TestChain;
   let gateway: Gateway;
@@ -39,33 +84,8 @@ describe('dao-audit: auditable epochs', () => {
   before(async () => {
     chain = await startTestChain();
     rpc = chain.anvil.rpcUrl;
-    const { deployment } = await chain.deploy({ treasury: chain.wallets[7]!.address });
     dir = mkdtempSync(join(tmpdir(), 'dao-audit-'));
-    writeDeployment(join(dir, 'deployment.json'), deployment);
-    gateway = await startTestGateway({
-      ...PINNED,
-      chainRpcUrl: rpc,
-      chainDeploymentFile: join(dir, 'deployment.json'),
-      publisherKey: chain.anvil.accounts[0]!.privateKey,
-      epochSeconds: 30 * 86_400,
-      epochReward: '100',
-    });
-    const settlement = gateway.view.settlement!;
-    const alice = await Rig.open(gateway.stratumPort, `${MEMBER}.a`);
-    const bob = await Rig.open(gateway.stratumPort, `${MEMBER_2}.b`);
-    try {
-      for (let i = 0; i < 3; i++) assert.equal((await alice.mine()).result, true);
-      for (let i = 0; i < 2; i++) assert.equal((await bob.mine()).result, true);
-      assert.equal((await settlement.closeEpoch())?.epoch, 1);
-      await waitFor('epoch 1 published', async () => (await settlement.store.epoch(1))?.status === 'published', 20_000);
-      // Epoch 2 builds on epoch 1's leaves: its bundle carries them.
-      assert.equal((await bob.mine()).result, true);
-      assert.equal((await settlement.closeEpoch())?.epoch, 2);
-      await waitFor('epoch 2 published', async () => (await settlement.store.epoch(2))?.status === 'published', 20_000);
-    } finally {
-      alice.close();
-      bob.close();
-    }
+    gateway = await settleTwoEpochs(chain, dir);
     const res = await fetch(`${gateway.httpUrl}api/epochs/1/audit`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
@@ -80,12 +100,7 @@ describe('dao-audit: auditable epochs', () => {
   const gatewayUrl = () => gateway.httpUrl;
 
   test('the bundles of real epochs verify against the chain, with and without previous leaves', async () => {
-    for (const epoch of ['1', '2']) {
-      const run = await audit('epoch', epoch, '--gateway', gatewayUrl(), '--rpc', rpc);
-      assert.equal(run.code, 0, `epoch ${epoch} verifies: ${JSON.stringify(run)}`);
-      assert.match(run.out.join('\n'), /matches the on-chain hash/);
-      assert.match(run.out.join('\n'), /VERDICT: OK/);
-    }
+    await assertBothVerify(gateway, rpc);
     const shares = bundle1.split('\n').filter((l) => l.startsWith('{"type":"share"'));
     assert.equal(shares.length, 5, 'every credited share of epoch 1 is in its bundle');
     const epoch2 = await (await fetch(`${gatewayUrl()}api/epochs/2/audit`)).text();
@@ -160,5 +175,22 @@ describe('dao-audit: auditable epochs', () => {
       assert.equal(run.err.length, 1, `${argv.join(' ')}: one line`);
       assert.match(run.err[0]!, expected);
     }
+  });
+});
+
+describe('dao-audit: a gateway on a PostgreSQL ledger', () => {
+  const database = useFreshDatabase();
+  let chain: TestChain;
+  let gateway: Gateway | undefined;
+
+  before(async () => (chain = await startTestChain()));
+  after(async () => {
+    await gateway?.close();
+    await chain?.stop();
+  });
+
+  test('its bundles verify against the chain too', async () => {
+    gateway = await settleTwoEpochs(chain, mkdtempSync(join(tmpdir(), 'dao-audit-pg-')), { ledger: database().url });
+    await assertBothVerify(gateway, chain.anvil.rpcUrl);
   });
 });

@@ -66,7 +66,7 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
     const store = settlement.store;
     const hash = await store.bundleHash?.(epoch.epoch);
     const lines = store.auditBundle?.(epoch.epoch);
-    if (hash === undefined || lines === undefined) throw new HttpError(501, 'this gateway cannot serve audit bundles (its ledger is PostgreSQL: not built yet)');
+    if (hash === undefined || lines === undefined) throw new HttpError(501, 'this gateway keeps no audit bundles');
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-bundle-hash': hash, 'cache-control': 'public, max-age=31536000, immutable' });
     if (req.method === 'HEAD') {
       res.end();

@@ -121,7 +121,7 @@ export interface SettlementStorage {
   memberLeaves(member: string, limit: number, offset?: number): Promise<(LeafRecord & { status: EpochStatus })[]>;
   /**
    * The epoch's audit bundle (protocol/dao/audit-bundle.ts), line by line, or undefined when the
-   * epoch is not closed. Absent where the store cannot build one yet (PostgreSQL).
+   * epoch is not closed. Optional: a store without bundles publishes a zero bundle hash.
    */
   auditBundle?(epoch: number): AsyncGenerator<string> | undefined;
   /** sha256 of the epoch's audit bundle, computed once and kept; undefined when the epoch is not closed. */

@@ -11,12 +11,11 @@
 // above the last epoch are a crashed close's leftovers: the next close deletes them first.
 import type Database from 'better-sqlite3';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { BundleHasher } from '../../protocol/dao/audit-bundle.js';
 import { concatBytes } from '../../protocol/hex.js';
 import { changedRowBatches } from './changed-leaves.js';
 import { EpochTrees } from './epoch-trees.js';
 import { provenLeaf } from './proven-leaf.js';
-import { sqliteAuditBundle } from './sqlite-audit-bundle.js';
+import { auditBundleLines, hashBundle, type AuditSource, type ShareRow } from './audit-bundle-lines.js';
 import {
   checkFollows,
   type EpochBuild,
@@ -91,6 +90,13 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
        VALUES (@epoch, @member, @epochWork, @epochReward, @cumulativeWork, @cumulativeReward)`,
     ),
+    auditMembers: db.prepare<[number], { member: string; epoch_work: string; epoch_reward: string }>(
+      `SELECT member, epoch_work, epoch_reward FROM epoch_leaves WHERE epoch = ? ORDER BY member`,
+    ),
+    auditShares: db.prepare<[number, number, number], ShareRow>(
+      `SELECT id, member, difficulty, work, hash, proof FROM shares WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
+    ),
+    auditJob: db.prepare<[string], string>(`SELECT data FROM jobs WHERE job_key = ?`).pluck(),
     bundleHash: db.prepare<[number], string | null>(`SELECT bundle_hash FROM epochs WHERE epoch = ?`).pluck(),
     setBundleHash: db.prepare<[string, number]>(`UPDATE epochs SET bundle_hash = ? WHERE epoch = ? AND bundle_hash IS NULL`),
     markSent: db.prepare<[string, number]>(`UPDATE epochs SET status = 'sent', tx_hash = ? WHERE epoch = ? AND status <> 'published'`),
@@ -259,17 +265,23 @@ export class SqliteSettlementStore implements SettlementStorage {
 
   auditBundle(epoch: number): AsyncGenerator<string> | undefined {
     const row = this.stmt.epoch.get(epoch);
-    return row && sqliteAuditBundle(this.db, toEpoch(row), async (n) => concatBytes(...(await this.compactLeaves(n))));
+    return row && auditBundleLines(this.auditSource, toEpoch(row));
   }
+
+  /** The epoch's shares are the rows with id in (firstShareId, lastShareId]. */
+  private readonly auditSource: AuditSource = {
+    previousLeaves: async (n) => concatBytes(...(await this.compactLeaves(n))),
+    members: async (n) => this.stmt.auditMembers.all(n),
+    shares: async (epoch, afterId, limit) => this.stmt.auditShares.all(Math.max(afterId, epoch.firstShareId ?? 0), epoch.lastShareId ?? 0, limit),
+    job: async (key) => this.stmt.auditJob.get(key),
+  };
 
   async bundleHash(epoch: number): Promise<string | undefined> {
     const stored = this.stmt.bundleHash.get(epoch);
     if (stored !== null && stored !== undefined) return stored;
     const lines = this.auditBundle(epoch);
     if (!lines) return undefined;
-    const hasher = new BundleHasher();
-    for await (const line of lines) hasher.update(line);
-    const hash = hasher.digest();
+    const hash = await hashBundle(lines);
     this.stmt.setBundleHash.run(hash, epoch);
     return hash;
   }

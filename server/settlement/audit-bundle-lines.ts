@@ -1,11 +1,12 @@
-// An epoch's audit bundle (protocol/dao/audit-bundle.ts) read from the SQLite ledger, a page at a
-// time: a big epoch is never held in memory, and the event loop turns between pages. Everything
-// comes from committed rows of a closed epoch, which never change, so the same epoch always gives
-// the same bytes (and the same hash) however often and by whichever gateway process it is read.
-import type Database from 'better-sqlite3';
+// An epoch's audit bundle (protocol/dao/audit-bundle.ts) read from the ledger (SQLite or
+// PostgreSQL, through an AuditSource), a page at a time: a big epoch is never held in memory, and
+// the event loop turns between pages. Everything comes from committed rows of a closed epoch, which
+// never change, so the same epoch always gives the same bytes (and the same hash) however often and
+// by whichever gateway process it is read.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   AUDIT_FORMAT,
+  BundleHasher,
   encodeBundleLine,
   type AuditJob,
   type BundleShare,
@@ -16,7 +17,7 @@ import type { EpochRecord } from './settlement-store.js';
 
 const SHARES_PER_PAGE = 2_000;
 
-interface ShareRow {
+export interface ShareRow {
   id: number;
   member: string;
   difficulty: number;
@@ -28,31 +29,21 @@ interface ShareRow {
 /** A share recorded before proofs were kept: listed with empty proof fields, which no job matches. */
 const NO_PROOF: ShareProof = { job: '', extranonce1: '', extranonce2: '', ntime: 0, nonce: 0, versionBits: null, versionMask: 0 };
 
-function prepare(db: Database.Database) {
-  return {
-    members: db.prepare<[number], { member: string; epoch_work: string; epoch_reward: string }>(
-      `SELECT member, epoch_work, epoch_reward FROM epoch_leaves WHERE epoch = ? ORDER BY member`,
-    ),
-    shares: db.prepare<[number, number, number], ShareRow>(
-      `SELECT id, member, difficulty, work, hash, proof FROM shares WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
-    ),
-    job: db.prepare<[string], string>(`SELECT data FROM jobs WHERE job_key = ?`).pluck(),
-  };
+/** Where a bundle's rows come from; each store implements it over its own tables. */
+export interface AuditSource {
+  /** The compact leaves of `epoch` (the previous epoch's, for the bundle). */
+  previousLeaves(epoch: number): Promise<Uint8Array>;
+  /** The epoch's changed leaves, in account byte order. */
+  members(epoch: number): Promise<{ member: string; epoch_work: string; epoch_reward: string }[]>;
+  /** Up to `limit` of the epoch's shares with id above `afterId`, in id order. */
+  shares(epoch: EpochRecord, afterId: number, limit: number): Promise<ShareRow[]>;
+  /** A job's data (JSON of an AuditJob), undefined when it was never recorded. */
+  job(key: string): Promise<string | undefined>;
 }
 
-/**
- * The bundle's lines, each with its newline, of the closed epoch `row` (SQLite: its share ids are
- * set). `previousLeaves` gives the compact leaves of epoch n - 1 (none for epoch 1).
- */
-export async function* sqliteAuditBundle(
-  db: Database.Database,
-  row: EpochRecord,
-  previousLeaves: (epoch: number) => Promise<Uint8Array>,
-): AsyncGenerator<string> {
-  const stmt = prepare(db);
-  const firstShareId = row.firstShareId ?? 0;
-  const lastShareId = row.lastShareId ?? 0;
-  const previous = row.epoch > 1 ? await previousLeaves(row.epoch - 1) : new Uint8Array(0);
+/** The bundle's lines, each with its newline, of the closed epoch `row`. */
+export async function* auditBundleLines(source: AuditSource, row: EpochRecord): AsyncGenerator<string> {
+  const previous = row.epoch > 1 ? await source.previousLeaves(row.epoch - 1) : new Uint8Array(0);
   const leafCount = leafCountOf(previous);
   yield encodeBundleLine({
     type: 'header',
@@ -72,20 +63,20 @@ export async function* sqliteAuditBundle(
     yield encodeBundleLine({ type: 'leaf', account: leaf.account, cumulativeWork: leaf.cumulativeWork.toString(), cumulativeReward: leaf.cumulativeReward.toString() });
     if (i % SHARES_PER_PAGE === SHARES_PER_PAGE - 1) await yieldToEventLoop();
   }
-  const members = stmt.members.all(row.epoch);
+  const members = await source.members(row.epoch);
   for (const m of members) yield encodeBundleLine({ type: 'member', member: m.member, epochWork: m.epoch_work, epochReward: m.epoch_reward });
 
   const jobsSent = new Set<string>();
   let jobs = 0;
   let shares = 0;
-  for (let after = firstShareId; after < lastShareId; ) {
-    const page = stmt.shares.all(after, lastShareId, SHARES_PER_PAGE);
+  for (let after = 0; ; ) {
+    const page = await source.shares(row, after, SHARES_PER_PAGE);
     if (page.length === 0) break;
     for (const share of page) {
       const proof = share.proof === null ? NO_PROOF : (JSON.parse(share.proof) as ShareProof);
       if (proof.job !== '' && !jobsSent.has(proof.job)) {
         jobsSent.add(proof.job);
-        const data = stmt.job.get(proof.job);
+        const data = await source.job(proof.job);
         // A job whose row is missing is not listed: its shares then fail the audit, as they should.
         if (data !== undefined) {
           yield encodeBundleLine({ type: 'job', key: proof.job, ...(JSON.parse(data) as AuditJob) });
@@ -100,4 +91,11 @@ export async function* sqliteAuditBundle(
     await yieldToEventLoop();
   }
   yield encodeBundleLine({ type: 'trailer', leaves: leafCount, members: members.length, jobs, shares });
+}
+
+/** sha256 of the bundle's bytes, as published on-chain. */
+export async function hashBundle(lines: AsyncIterable<string>): Promise<string> {
+  const hasher = new BundleHasher();
+  for await (const line of lines) hasher.update(line);
+  return hasher.digest();
 }
