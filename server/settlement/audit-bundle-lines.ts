@@ -3,10 +3,10 @@
 // the event loop turns between pages. Everything comes from committed rows of a closed epoch, which
 // never change, so the same epoch always gives the same bytes (and the same hash) however often and
 // by whichever gateway process it is read.
+import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   AUDIT_FORMAT,
-  BundleHasher,
   encodeBundleLine,
   type AuditJob,
   type BundleShare,
@@ -15,7 +15,10 @@ import {
 import { leafAt, leafCountOf } from '../../protocol/dao/compact-leaves.js';
 import type { EpochRecord } from './settlement-store.js';
 
+/** Shares read per query. */
 const SHARES_PER_PAGE = 2_000;
+/** Lines made between turns of the event loop: a share acknowledgement never waits behind more. */
+const LINES_PER_TURN = 500;
 
 export interface ShareRow {
   id: number;
@@ -59,12 +62,16 @@ export async function* auditBundleLines(source: AuditSource, row: EpochRecord): 
     previousLeaves: leafCount,
   });
   for (let i = 0; i < leafCount; i++) {
-    const leaf = leafAt(previous, i);
+    // Lower case: checksumming a million accounts would cost a keccak each, and the case carries nothing.
+    const leaf = leafAt(previous, i, false);
     yield encodeBundleLine({ type: 'leaf', account: leaf.account, cumulativeWork: leaf.cumulativeWork.toString(), cumulativeReward: leaf.cumulativeReward.toString() });
-    if (i % SHARES_PER_PAGE === SHARES_PER_PAGE - 1) await yieldToEventLoop();
+    if (i % LINES_PER_TURN === LINES_PER_TURN - 1) await yieldToEventLoop();
   }
   const members = await source.members(row.epoch);
-  for (const m of members) yield encodeBundleLine({ type: 'member', member: m.member, epochWork: m.epoch_work, epochReward: m.epoch_reward });
+  for (const [i, m] of members.entries()) {
+    yield encodeBundleLine({ type: 'member', member: m.member, epochWork: m.epoch_work, epochReward: m.epoch_reward });
+    if (i % LINES_PER_TURN === LINES_PER_TURN - 1) await yieldToEventLoop();
+  }
 
   const jobsSent = new Set<string>();
   let jobs = 0;
@@ -93,9 +100,9 @@ export async function* auditBundleLines(source: AuditSource, row: EpochRecord): 
   yield encodeBundleLine({ type: 'trailer', leaves: leafCount, members: members.length, jobs, shares });
 }
 
-/** sha256 of the bundle's bytes, as published on-chain. */
+/** sha256 of the bundle's bytes, as published on-chain (node's native sha256: the same digest as BundleHasher, several times faster). */
 export async function hashBundle(lines: AsyncIterable<string>): Promise<string> {
-  const hasher = new BundleHasher();
-  for await (const line of lines) hasher.update(line);
-  return hasher.digest();
+  const hash = createHash('sha256');
+  for await (const line of lines) hash.update(line, 'utf8');
+  return `0x${hash.digest('hex')}`;
 }
