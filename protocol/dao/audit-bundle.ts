@@ -5,6 +5,7 @@
 // that counts the lines so a truncated download is told from a short epoch. The bundle's identity
 // is sha256 over the exact bytes served (every line ends in "\n"), committed on-chain with the root.
 import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, hexToBytes } from '../hex.js';
 import { verifyShare, type VerifiedShare } from '../share.js';
 import type { StratumJob } from '../stratum-job.js';
@@ -100,7 +101,7 @@ export type BundleLine = BundleHeader | BundleLeaf | BundleMember | BundleJob | 
 /** The key jobs are stored and referenced under (hex sha256 of the canonical JSON of the job's fields). */
 export function auditJobKey(job: AuditJob): string {
   const canonical = JSON.stringify([job.prevhash, job.coinb1, job.coinb2, job.merkleBranch, job.version, job.nbits]);
-  return bytesToHex(sha256(new TextEncoder().encode(canonical)));
+  return bytesToHex(sha256(utf8ToBytes(canonical)));
 }
 
 /** One line of the bundle, with its newline: the exact bytes that are hashed. */
@@ -111,9 +112,8 @@ export function encodeBundleLine(line: BundleLine): string {
 /** The hash committed on-chain: sha256 over the bundle's bytes, 0x-prefixed. */
 export class BundleHasher {
   private readonly hash = sha256.create();
-  private readonly encoder = new TextEncoder();
   update(text: string): void {
-    this.hash.update(this.encoder.encode(text));
+    this.hash.update(utf8ToBytes(text));
   }
   updateBytes(bytes: Uint8Array): void {
     this.hash.update(bytes);
