@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { main } from '../cli/dao-audit.js';
 import type { GatewayConfig } from '../server/config.js';
-import { writeDeployment } from '../server/chain/deploy.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
 import { PINNED, Rig } from './helpers/fault-rig.js';
-import { MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
+import { MEMBER, MEMBER_2, startSettlingGateway } from './helpers/gateway.js';
 import { useFreshDatabase } from './helpers/pg.js';
 import { waitFor } from './helpers/wait-for.js';
 
-type Gateway = Awaited<ReturnType<typeof startTestGateway>>;
+type Gateway = Awaited<ReturnType<typeof startSettlingGateway>>;
 
 interface Run {
   code: number;
@@ -32,19 +31,8 @@ async function audit(...argv: string[]): Promise<Run> {
 }
 
 /** A real gateway on `chain` that credits real shares of two members and publishes epochs 1 and 2. */
-async function settleTwoEpochs(chain: TestChain, dir: string, config: Partial<GatewayConfig> = {}): Promise<Gateway> {
-  const { deployment } = await chain.deploy({ treasury: chain.wallets[7]!.address });
-  const deploymentFile = join(mkdtempSync(join(dir, 'chain-')), 'deployment.json');
-  writeDeployment(deploymentFile, deployment);
-  const gateway = await startTestGateway({
-    ...PINNED,
-    chainRpcUrl: chain.anvil.rpcUrl,
-    chainDeploymentFile: deploymentFile,
-    publisherKey: chain.anvil.accounts[0]!.privateKey,
-    epochSeconds: 30 * 86_400,
-    epochReward: '100',
-    ...config,
-  });
+async function settleTwoEpochs(chain: TestChain, config: Partial<GatewayConfig> = {}): Promise<Gateway> {
+  const gateway = await startSettlingGateway(chain, { ...PINNED, ...config });
   const settlement = gateway.view.settlement!;
   const alice = await Rig.open(gateway.stratumPort, `${MEMBER}.a`);
   const bob = await Rig.open(gateway.stratumPort, `${MEMBER_2}.b`);
@@ -85,7 +73,7 @@ describe('dao-audit: auditable epochs', () => {
     chain = await startTestChain();
     rpc = chain.anvil.rpcUrl;
     dir = mkdtempSync(join(tmpdir(), 'dao-audit-'));
-    gateway = await settleTwoEpochs(chain, dir);
+    gateway = await settleTwoEpochs(chain);
     const res = await fetch(`${gateway.httpUrl}api/epochs/1/audit`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
@@ -190,7 +178,7 @@ describe('dao-audit: a gateway on a PostgreSQL ledger', () => {
   });
 
   test('its bundles verify against the chain too', async () => {
-    gateway = await settleTwoEpochs(chain, mkdtempSync(join(tmpdir(), 'dao-audit-pg-')), { ledger: database().url });
+    gateway = await settleTwoEpochs(chain, { ledger: database().url });
     await assertBothVerify(gateway, chain.anvil.rpcUrl);
   });
 });
