@@ -58,6 +58,9 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         uint256 reinvested;
         /// Block timestamp of the publishRoot transaction, in seconds.
         uint64 publishedAt;
+        /// sha256 of the epoch's audit bundle (every share behind the root, README "Audit bundles"):
+        /// anyone can download the bundle, check it against this hash and recompute the root.
+        bytes32 bundleHash;
     }
 
     /// @notice A claim as submitted in a batch.
@@ -98,12 +101,14 @@ contract RewardDistributor is AccessControl, IWorkRoots {
     /// @param totalWork The sum of cumulativeWork over every leaf.
     /// @param reward The amount pulled into this contract for claims.
     /// @param reinvested The amount pulled to the treasury.
+    /// @param bundleHash sha256 of the epoch's audit bundle.
     event RootPublished(
         uint64 indexed epoch,
         bytes32 root,
         uint256 totalWork,
         uint256 reward,
-        uint256 reinvested
+        uint256 reinvested,
+        bytes32 bundleHash
     );
     /// @notice `account` was paid `amount`, bringing its claimed total to `cumulativeReward`.
     /// @param account The member paid (the account in the leaf).
@@ -231,8 +236,9 @@ contract RewardDistributor is AccessControl, IWorkRoots {
      * @param totalWork The sum of cumulativeWork over every leaf (the quorum base of governance).
      * @param reward Tokens pulled from the publisher into this contract for the new claims.
      * @param reinvested Tokens pulled from the publisher to the treasury.
+     * @param bundleHash sha256 of the epoch's audit bundle, the data the root was computed from.
      */
-    function publishRoot(uint64 epoch, bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested)
+    function publishRoot(uint64 epoch, bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested, bytes32 bundleHash)
         external
         onlyRole(PUBLISHER_ROLE)
     {
@@ -240,9 +246,9 @@ contract RewardDistributor is AccessControl, IWorkRoots {
         if (_epochs[epoch].root != bytes32(0)) revert EpochAlreadyPublished(epoch);
         if (epoch <= latestEpoch) revert EpochOutOfOrder(epoch, latestEpoch);
 
-        _epochs[epoch] = Epoch(root, totalWork, reward, reinvested, uint64(block.timestamp));
+        _epochs[epoch] = Epoch(root, totalWork, reward, reinvested, uint64(block.timestamp), bundleHash);
         latestEpoch = epoch;
-        emit RootPublished(epoch, root, totalWork, reward, reinvested);
+        emit RootPublished(epoch, root, totalWork, reward, reinvested, bundleHash);
 
         if (reward != 0) rewardToken.safeTransferFrom(msg.sender, address(this), reward);
         if (reinvested != 0) rewardToken.safeTransferFrom(msg.sender, treasury, reinvested);

@@ -21,6 +21,7 @@ import { ExtranonceResume } from './stratum/extranonce-resume.js';
 import { StratumHub, type Ban } from './stratum/hub.js';
 import { IpGuard } from './stratum/ip-guard.js';
 import { followTemplates } from './stratum/template-rollout.js';
+import { recordAuditJob } from './work/audit-jobs.js';
 import { JobManager } from './work/job-manager.js';
 import { openWorkSource } from './work/open-source.js';
 import { shareForwarder } from './work/share-forwarder.js';
@@ -101,6 +102,8 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   const limits = { messagesPerSecond: config.messagesPerSecond, burst: config.messageBurst };
   const bans = { strikes: { maxStrikesPerWindow: config.maxInvalidPerMinute, windowMs: 60_000 }, onBan: (ban: Ban) => metrics.bans.inc(ban) };
   const hub = closer.add(new StratumHub(ctx, guard, limits, bans, log), (h) => h.close());
+  // Before the broadcast, so the job's row is queued ahead of any share mined on it (audit bundles).
+  jobs.onJob((job) => recordAuditJob(backend.ledger, job, log));
   jobs.onJob((job) => hub.broadcast(job));
   followTemplates(source, { extranonces, hub, jobs, versionRollingMask: () => ctx.versionRollingMask, log });
   closer.push(() => source.stop());

@@ -142,6 +142,7 @@ export function refuseSharesWhileLost(ledger: Ledger, registration: InstanceRegi
   return {
     appendShare: (share) => (registration.problem === undefined ? ledger.appendShare(share) : Promise.reject(new Error(registration.problem))),
     recordBlock: (block) => ledger.recordBlock(block),
+    recordJob: (job) => ledger.recordJob(job),
     recordUpstreamResult: (result) => ledger.recordUpstreamResult(result),
     member: (member, options) => ledger.member(member, options),
     totals: () => ledger.totals(),

@@ -7,7 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Interface, Wallet, type Contract } from 'ethers';
+import Database from 'better-sqlite3';
+import { Interface, Wallet, ZeroHash, type Contract } from 'ethers';
 import type { Browser, Page } from 'playwright-core';
 import { ProposalKind, REINVESTMENT_BPS_PARAMETER, VoteSupport, spendingParameter } from '../protocol/dao/index.js';
 import { loadArtifact } from '../server/chain/artifacts.js';
@@ -105,12 +106,12 @@ async function openWatched(browser: Browser, url: string): Promise<WatchedPage> 
 describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromium)', () => {
   let chain: TestChain;
   let contracts: DaoContracts;
-  let gateway: Gateway;
+  let gateway: Gateway & { dataDir: string };
   let browser: Browser;
   let url: string;
 
   /** A gateway settling on the deployment in `deploymentFile`, its timers left to the test. */
-  function settlingGateway(deploymentFile: string): Promise<Gateway> {
+  function settlingGateway(deploymentFile: string): Promise<Gateway & { dataDir: string }> {
     return startTestGateway({
       // As app.browser.test.ts: a share every few tenths of a second on one worker.
       startDifficulty: 1e-4,
@@ -194,6 +195,13 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     assert.ok(reward > 0n);
     await untilShown(page, 'data-claimable', reward.toString());
     assert.equal(await attr(page, 'data-token-balance'), '0');
+
+    // Every share this device saw accepted is in epoch 1's audit bundle (the checker loads on demand).
+    await page.getByTestId('check-shares').click();
+    await untilShown(page, 'data-share-audit', 'complete');
+    const checked = Number(await attr(page, 'data-share-audit-checked'));
+    assert.ok(checked > 0, `the device checked its ${checked} accepted shares`);
+    assert.ok(requests.some((u) => u.endsWith('/api/epochs/1/audit')), 'the page downloaded the bundle itself');
 
     // Claim through the relayer: signed in the page, sent by the gateway.
     const balanceOf = contracts.token.getFunction('balanceOf');
@@ -355,12 +363,26 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
       await page.getByRole('button', { name: 'Stop' }).click();
       await page.getByRole('button', { name: 'Start contributing' }).waitFor();
       await ledgerSettled(gateway);
+      // The gateway leaves one of the member's shares out of epoch 2 (its first, surely answered).
+      const ledgerFile = new Database(join(gateway.dataDir, 'ledger.sqlite'));
+      try {
+        const dropped = ledgerFile.prepare('DELETE FROM shares WHERE id = (SELECT min(id) FROM shares WHERE member = ? AND id > (SELECT last_share_id FROM epochs WHERE epoch = 1))').run(wallet.address);
+        assert.equal(dropped.changes, 1, 'one share row deleted before the close');
+      } finally {
+        ledgerFile.close();
+      }
       assert.equal((await gateway.view.settlement!.closeEpoch())?.epoch, 2);
       await waitFor('epoch 2 on-chain', async () => (await contracts.distributor.getFunction('latestEpoch')()) === 2n);
       const leaf = (await getJson(`${url}api/epochs/2/proof/${wallet.address}`)).body as { cumulativeWork: string; cumulativeReward: string };
       await untilShown(page, 'data-proof-epoch', '2');
       await untilShown(page, 'data-proof-verified', 'true');
       await untilShown(page, 'data-claimable', leaf.cumulativeReward);
+
+      // The member's check finds the share the gateway left out.
+      await page.getByTestId('check-shares').click();
+      await untilShown(page, 'data-share-audit', 'missing');
+      assert.equal(await attr(page, 'data-share-audit-missing'), '1', 'exactly the one share left out');
+      assert.equal(await page.locator('[data-missing-share]').count(), 1);
 
       // The wallet sends the claim and pays its gas: the distributor records it as the submitter.
       await page.getByTestId('claim-wallet').click();
@@ -389,7 +411,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     const { deployment, contracts: dao } = await chain.deploy({ executionWindowSeconds: windowSeconds });
     const [member, other] = [chain.wallets[4]!, chain.wallets[5]!];
     const tree = workTree([[member.address, 700n, 7n], [other.address, 300n, 3n]]);
-    await mined(dao.distributor.publishRoot(1, tree.root, tree.totalWork, 10n, 0n));
+    await mined(dao.distributor.publishRoot(1, tree.root, tree.totalWork, 10n, 0n, ZeroHash));
     const governor = dao.governor.connect(member) as Contract;
     const proposeAndPass = async (kind: ProposalKind, description: string, value = 0n): Promise<bigint> => {
       const parameter = kind === ProposalKind.ParameterChange ? REINVESTMENT_BPS_PARAMETER : `0x${'00'.repeat(32)}`;

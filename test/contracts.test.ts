@@ -89,9 +89,12 @@ async function freshDao(recordGas = false): Promise<{ d: DaoDeployment; c: DaoCo
   return { d: deployment, c: contracts, treasury: deployment.treasury };
 }
 
+/** Stands for an epoch's audit bundle hash: the distributor stores and emits it, never reads it. */
+const BUNDLE_HASH = id('audit bundle');
+
 async function publish(c: DaoContracts, epoch: number, values: [Wallet, bigint, bigint][], reward: bigint, reinvested = 0n) {
   const tree = workTree(values.map(([w, work, cumulativeReward]) => [w.address, work, cumulativeReward]));
-  const receipt = await mined(c.distributor.publishRoot(epoch, tree.root, tree.totalWork, reward, reinvested));
+  const receipt = await mined(c.distributor.publishRoot(epoch, tree.root, tree.totalWork, reward, reinvested, BUNDLE_HASH));
   return { tree, receipt };
 }
 
@@ -133,9 +136,10 @@ describe('publishing roots and claiming', () => {
     assert.equal(await balanceOf(c, d.distributor), 100n * E18);
     assert.equal(await balanceOf(c, treasury), 11n * E18);
     assert.equal(await balanceOf(c, chain.deployer.address), before - 111n * E18);
-    assert.deepEqual(eventsOf(published.receipt, c.distributor, 'RootPublished').map(comparable), [[1n, tree.root, 1000n, 100n * E18, 11n * E18]].map(comparable));
+    assert.deepEqual(eventsOf(published.receipt, c.distributor, 'RootPublished').map(comparable), [[1n, tree.root, 1000n, 100n * E18, 11n * E18, BUNDLE_HASH]].map(comparable));
     const epoch = await c.distributor.epochs(1);
     assert.deepEqual([epoch.root, epoch.totalWork, epoch.reward, epoch.reinvested], [tree.root, 1000n, 100n * E18, 11n * E18]);
+    assert.equal(epoch.bundleHash, BUNDLE_HASH, 'the audit bundle hash is stored with the root');
     assert.equal(await c.distributor.latestEpoch(), 1n);
     assert.equal(await c.distributor.totalWorkOf(1), 1000n);
     assert.equal(await c.distributor.totalWorkOf(2), 0n);
@@ -211,13 +215,13 @@ describe('publishing roots and claiming', () => {
 
   test('only the publisher publishes, once per epoch, in increasing order, never an empty root', async () => {
     const root = workTree([[alice.address, 1n, 1n]]).root;
-    await expectRevert(as(c.distributor, outsider).publishRoot(2, root, 1, 0, 0), 'AccessControlUnauthorizedAccount', [outsider.address, PUBLISHER_ROLE]);
-    await expectRevert(c.distributor.publishRoot(1, root, 1, 0, 0), 'EpochAlreadyPublished', [1]);
-    await expectRevert(c.distributor.publishRoot(0, root, 1, 0, 0), 'EpochOutOfOrder', [0, 1]);
-    await expectRevert(c.distributor.publishRoot(2, ZeroHash, 1, 0, 0), 'EmptyRoot', []);
+    await expectRevert(as(c.distributor, outsider).publishRoot(2, root, 1, 0, 0, ZeroHash), 'AccessControlUnauthorizedAccount', [outsider.address, PUBLISHER_ROLE]);
+    await expectRevert(c.distributor.publishRoot(1, root, 1, 0, 0, ZeroHash), 'EpochAlreadyPublished', [1]);
+    await expectRevert(c.distributor.publishRoot(0, root, 1, 0, 0, ZeroHash), 'EpochOutOfOrder', [0, 1]);
+    await expectRevert(c.distributor.publishRoot(2, ZeroHash, 1, 0, 0, ZeroHash), 'EmptyRoot', []);
     // Gaps are allowed (epochs without new work), but a skipped epoch cannot be filled in later.
-    await mined(c.distributor.publishRoot(3, root, 1, 0, 0));
-    await expectRevert(c.distributor.publishRoot(2, root, 1, 0, 0), 'EpochOutOfOrder', [2, 3]);
+    await mined(c.distributor.publishRoot(3, root, 1, 0, 0, ZeroHash));
+    await expectRevert(c.distributor.publishRoot(2, root, 1, 0, 0, ZeroHash), 'EpochOutOfOrder', [2, 3]);
   });
 });
 

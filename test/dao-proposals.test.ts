@@ -185,7 +185,7 @@ describe('on a real chain', () => {
       [alice.address, 800n, 8n],
       [bob.address, 200n, 2n],
     ]);
-    await mined(contracts.distributor.publishRoot(1, tree.root, tree.totalWork, 10n, 0n));
+    await mined(contracts.distributor.publishRoot(1, tree.root, tree.totalWork, 10n, 0n, ZeroHash));
     const governor = contracts.governor as Contract;
     const as = (wallet: Wallet) => governor.connect(wallet) as Contract;
     const request = (kind: number, description: string, parameter = ZeroHash, value = 0n) => ({ kind, epoch: 1, parameter, value, description });

@@ -87,6 +87,10 @@ function inspectDatabase(t: TestContext, url: string): LedgerInspector {
     upstreamResults: async () =>
       (await (await c()).query('SELECT share_key AS "shareKey", accepted, reason, at_ms::float8 AS "atMs" FROM upstream_results ORDER BY id')).rows,
     assertTotalsConsistent: async () => assertTotalsConsistent(await c()),
+    auditRows: async () => ({
+      proofs: (await (await c()).query('SELECT share_key AS "shareKey", proof FROM shares ORDER BY id')).rows,
+      jobs: (await (await c()).query('SELECT job_key AS key, data FROM jobs ORDER BY job_key')).rows,
+    }),
   };
 }
 
@@ -115,13 +119,14 @@ ledgerCases(postgres);
 test('migrations: a fresh database gets the ledger schema; reopening applies nothing', async (t) => {
   const url = await freshDatabase(t);
   const first = await openLedger(url);
-  assert.deepEqual(first.schema, { component: 'ledger', fromVersion: 0, toVersion: LEDGER_MIGRATIONS.length, applied: [1] });
+  const latest = LEDGER_MIGRATIONS.length;
+  assert.deepEqual(first.schema, { component: 'ledger', fromVersion: 0, toVersion: latest, applied: [1, 2] });
   const second = await openLedger(url);
-  assert.deepEqual(second.schema, { component: 'ledger', fromVersion: 1, toVersion: 1, applied: [] });
+  assert.deepEqual(second.schema, { component: 'ledger', fromVersion: latest, toVersion: latest, applied: [] });
   const c = await client(t, url);
-  assert.deepEqual((await c.query('SELECT component, version FROM schema_versions')).rows, [{ component: 'ledger', version: 1 }]);
+  assert.deepEqual((await c.query('SELECT component, version FROM schema_versions')).rows, [{ component: 'ledger', version: latest }]);
   const tables = (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((r) => r.tablename);
-  assert.deepEqual(tables, ['blocks', 'gateways', 'member_totals', 'pool_totals', 'schema_versions', 'shares', 'upstream_results']);
+  assert.deepEqual(tables, ['blocks', 'gateways', 'jobs', 'member_totals', 'pool_totals', 'schema_versions', 'shares', 'upstream_results']);
   const partial = await one<{ def: string }>(c, "SELECT indexdef AS def FROM pg_indexes WHERE indexname = 'shares_unsettled'");
   assert.match(partial.def, /WHERE \(epoch IS NULL\)/);
 });
@@ -161,7 +166,7 @@ test('migrations: a failing step rolls back alone; a newer schema is refused, un
     assert.ok(err instanceof PgSchemaTooNewError);
     assert.equal(
       err.message,
-      `ledger ${redactedUrl}: the ledger schema is at version 7, newer than version 1 that this gateway knows; ` +
+      `ledger ${redactedUrl}: the ledger schema is at version 7, newer than version ${LEDGER_MIGRATIONS.length} that this gateway knows; ` +
         'refusing to use it (upgrade the gateway, or restore a matching backup)',
     );
     return true;

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { MaxUint256, id, parseUnits, type Contract, type Wallet } from 'ethers';
+import { MaxUint256, ZeroHash, id, parseUnits, type Contract, type Wallet } from 'ethers';
 import { REINVESTMENT_BPS_PARAMETER, verifyRewardProof } from '../protocol/dao/index.js';
 import { writeDeployment, type DaoContracts } from '../server/chain/deploy.js';
 import type { SqliteLedger } from '../server/ledger/sqlite-ledger.js';
@@ -316,7 +316,7 @@ test('without token allowance the publish fails and is retried; once restored th
 
 test('a root for the epoch that the gateway did not build stops publishing and is reported, never overwritten', async () => {
   const foreign = id('not the gateway’s tree');
-  await mined(contracts.distributor.getFunction('publishRoot')(5, foreign, 1n, 0n, 0n));
+  await mined(contracts.distributor.getFunction('publishRoot')(5, foreign, 1n, 0n, 0n, ZeroHash));
   await mine(memberA.address, 1);
   const closed = await settlement.closeEpoch();
   assert.equal(closed?.epoch, 5);

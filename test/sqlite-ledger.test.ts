@@ -82,6 +82,10 @@ function inspectFile(t: TestContext, file: string): LedgerInspector {
         .all()
         .map((u) => ({ ...u, accepted: u.accepted === 1 })),
     assertTotalsConsistent: async () => assertTotalsConsistent(conn()),
+    auditRows: async () => ({
+      proofs: conn().prepare<[], { shareKey: string; proof: string | null }>('SELECT share_key AS shareKey, proof FROM shares ORDER BY id').all(),
+      jobs: conn().prepare<[], { key: string; data: string }>('SELECT job_key AS key, data FROM jobs ORDER BY job_key').all(),
+    }),
   };
 }
 

@@ -162,12 +162,16 @@ export function leafCountOf(bytes: Uint8Array): number {
   return bytes.length / LEAF_RECORD_BYTES;
 }
 
-/** The leaf at `index` (0-based, in account order). */
-export function leafAt(bytes: Uint8Array, index: number): RewardLeaf {
+/**
+ * The leaf at `index` (0-based, in account order). The account is checksummed unless `checksummed`
+ * is false: then it is lower case, which saves a keccak per leaf when a whole table is listed.
+ */
+export function leafAt(bytes: Uint8Array, index: number, checksummed = true): RewardLeaf {
   if (!Number.isSafeInteger(index) || index < 0 || index >= leafCountOf(bytes)) throw new RangeError(`no leaf ${index}`);
   const offset = index * LEAF_RECORD_BYTES;
+  const account = `0x${bytesToHex(bytes.subarray(offset, offset + ACCOUNT_BYTES))}`;
   return {
-    account: checksumAddress(bytesToHex(bytes.subarray(offset, offset + ACCOUNT_BYTES))),
+    account: checksummed ? checksumAddress(account) : account,
     cumulativeWork: readAmount(bytes, offset + ACCOUNT_BYTES),
     cumulativeReward: readAmount(bytes, offset + ACCOUNT_BYTES + AMOUNT_BYTES),
   };

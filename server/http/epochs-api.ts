@@ -7,7 +7,10 @@
 //   GET /api/epochs/:n/proof/:address        a member's leaf and proof in epoch n
 //   GET /api/epochs/latest/proof/:address    the same in the latest published epoch
 //   GET /api/epochs/members/:address?limit=&offset=   a member's leaves, newest first, no proofs
+//   GET /api/epochs/:n/audit                 the epoch's audit bundle (NDJSON, streamed; x-bundle-hash: its sha256)
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { getAddress } from 'ethers';
 import type { EpochInfo, EpochsResponse, MemberLeavesResponse, ProofResponse } from '../../protocol/api.js';
 import type { GatewayView } from '../gateway-view.js';
@@ -56,6 +59,21 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
       cumulativeReward,
     }));
     send(res, 200, { account, leaves } satisfies MemberLeavesResponse);
+    return true;
+  }
+  if (second === 'audit' && third === undefined) {
+    const epoch = await resolveEpoch(settlement, first);
+    const store = settlement.store;
+    const hash = await store.bundleHash?.(epoch.epoch);
+    const lines = store.auditBundle?.(epoch.epoch);
+    if (hash === undefined || lines === undefined) throw new HttpError(501, 'this gateway keeps no audit bundles');
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-bundle-hash': hash, 'cache-control': 'public, max-age=31536000, immutable' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return true;
+    }
+    // Streamed with backpressure: a slow reader holds one page of shares, not the epoch.
+    await pipeline(Readable.from(lines), res).catch((err: unknown) => view.log.warn({ err, epoch: epoch.epoch }, 'audit bundle download ended early'));
     return true;
   }
   if (rest.length === 0 && (second === undefined || (second === 'proof' && third !== undefined))) {

@@ -18,6 +18,20 @@ export interface ShareRecord {
   acceptedAtMs: number;
   /** The unique identity of the share (job, extranonce, ntime, nonce, version), for exactly-once. */
   shareKey: string;
+  /**
+   * JSON of the share's ShareProof (protocol/dao/audit-bundle.ts): what the epoch's audit bundle
+   * needs to re-verify it. Absent for shares recorded before it was kept.
+   */
+  proof?: string;
+}
+
+/** A job's verifiable data, written once when the job is issued; shares reference it by key. */
+export interface JobRecord {
+  /** auditJobKey() of the job. */
+  key: string;
+  /** JSON of the AuditJob. */
+  data: string;
+  createdAtMs: number;
 }
 
 export interface BlockRecord {
@@ -74,6 +88,8 @@ export interface PoolTotals {
 export interface Ledger {
   appendShare(share: ShareRecord): Promise<boolean>;
   recordBlock(block: BlockRecord): Promise<void>;
+  /** Idempotent: a job already recorded (by any gateway) is kept. */
+  recordJob(job: JobRecord): Promise<void>;
   recordUpstreamResult(result: UpstreamResultRecord): Promise<void>;
   /**
    * Reads are asynchronous because a shared ledger (PostgreSQL) answers over the network; they see

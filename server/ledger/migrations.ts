@@ -202,6 +202,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'audit bundles: each share keeps its proof, jobs are kept, each epoch its bundle hash',
+    sql: `
+      -- JSON of the share's ShareProof (protocol/dao/audit-bundle.ts); NULL for older shares, which
+      -- an audit bundle lists as unverifiable.
+      ALTER TABLE shares ADD COLUMN proof TEXT;
+      -- The jobs shares were mined on, keyed by the hash of their data (ids repeat across gateways
+      -- and restarts). Written once per issued job, never read on the share path.
+      CREATE TABLE jobs (
+        job_key        TEXT    PRIMARY KEY,
+        data           TEXT    NOT NULL,
+        created_at_ms  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- sha256 of the epoch's audit bundle, computed at close and published with the root.
+      ALTER TABLE epochs ADD COLUMN bundle_hash TEXT;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

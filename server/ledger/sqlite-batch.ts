@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { ItemOutcome } from './group-commit.js';
-import type { BlockRecord, ShareRecord, UpstreamResultRecord } from './ledger.js';
+import type { BlockRecord, JobRecord, ShareRecord, UpstreamResultRecord } from './ledger.js';
 
 /**
  * How one batch of ledger records is written to the SQLite file: one IMMEDIATE transaction, one
@@ -11,6 +11,7 @@ import type { BlockRecord, ShareRecord, UpstreamResultRecord } from './ledger.js
 export type LedgerOp =
   | { kind: 'share'; share: ShareRecord }
   | { kind: 'block'; block: BlockRecord }
+  | { kind: 'job'; job: JobRecord }
   | { kind: 'upstream'; result: UpstreamResultRecord };
 
 /** Per record: true if written, false for a share whose shareKey was already recorded. */
@@ -30,9 +31,9 @@ export function isItemError(error: unknown): boolean {
 /** Prepared once: better-sqlite3 statements are reusable and cheap to run. */
 function prepareWrites(db: Database.Database) {
   return {
-    insertShare: db.prepare<[ShareRecord]>(
-      `INSERT INTO shares (share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms)
-       VALUES (@shareKey, @member, @worker, @sessionId, @jobId, @difficulty, @work, @hash, @acceptedAtMs)
+    insertShare: db.prepare<[Omit<ShareRecord, 'proof'> & { proof: string | null }]>(
+      `INSERT INTO shares (share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms, proof)
+       VALUES (@shareKey, @member, @worker, @sessionId, @jobId, @difficulty, @work, @hash, @acceptedAtMs, @proof)
        ON CONFLICT (share_key) DO NOTHING`,
     ),
     upsertBlock: db.prepare<[Omit<BlockRecord, 'accepted'> & { accepted: 0 | 1 }]>(
@@ -41,6 +42,9 @@ function prepareWrites(db: Database.Database) {
        VALUES (@hash, @height, @member, @jobId, @foundAtMs, @accepted, @reason)
        ON CONFLICT (hash) DO UPDATE SET
          height = coalesce(excluded.height, height), accepted = excluded.accepted, reason = excluded.reason`,
+    ),
+    insertJob: db.prepare<[JobRecord]>(
+      `INSERT INTO jobs (job_key, data, created_at_ms) VALUES (@key, @data, @createdAtMs) ON CONFLICT (job_key) DO NOTHING`,
     ),
     insertUpstream: db.prepare<[Omit<UpstreamResultRecord, 'accepted'> & { accepted: 0 | 1 }]>(
       `INSERT INTO upstream_results (share_key, hash, accepted, reason, at_ms)
@@ -61,7 +65,10 @@ export function createBatchWriter(db: Database.Database): BatchWriter {
       switch (op.kind) {
         case 'share':
           // ON CONFLICT DO NOTHING: a duplicate changes nothing (trigger rows are not counted).
-          return { ok: true, value: stmt.insertShare.run(op.share).changes === 1 };
+          return { ok: true, value: stmt.insertShare.run({ ...op.share, proof: op.share.proof ?? null }).changes === 1 };
+        case 'job':
+          stmt.insertJob.run(op.job);
+          return { ok: true, value: true };
         case 'block':
           stmt.upsertBlock.run({ ...op.block, accepted: op.block.accepted ? 1 : 0 });
           return { ok: true, value: true };

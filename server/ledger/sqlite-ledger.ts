@@ -8,6 +8,7 @@ import {
   DEFAULT_WINDOW_MS,
   emptyMemberSummary,
   type BlockRecord,
+  type JobRecord,
   type Ledger,
   type MemberQueryOptions,
   type MemberSummary,
@@ -189,6 +190,10 @@ export class SqliteLedger implements Ledger {
 
   async recordBlock(block: BlockRecord): Promise<void> {
     await this.queue.submit({ kind: 'block', block });
+  }
+
+  async recordJob(job: JobRecord): Promise<void> {
+    await this.queue.submit({ kind: 'job', job });
   }
 
   async recordUpstreamResult(result: UpstreamResultRecord): Promise<void> {

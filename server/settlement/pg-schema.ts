@@ -87,6 +87,13 @@ export const SETTLEMENT_PG_MIGRATIONS: readonly PgMigration[] = [
       await client.query(`ALTER TABLE epoch_leaves DROP COLUMN proof`);
     },
   },
+  {
+    description: 'audit bundles: each epoch keeps the sha256 of its bundle',
+    sql: `
+      -- Computed at close and published with the root (as epochs.bundle_hash in the SQLite ledger).
+      ALTER TABLE epochs ADD COLUMN bundle_hash text;
+    `,
+  },
 ];
 
 

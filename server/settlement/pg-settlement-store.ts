@@ -10,6 +10,8 @@
 // connections in small statements before the epoch row commits, which makes them count (rows above
 // the last epoch are a crashed close's leftovers, deleted at the next close, under its lock).
 import type pg from 'pg';
+import { concatBytes } from '../../protocol/hex.js';
+import { auditBundleLines, hashBundle, type AuditSource, type ShareRow } from './audit-bundle-lines.js';
 import { changedRowBatches } from './changed-leaves.js';
 import { EpochTrees } from './epoch-trees.js';
 import { provenLeaf } from './proven-leaf.js';
@@ -174,6 +176,8 @@ export class PgSettlementStore implements SettlementStorage {
       await this.insertEpoch(client, built.record, pending.shares, built.tree.leafCount);
       await client.query('COMMIT');
       this.trees.seed(epoch, built.tree);
+      // Kept with the epoch so the publisher, a restarted gateway and the API all use one hash.
+      await this.bundleHash(epoch);
       return { ...built.record, status: 'built', txHash: null, blockNumber: null, publishedAtMs: null };
     } catch (err) {
       // A connection that cannot even roll back is broken: it is destroyed, not pooled again.
@@ -238,6 +242,40 @@ export class PgSettlementStore implements SettlementStorage {
     );
     return rows.map((row) => ({ ...toLeaf(row), status: row.status }));
   }
+
+  auditBundle(epoch: number): AsyncGenerator<string> | undefined {
+    return this.auditLines(epoch);
+  }
+
+  private async *auditLines(epoch: number): AsyncGenerator<string> {
+    const { rows } = await this.pool.query<EpochRow>('SELECT * FROM epochs WHERE epoch = $1', [epoch]);
+    if (!rows[0]) throw new Error(`epoch ${epoch} is not closed`);
+    yield* auditBundleLines(this.auditSource, toEpoch(rows[0]));
+  }
+
+  async bundleHash(epoch: number): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ bundle_hash: string | null }>('SELECT bundle_hash FROM epochs WHERE epoch = $1', [epoch]);
+    if (!rows[0]) return undefined;
+    if (rows[0].bundle_hash !== null) return rows[0].bundle_hash;
+    const hash = await hashBundle(this.auditLines(epoch));
+    await this.pool.query('UPDATE epochs SET bundle_hash = $1 WHERE epoch = $2 AND bundle_hash IS NULL', [hash, epoch]);
+    return hash;
+  }
+
+  /** The epoch's shares carry its number (set at close). Members in byte order, whatever the database's collation. */
+  private readonly auditSource: AuditSource = {
+    previousLeaves: async (n) => concatBytes(...(await this.compactLeaves(this.pool, n))),
+    members: async (n) =>
+      (await this.pool.query(`SELECT member, epoch_work::text, epoch_reward::text FROM epoch_leaves WHERE epoch = $1 ORDER BY member COLLATE "C"`, [n])).rows,
+    shares: async (epoch, afterId, limit) =>
+      (
+        await this.pool.query<ShareRow>(
+          `SELECT id::float8 AS id, member, difficulty, work, hash, proof FROM shares WHERE epoch = $1 AND id > $2 ORDER BY id LIMIT $3`,
+          [epoch.epoch, afterId, limit],
+        )
+      ).rows,
+    job: async (key) => (await this.pool.query<{ data: string }>('SELECT data FROM jobs WHERE job_key = $1', [key])).rows[0]?.data,
+  };
 
   /** An epoch's compact leaves, read on `db` (the close's transaction, or the pool). */
   private async compactLeaves(db: pg.Pool | pg.PoolClient, epoch: number): Promise<Uint8Array[]> {

@@ -174,8 +174,10 @@ export class RootPublisher {
       }
     }
 
+    // The audit bundle's hash goes on-chain with the root; a store that builds no bundle commits to none (zero).
+    const bundleHash = (await this.store.bundleHash?.(n)) ?? ZeroHash;
     const tx = await this.chain.publisher.sender.send(
-      () => distributor.getFunction('publishRoot')(n, epoch.root, epoch.totalWork, epoch.reward, epoch.reinvested) as Promise<ContractTransactionResponse>,
+      () => distributor.getFunction('publishRoot')(n, epoch.root, epoch.totalWork, epoch.reward, epoch.reinvested, bundleHash) as Promise<ContractTransactionResponse>,
     );
     this.log.info({ epoch: n, txHash: tx.hash, root: epoch.root }, 'settlement: root transaction sent');
     await this.hooks.afterRootSent?.(n, tx.hash);

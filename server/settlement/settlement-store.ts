@@ -119,6 +119,13 @@ export interface SettlementStorage {
   leaf(epoch: number, member: string): Promise<ProvenLeaf | undefined>;
   /** The member's leaves in the epochs that changed them, newest first, without proofs, with their epoch's status. */
   memberLeaves(member: string, limit: number, offset?: number): Promise<(LeafRecord & { status: EpochStatus })[]>;
+  /**
+   * The epoch's audit bundle (protocol/dao/audit-bundle.ts), line by line, or undefined when the
+   * epoch is not closed. Optional: a store without bundles publishes a zero bundle hash.
+   */
+  auditBundle?(epoch: number): AsyncGenerator<string> | undefined;
+  /** sha256 of the epoch's audit bundle, computed once and kept; undefined when the epoch is not closed. */
+  bundleHash?(epoch: number): Promise<string | undefined>;
 }
 
 /** The first epoch must start at 1 and each one follow the last; a guard both stores share. */

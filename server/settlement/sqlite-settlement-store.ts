@@ -11,9 +11,11 @@
 // above the last epoch are a crashed close's leftovers: the next close deletes them first.
 import type Database from 'better-sqlite3';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { concatBytes } from '../../protocol/hex.js';
 import { changedRowBatches } from './changed-leaves.js';
 import { EpochTrees } from './epoch-trees.js';
 import { provenLeaf } from './proven-leaf.js';
+import { auditBundleLines, hashBundle, type AuditSource, type ShareRow } from './audit-bundle-lines.js';
 import {
   checkFollows,
   type EpochBuild,
@@ -88,6 +90,15 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
        VALUES (@epoch, @member, @epochWork, @epochReward, @cumulativeWork, @cumulativeReward)`,
     ),
+    auditMembers: db.prepare<[number], { member: string; epoch_work: string; epoch_reward: string }>(
+      `SELECT member, epoch_work, epoch_reward FROM epoch_leaves WHERE epoch = ? ORDER BY member`,
+    ),
+    auditShares: db.prepare<[number, number, number], ShareRow>(
+      `SELECT id, member, difficulty, work, hash, proof FROM shares WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
+    ),
+    auditJob: db.prepare<[string], string>(`SELECT data FROM jobs WHERE job_key = ?`).pluck(),
+    bundleHash: db.prepare<[number], string | null>(`SELECT bundle_hash FROM epochs WHERE epoch = ?`).pluck(),
+    setBundleHash: db.prepare<[string, number]>(`UPDATE epochs SET bundle_hash = ? WHERE epoch = ? AND bundle_hash IS NULL`),
     markSent: db.prepare<[string, number]>(`UPDATE epochs SET status = 'sent', tx_hash = ? WHERE epoch = ? AND status <> 'published'`),
     markPublished: db.prepare<[string, number, number, number]>(
       `UPDATE epochs SET status = 'published', tx_hash = ?, block_number = ?, published_at_ms = ? WHERE epoch = ?`,
@@ -208,6 +219,8 @@ export class SqliteSettlementStore implements SettlementStorage {
       })
       .immediate();
     this.trees.seed(epoch, built.tree);
+    // Kept with the epoch so the publisher, a restarted gateway and the API all use one hash.
+    await this.bundleHash(epoch);
     return { ...record, status: 'built', txHash: null, blockNumber: null, publishedAtMs: null };
   }
 
@@ -248,6 +261,29 @@ export class SqliteSettlementStore implements SettlementStorage {
 
   async memberLeaves(member: string, limit: number, offset = 0): Promise<(LeafRecord & { status: EpochStatus })[]> {
     return this.stmt.memberLeaves.all(member, limit, offset).map((row) => ({ ...toLeaf(row), status: row.status }));
+  }
+
+  auditBundle(epoch: number): AsyncGenerator<string> | undefined {
+    const row = this.stmt.epoch.get(epoch);
+    return row && auditBundleLines(this.auditSource, toEpoch(row));
+  }
+
+  /** The epoch's shares are the rows with id in (firstShareId, lastShareId]. */
+  private readonly auditSource: AuditSource = {
+    previousLeaves: async (n) => concatBytes(...(await this.compactLeaves(n))),
+    members: async (n) => this.stmt.auditMembers.all(n),
+    shares: async (epoch, afterId, limit) => this.stmt.auditShares.all(Math.max(afterId, epoch.firstShareId ?? 0), epoch.lastShareId ?? 0, limit),
+    job: async (key) => this.stmt.auditJob.get(key),
+  };
+
+  async bundleHash(epoch: number): Promise<string | undefined> {
+    const stored = this.stmt.bundleHash.get(epoch);
+    if (stored !== null && stored !== undefined) return stored;
+    const lines = this.auditBundle(epoch);
+    if (!lines) return undefined;
+    const hash = await hashBundle(lines);
+    this.stmt.setBundleHash.run(hash, epoch);
+    return hash;
   }
 
   private lastEpochNow(): EpochRecord | undefined {

@@ -3,6 +3,7 @@ import { bytesToHex, concatBytes, hexToU32, u32ToHex } from '../../protocol/hex.
 import { shareMerkleRoot, verifyShare } from '../../protocol/share.js';
 import { parseSubmitParams, type ShareSubmission } from '../../protocol/stratum-job.js';
 import { difficultyToWork, parseDifficulty, type Difficulty } from '../../protocol/target.js';
+import { shareProofText } from '../work/audit-jobs.js';
 import type { Job } from '../work/job-manager.js';
 import { encodeError, encodeNotification, encodeResult, type RpcRequest } from '../../protocol/stratum/codec.js';
 import { StratumCode, StratumError } from '../../protocol/stratum/errors.js';
@@ -311,6 +312,7 @@ export class StratumSession implements SessionView {
         hash: share.hash,
         acceptedAtMs: nowMs,
         shareKey: share.hash,
+        proof: shareProofText(job.auditKey, this.extranonce1, submission, this.versionMask),
       });
     } catch (err) {
       // Not durable, so not acknowledged: the miner's share is refused rather than lost silently.

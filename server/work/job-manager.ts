@@ -1,3 +1,4 @@
+import { auditJobKey, type AuditJob } from '../../protocol/dao/audit-bundle.js';
 import { bytesToHex, equalBytes, u32ToHex } from '../../protocol/hex.js';
 import { prevhashToStratum, type StratumJob } from '../../protocol/stratum-job.js';
 import { DigestSet } from './digest-set.js';
@@ -23,6 +24,8 @@ export interface Job {
    * cached under this key and survive the refresh instead of being rebuilt by 20,000 sessions.
    */
   merkleKey: object;
+  /** auditJobKey() of the job's data: what its shares' proofs reference in the ledger (derived jobs share it). */
+  auditKey: string;
 }
 
 export interface Generation {
@@ -168,6 +171,7 @@ export class JobManager {
     const job: Job = {
       id,
       template,
+      auditKey: auditJobKey(auditJobOf(template)),
       generation,
       merkleKey: previous !== undefined && sameMerkleInputs(previous.template, template) ? previous.merkleKey : {},
       createdAtMs: this.now(),
@@ -223,6 +227,18 @@ export class JobManager {
     }, this.options.refreshIntervalMs);
     this.refreshTimer.unref();
   }
+}
+
+/** The job data an audit bundle re-verifies shares with (protocol/dao/audit-bundle.ts). */
+export function auditJobOf(template: WorkTemplate): AuditJob {
+  return {
+    prevhash: bytesToHex(template.prevhash),
+    coinb1: bytesToHex(template.coinb1),
+    coinb2: bytesToHex(template.coinb2),
+    merkleBranch: template.merkleBranch.map(bytesToHex),
+    version: template.version,
+    nbits: template.bits,
+  };
 }
 
 /** Whether two templates give every (extranonce1, extranonce2) the same merkle root. */

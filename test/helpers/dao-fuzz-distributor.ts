@@ -36,10 +36,10 @@ export async function publishAction(ctx: FuzzContext): Promise<void> {
   const reinvested = rng.chance(0.5) ? BigInt(rng.range(0, 100_000)) * 10n ** 12n : 0n;
   assert.deepEqual(dist.expectPublish(epoch, tree.root), { ok: true });
   ctx.trace.push(`publish epoch ${epoch}: ${leaves.size} leaves, reward ${reward}, reinvested ${reinvested} expecting success`);
-  const receipt = await mined(ctx.c.distributor.publishRoot(epoch, tree.root, tree.totalWork, reward, reinvested));
+  const receipt = await mined(ctx.c.distributor.publishRoot(epoch, tree.root, tree.totalWork, reward, reinvested, tree.root));
   assert.deepEqual(
     eventsOf(receipt, ctx.c.distributor, 'RootPublished').map(comparable),
-    [[epoch, tree.root, tree.totalWork, reward, reinvested]].map(comparable),
+    [[epoch, tree.root, tree.totalWork, reward, reinvested, tree.root]].map(comparable),
   );
   dist.applyPublish({ epoch, tree, reward, reinvested }, leaves);
 }
@@ -51,7 +51,7 @@ async function invalidPublish(ctx: FuzzContext): Promise<void> {
   if (variant === 0) {
     ctx.trace.push(`publish by non-publisher ${ctx.outsider.address} expecting AccessControlUnauthorizedAccount`);
     const role = await ctx.c.distributor.PUBLISHER_ROLE();
-    await expectRevert(ctx.as(ctx.c.distributor, ctx.outsider).publishRoot(dist.latestEpoch + 1, root, 1, 0, 0), 'AccessControlUnauthorizedAccount', [ctx.outsider.address, role]);
+    await expectRevert(ctx.as(ctx.c.distributor, ctx.outsider).publishRoot(dist.latestEpoch + 1, root, 1, 0, 0, ZeroHash), 'AccessControlUnauthorizedAccount', [ctx.outsider.address, role]);
     return;
   }
   // An old or repeated epoch, or an empty root for the next one.
@@ -60,7 +60,7 @@ async function invalidPublish(ctx: FuzzContext): Promise<void> {
   const expected = dist.expectPublish(epoch, posted);
   assert.equal(expected.ok, false, 'an invalid publication was generated');
   ctx.trace.push(`publish epoch ${epoch} with ${posted === ZeroHash ? 'an empty root' : 'a root'} expecting ${expected.ok ? 'success' : expected.error}`);
-  if (!expected.ok) await expectRevert(ctx.c.distributor.publishRoot(epoch, posted, 1, 0, 0), expected.error, expected.args);
+  if (!expected.ok) await expectRevert(ctx.c.distributor.publishRoot(epoch, posted, 1, 0, 0, ZeroHash), expected.error, expected.args);
 }
 
 /**

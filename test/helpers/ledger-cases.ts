@@ -34,6 +34,8 @@ export interface LedgerInspector {
   upstreamResults(): Promise<{ shareKey: string; accepted: boolean; reason: string | null; atMs: number }[]>;
   /** member_totals and the pool totals must equal what the share rows say. */
   assertTotalsConsistent(): Promise<void>;
+  /** What audit bundles read: each share's proof by key, and the jobs. */
+  auditRows(): Promise<{ proofs: { shareKey: string; proof: string | null }[]; jobs: { key: string; data: string }[] }>;
 }
 
 export interface LedgerKind {
@@ -151,6 +153,23 @@ export function ledgerCases(kind: LedgerKind): void {
     assert.equal((await ledger.member(BOB)).shares, 0, 'the duplicate credited nobody');
     assert.equal((await ledger.totals()).members, 1);
     await db.assertTotalsConsistent();
+  });
+
+  test(name("a share's proof and each job are kept for the audit bundle, a job once however often recorded"), async (t) => {
+    const location = await kind.createStore(t);
+    const ledger = await kind.open(t, location);
+    const db = kind.inspect(t, location);
+    const job = { key: 'k1', data: '{"prevhash":"00"}', createdAtMs: 1 };
+    await Promise.all([ledger.recordJob(job), ledger.recordJob({ ...job, data: 'ignored: the key is already recorded' })]);
+    await ledger.appendShare(share('with-proof', { proof: '{"job":"k1"}' }));
+    await ledger.appendShare(share('without-proof'));
+    assert.deepEqual(await db.auditRows(), {
+      proofs: [
+        { shareKey: 'with-proof', proof: '{"job":"k1"}' },
+        { shareKey: 'without-proof', proof: null },
+      ],
+      jobs: [{ key: 'k1', data: '{"prevhash":"00"}' }],
+    });
   });
 
   test(name('committed data survives close and reopen; close flushes the queue, then refuses appends and reads'), async (t) => {

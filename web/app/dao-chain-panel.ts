@@ -1,6 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import type { ChainConfig } from '../chain/chain-config.js';
 import type { ChainSession, ChainSnapshot } from '../chain/chain-session.js';
+import type { ShareAuditResult } from '../chain/share-audit.js';
 import { formatDuration, formatToken } from './chain-format.js';
 import './confirm-dialog.js';
 import type { ConfirmDialog } from './confirm-dialog.js';
@@ -19,7 +20,10 @@ export class DaoChainPanel extends LitElement {
     session: { attribute: false },
     snapshot: { attribute: false },
     config: { attribute: false },
+    shareAudit: { state: true },
   };
+  /** The last "are all my shares in the epoch" check: running, its result, or why it failed. */
+  shareAudit: { running: true } | { running: false; result?: ShareAuditResult; error?: string } | undefined;
   session: ChainSession | undefined;
   snapshot: ChainSnapshot | undefined;
   config: ChainConfig | undefined;
@@ -67,6 +71,7 @@ export class DaoChainPanel extends LitElement {
         </div>
       </div>
       ${this.renderProof()}
+      ${this.renderShareAudit()}
       <dl>
         <dt>Claimable reward</dt>
         <dd data-claimable=${s.claimable?.toString() ?? ''}>${s.claimable === undefined ? '—' : token(s.claimable)}</dd>
@@ -97,6 +102,44 @@ export class DaoChainPanel extends LitElement {
       role=${failed ? 'alert' : 'status'}>
       ${failed ? html`Proof NOT verified against the on-chain root of epoch ${proof.epoch} <span aria-label="not verified">✗</span>: ` : ''}${proof.reason}
     </p>`;
+  }
+
+  private renderShareAudit() {
+    const epoch = this.snapshot?.proof?.epoch ?? 0;
+    if (!this.snapshot?.address || epoch === 0) return '';
+    const audit = this.shareAudit;
+    const result = audit && !audit.running ? audit.result : undefined;
+    const missing = result?.missing ?? [];
+    return html`
+      <div class="row">
+        <button type="button" data-testid="check-shares" ?disabled=${audit?.running === true} @click=${() => void this.checkShares(epoch)}>
+          Check my shares are in epoch ${epoch}
+        </button>
+        ${audit?.running ? html`<small>downloading the epoch's audit bundle…</small>` : ''}
+      </div>
+      ${result && missing.length === 0
+        ? html`<p class="ok" role="status" data-share-audit="complete" data-share-audit-checked=${result.checked}>
+            All ${result.checked.toLocaleString()} of your shares are in epoch ${result.epoch} ✓
+          </p>`
+        : ''}
+      ${result && missing.length > 0
+        ? html`<div class="bad" role="alert" data-share-audit="missing" data-share-audit-missing=${missing.length}>
+            ${missing.length.toLocaleString()} of your ${result.checked.toLocaleString()} accepted shares are missing from epoch ${result.epoch}:
+            <ul>${missing.map((s) => html`<li data-missing-share>sent ${new Date(s.submittedAtMs).toLocaleString()}: job ${s.jobId}, extranonce2 ${s.extranonce2}, nonce ${s.nonce}</li>`)}</ul>
+          </div>`
+        : ''}
+      ${audit && !audit.running && audit.error ? html`<p class="error" role="alert" data-share-audit="error">${audit.error}</p>` : ''}
+    `;
+  }
+
+  private async checkShares(epoch: number): Promise<void> {
+    if (!this.session) return;
+    this.shareAudit = { running: true };
+    try {
+      this.shareAudit = { running: false, result: await this.session.checkShares(epoch) };
+    } catch (err) {
+      this.shareAudit = { running: false, error: `Could not check your shares: ${err instanceof Error ? err.message : String(err)}` };
+    }
   }
 
   private renderClaim(token: (amount: bigint) => string) {

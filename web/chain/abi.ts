@@ -10,7 +10,7 @@ export const DISTRIBUTOR_ABI = [
   'function challengeEndsAt(uint64 epoch) view returns (uint64)',
   'function vetoedAt(uint64 epoch) view returns (uint64)',
   'event RootVetoed(uint64 indexed epoch, string reason, address indexed guardian)',
-  'function epochs(uint64 epoch) view returns ((bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested, uint64 publishedAt))',
+  'function epochs(uint64 epoch) view returns ((bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested, uint64 publishedAt, bytes32 bundleHash))',
   'function claimed(address account) view returns (uint256)',
   'function claim(address account, uint64 epoch, uint256 cumulativeWork, uint256 cumulativeReward, bytes32[] proof)',
   // Decoded when a claim sent from the member's own wallet reverts.

@@ -6,6 +6,7 @@ import { getAddress } from 'ethers';
 import type { CurrentEpoch } from '../../protocol/api.js';
 import { ChainClock, type ProposalKind, type ProposalView, type TreasuryView, type VoteSupport } from '../../protocol/dao/index.js';
 import type { MemberStore } from '../store/member-store.js';
+import type { ShareAuditResult } from './share-audit.js';
 import type { ProofRow, RelayStatus, VoteRow } from '../store/schema.js';
 import type { ChainConfig } from './chain-config.js';
 import { DaoReader, type RootWindow } from './dao-reader.js';
@@ -127,6 +128,17 @@ export class ChainSession {
       const epoch = BigInt(await this.reader.latestFinalEpoch());
       this.update({ claim: await requestClaim(await memberSigner(this.store), this.config, epoch) });
     });
+  }
+
+  /**
+   * Whether every share this device saw accepted in `epoch` is in the epoch's audit bundle. The
+   * checker is loaded on first use: most visits never ask.
+   */
+  async checkShares(epoch: number): Promise<ShareAuditResult> {
+    const address = this.state.address;
+    if (!address) throw new Error('there is no member address to check shares for');
+    const { checkSharesInEpoch } = await import('./share-audit.js');
+    return checkSharesInEpoch(this.store, address, epoch);
   }
 
   /** Sends the claim from the member's injected wallet, which pays the gas. */

@@ -115,6 +115,20 @@ export async function fetchEpochs(): Promise<EpochsResponse> {
   };
 }
 
+/** GET /api/epochs/:n: one closed epoch's share window (the rest is read elsewhere). */
+export async function fetchEpochWindow(epoch: number): Promise<{ epoch: number; startMs: number; endMs: number }> {
+  const body = await getJson<EpochInfo>(`/api/epochs/${epoch}`);
+  if (typeof body.startMs !== 'number' || typeof body.endMs !== 'number') throw new Error(`the gateway sent no time window for epoch ${epoch}`);
+  return { epoch: Number(body.epoch), startMs: body.startMs, endMs: body.endMs };
+}
+
+/** GET /api/epochs/:n/audit: the epoch's audit bundle as a byte stream (NDJSON, protocol/dao/audit-bundle.ts). */
+export async function fetchAuditBundle(epoch: number): Promise<ReadableStream<Uint8Array>> {
+  const res = await request(`/api/epochs/${epoch}/audit`);
+  if (!res.body) throw new Error(`the gateway sent an empty audit bundle for epoch ${epoch}`);
+  return res.body;
+}
+
 /** The member's leaf in `epoch` ('latest': the gateway's newest); null when the member has none there. */
 export async function fetchProof(epoch: number | 'latest', account: string): Promise<ProofResponse | null> {
   let body: OnWire<ProofResponse>;

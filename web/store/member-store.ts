@@ -86,6 +86,8 @@ export interface MemberStore extends ChainRecords {
   shareCounts(): Promise<ShareCounts>;
   /** Work of the accepted shares, in expected hashes (difficulty x 2^32 each): the "counted locally" figure. */
   acceptedWork(): Promise<number>;
+  /** The accepted shares sent at or after `fromMs` and answered at or before `toMs`: those an epoch with that window must hold. */
+  acceptedSharesIn(fromMs: number, toMs: number): Promise<ShareRow[]>;
 
   /** Stores a snapshot of the gateway's credit; one taken at the same atMs replaces it. */
   addAccrual(snapshot: AccrualSnapshot): Promise<void>;
@@ -226,6 +228,11 @@ export async function openMemberStore(name: string = MEMBER_DB_NAME, options: Op
     async acceptedWork() {
       const accepted = await db.getAllFromIndex('shares', 'by-status', 'accepted');
       return accepted.reduce((sum, share) => sum + difficultyToWork(share.difficulty), 0);
+    },
+
+    async acceptedSharesIn(fromMs, toMs) {
+      const sent = await db.getAllFromIndex('shares', 'by-submittedAtMs', IDBKeyRange.bound(fromMs, toMs));
+      return sent.filter((share) => share.status === 'accepted' && share.answeredAtMs !== undefined && share.answeredAtMs <= toMs);
     },
 
     async addAccrual(snapshot) {

@@ -7,6 +7,7 @@ import {
   DEFAULT_WINDOW_MS,
   emptyMemberSummary,
   type BlockRecord,
+  type JobRecord,
   type Ledger,
   type MemberQueryOptions,
   type MemberSummary,
@@ -49,6 +50,7 @@ export interface PgLedgerStats extends GroupCommitStats {
 type LedgerOp =
   | { kind: 'share'; share: ShareRecord }
   | { kind: 'block'; block: BlockRecord }
+  | { kind: 'job'; job: JobRecord }
   | { kind: 'upstream'; result: UpstreamResultRecord };
 
 /** Connects, brings the ledger's tables up to date, and returns the ledger; the URL may hold a password (never logged as is). */
@@ -117,6 +119,10 @@ export class PgLedger implements Ledger {
 
   async recordBlock(block: BlockRecord): Promise<void> {
     await this.queue.submit({ kind: 'block', block });
+  }
+
+  async recordJob(job: JobRecord): Promise<void> {
+    await this.queue.submit({ kind: 'job', job });
   }
 
   async recordUpstreamResult(result: UpstreamResultRecord): Promise<void> {
@@ -268,10 +274,12 @@ export class PgLedger implements Ledger {
         shares.map((s) => s.hash),
         shares.map((s) => s.acceptedAtMs),
         this.instanceId,
+        shares.map((s) => s.proof ?? null),
       ]);
       for (const row of rows) inserted.add(row.share_key);
     }
     for (const op of ops) {
+      if (op.kind === 'job') await client.query(BATCH_SQL.job, [op.job.key, op.job.data, op.job.createdAtMs]);
       if (op.kind !== 'block') continue;
       const b = op.block;
       await client.query(BATCH_SQL.block, [b.hash, b.height, b.member, b.jobId, b.foundAtMs, b.accepted, b.reason]);

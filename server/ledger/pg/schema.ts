@@ -93,4 +93,19 @@ export const LEDGER_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    description: 'audit bundles: each share keeps its proof, jobs are kept',
+    sql: `
+      -- As in the SQLite ledger (migrations.ts): the share's ShareProof as JSON, and its job by key.
+      ALTER TABLE shares ADD COLUMN proof text;
+      -- An epoch's bundle reads its shares in id order. Partial: a share is indexed when its epoch
+      -- is set at close, never on the share path (new shares have none).
+      CREATE INDEX shares_epoch_id ON shares (epoch, id) WHERE epoch IS NOT NULL;
+      CREATE TABLE jobs (
+        job_key        text    PRIMARY KEY,
+        data           text    NOT NULL,
+        created_at_ms  bigint  NOT NULL
+      );
+    `,
+  },
 ];

@@ -14,12 +14,12 @@ export const BATCH_SQL = {
   shares: `
     WITH input AS (
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                           $6::float8[], $7::float8[], $8::text[], $9::bigint[])
-        AS t (share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms)
+                           $6::float8[], $7::float8[], $8::text[], $9::bigint[], $11::text[])
+        AS t (share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms, proof)
     ),
     inserted AS (
-      INSERT INTO shares (share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms, gateway_id)
-      SELECT share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms, $10::smallint FROM input
+      INSERT INTO shares (share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms, gateway_id, proof)
+      SELECT share_key, member, worker, session_id, job_id, difficulty, work, hash, accepted_at_ms, $10::smallint, proof FROM input
       ON CONFLICT (share_key) DO NOTHING
       RETURNING share_key, member, work, accepted_at_ms
     ),
@@ -54,6 +54,9 @@ export const BATCH_SQL = {
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (hash) DO UPDATE SET
       height = coalesce(excluded.height, blocks.height), accepted = excluded.accepted, reason = excluded.reason`,
+
+  /** A job is written once by whichever gateway issues it; its key is the hash of its data. */
+  job: `INSERT INTO jobs (job_key, data, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (job_key) DO NOTHING`,
 
   upstream: `
     INSERT INTO upstream_results (share_key, hash, accepted, reason, at_ms)
