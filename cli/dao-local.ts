@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import Database from 'better-sqlite3';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import { startAnvil, type Anvil } from '../server/chain/anvil.js';
+import { contractsFingerprint } from '../server/chain/artifacts.js';
 import { deployDao, readDeployment, writeDeployment, type DaoDeployment } from '../server/chain/deploy.js';
 import { ConfigError, envName, loadConfig, SETTINGS } from '../server/config.js';
 import { startGateway, type Gateway } from '../server/gateway.js';
@@ -115,26 +116,31 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Reuses the deployment recorded in the data folder when the chain still holds it; deploys afresh
- * otherwise. A fresh deployment beside a ledger that already settled epochs would leave those
+ * Reuses the deployment recorded in the data folder when the chain still holds it and it was made
+ * from the contracts built now; deploys afresh otherwise. A fresh deployment beside a ledger that already settled epochs would leave those
  * epochs pointing at a chain that is gone, so that case stops with instructions instead.
  */
 async function ensureDeployment(anvil: Anvil, deploymentFile: string, ledgerFile: string): Promise<DaoDeployment> {
   const provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1 });
   try {
+    const fingerprintFile = `${deploymentFile}.contracts-sha256`;
+    const fingerprint = contractsFingerprint();
     if (existsSync(deploymentFile)) {
-      const recorded = readDeployment(deploymentFile);
-      if (recorded.chainId === anvil.chainId && (await provider.getCode(recorded.governor)) !== '0x') return recorded;
+      const sameContracts = existsSync(fingerprintFile) && readFileSync(fingerprintFile, 'utf8').trim() === fingerprint;
+      if (sameContracts) {
+        const recorded = readDeployment(deploymentFile);
+        if (recorded.chainId === anvil.chainId && (await provider.getCode(recorded.governor)) !== '0x') return recorded;
+      }
+      // Deploying afresh would leave the ledger's settled epochs pointing at contracts it no longer uses.
       if (settledEpochs(ledgerFile) > 0) {
-        throw new Error(
-          `the local chain lost the DAO contracts recorded in ${deploymentFile}, but ${ledgerFile} holds epochs settled on them: ` +
-            'start with another --data-dir, or delete the data folder to begin again',
-        );
+        const why = sameContracts ? 'the local chain lost the DAO contracts recorded in' : 'the DAO contracts were rebuilt with changes since the deployment recorded in';
+        throw new Error(`${why} ${deploymentFile}, but ${ledgerFile} holds epochs settled on them: start with another --data-dir, or delete the data folder to begin again`);
       }
     }
     const deployer = new Wallet(anvil.accounts[0]!.privateKey, provider);
     const deployment = await deployDao(deployer, { votingPeriodSeconds: LOCAL_VOTING_PERIOD_SECONDS });
     writeDeployment(deploymentFile, deployment);
+    writeFileSync(fingerprintFile, fingerprint + '\n');
     return deployment;
   } finally {
     provider.destroy();

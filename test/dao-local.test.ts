@@ -2,7 +2,7 @@
 // runs the gateway against it. Built code in a child process, real anvil, real HTTP.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -99,6 +99,14 @@ test('npm start runs chain, contracts and gateway together, and keeps the chain 
   assert.equal(again.distributor, deployment.distributor, 'the same contracts, not a second deployment');
   assert.equal(again.governor, deployment.governor);
   assert.equal(await stop(second), 0, second.output());
+
+  // A data folder from an older build: its contracts have other functions and rules, so they are
+  // deployed afresh (no epoch was settled on the old ones) instead of being reused.
+  writeFileSync(join(dataDir, 'chain', 'deployment.json.contracts-sha256'), '0'.repeat(64) + '\n');
+  const third = await startLocal(dataDir);
+  const rebuilt = (await (await fetch(`${third.url}api/chain`)).json()) as Record<string, any>;
+  assert.notEqual(rebuilt.governor, deployment.governor, 'contracts from another build are deployed again');
+  assert.equal(await stop(third), 0, third.output());
 });
 
 test('npm start -- --help explains itself; a bad option is refused with status 2', async () => {

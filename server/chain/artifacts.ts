@@ -1,6 +1,7 @@
 // Loads the compiled contracts written by scripts/compile-contracts.ts. The artifacts live under
 // build/contracts/ at the package root, which is found by walking up from this module: that works
 // both from source (tsx, server/chain/) and from the compiled copy (build/node/server/chain/).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InterfaceAbi } from 'ethers';
@@ -50,4 +51,15 @@ export function loadArtifact(name: ContractName): Artifact {
 
 export function artifactPath(name: ContractName): string {
   return join(packageRoot(import.meta.url), 'build', 'contracts', `${name}.json`);
+}
+
+/**
+ * A fingerprint of the DAO contracts' creation bytecode: a deployment made from other bytecode
+ * (an older build) has other functions and rules, so a recorded deployment is reused only when
+ * this matches what was recorded beside it.
+ */
+export function contractsFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const name of ['TestRewardToken', 'Treasury', 'RewardDistributor', 'WorkGovernor'] as const) hash.update(loadArtifact(name).bytecode);
+  return hash.digest('hex');
 }
