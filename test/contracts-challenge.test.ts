@@ -38,7 +38,7 @@ async function challengedDao(challengePeriodSeconds = CHALLENGE_SECONDS): Promis
 /** Epoch `epoch`'s root over Alice and Bob, each owed `reward` in total so far. */
 async function publish(c: DaoContracts, epoch: number, work: bigint, reward: bigint) {
   const tree = workTree([[alice.address, work, reward], [bob.address, work, reward]]);
-  const receipt = await mined(c.distributor.publishRoot(epoch, tree.root, tree.totalWork, 2n * reward, 0n));
+  const receipt = await mined(c.distributor.publishRoot(epoch, tree.root, tree.totalWork, 2n * reward, 0n, ZeroHash));
   const block = await chain.provider.getBlock(receipt.blockNumber);
   return { tree, publishedAt: BigInt(block!.timestamp) };
 }
