@@ -86,6 +86,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       else parts.hub().strike(session.connection, fault);
     },
     forward: parts.forward,
+    onDifficultySent: (difficulty) => metrics.difficultySent.observe(difficulty),
     onSessionClosed: (session) => extranonces.hold(session.subscriptionId, session.extranonce, session.connection.remoteAddress),
   };
 }

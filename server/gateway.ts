@@ -11,8 +11,7 @@ import { gatewaySessionContext } from './gateway-sessions.js';
 import type { GatewayView } from './gateway-view.js';
 import { refuseSharesWhileLost } from './instance-registry.js';
 import { listenForMiners } from './listeners.js';
-import { createMetrics } from './metrics.js';
-import type { Registry } from 'prom-client';
+import { createMetrics, settlementObserver, type Metrics } from './metrics.js';
 import { PoolStats } from './pool-stats.js';
 import { startRelayer } from './relayer/relayer.js';
 import { startSettlement, type SettlementHooks } from './settlement/settlement.js';
@@ -71,6 +70,10 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   const source = overrides.source ?? openWorkSource(config.source, log);
   const stats = new PoolStats();
   const metrics = createMetrics();
+  backend.ledger.observeCommits?.((batch) => {
+    metrics.ledgerCommitSeconds.observe({ outcome: batch.ok ? 'committed' : 'failed' }, batch.ms / 1000);
+    metrics.ledgerCommitBatch.observe(batch.size);
+  });
   const banExempt = cidrBlockList(config.banExempt);
   const extranonces = closer.add(
     new ExtranonceResume({
@@ -108,7 +111,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   followTemplates(source, { extranonces, hub, jobs, versionRollingMask: () => ctx.versionRollingMask, log });
   closer.push(() => source.stop());
   await source.start();
-  const settling = config.chainRpcUrl ? await startSettling(config, backend, log, closer, overrides.settlementHooks, metrics.registry) : {};
+  const settling = config.chainRpcUrl ? await startSettling(config, backend, log, closer, overrides.settlementHooks, metrics) : {};
 
   const webRoot = config.webRoot && existsSync(resolve(config.webRoot)) ? resolve(config.webRoot) : undefined;
   const view: GatewayView = {
@@ -130,6 +133,9 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
     },
     refreshGauges() {
       metrics.connections.set(hub.sessions.size);
+      const byTransport = { tcp: 0, ws: 0 };
+      for (const session of hub.sessions.values()) if (session.connection.transport) byTransport[session.connection.transport]++;
+      for (const [transport, count] of Object.entries(byTransport)) metrics.connectionsByTransport.set({ transport }, count);
       metrics.miners.set(hub.memberWorkers.size);
       metrics.hashrate.set(stats.hashesPerSecond());
       metrics.sourceConnected.set(source.connected ? 1 : 0);
@@ -153,11 +159,11 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
 }
 
 /** The settlement chain, the epoch settlement and the relayer, keeping their tables in the ledger's database. */
-async function startSettling(config: GatewayConfig, backend: Backend, log: Logger, closer: Closer, hooks: SettlementHooks | undefined, registry: Registry) {
+async function startSettling(config: GatewayConfig, backend: Backend, log: Logger, closer: Closer, hooks: SettlementHooks | undefined, metrics: Metrics) {
   const chain = closer.add(await openDaoChain(config, log), (c) => c.close());
   const store = await backend.settlementStore(log);
-  const settlement = closer.add(await startSettlement({ chain, store, leadership: backend.leadership({ log }), log, config, hooks }), (s) => s.stop());
+  const settlement = closer.add(await startSettlement({ chain, store, leadership: backend.leadership({ log }), log, config, hooks, observer: settlementObserver(metrics) }), (s) => s.stop());
   const relayStore = await backend.relayStorage(log);
-  const relayer = closer.add(await startRelayer({ chain, store: relayStore, leadership: settlement.leadership, log, config, registry }), (r) => r.stop());
+  const relayer = closer.add(await startRelayer({ chain, store: relayStore, leadership: settlement.leadership, log, config, registry: metrics.registry }), (r) => r.stop());
   return { chain, settlement, relayer };
 }
