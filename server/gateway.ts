@@ -9,6 +9,7 @@ import { Closer } from './closer.js';
 import { redact, type GatewayConfig } from './config.js';
 import { gatewaySessionContext } from './gateway-sessions.js';
 import type { GatewayView } from './gateway-view.js';
+import { healthProblems } from './health.js';
 import { refuseSharesWhileLost } from './instance-registry.js';
 import { listenForMiners } from './listeners.js';
 import { createMetrics, settlementObserver, type Metrics } from './metrics.js';
@@ -71,7 +72,8 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   const stats = new PoolStats();
   const metrics = createMetrics();
   backend.ledger.observeCommits?.((batch) => {
-    metrics.ledgerCommitSeconds.observe({ outcome: batch.ok ? 'committed' : 'failed' }, batch.ms / 1000);
+    metrics.ledgerCommitSeconds.observe(batch.ms / 1000);
+    if (!batch.ok) metrics.ledgerCommitFailures.inc();
     metrics.ledgerCommitBatch.observe(batch.size);
   });
   const banExempt = cidrBlockList(config.banExempt);
@@ -144,6 +146,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
       metrics.extranonceInUse.set(extranonce.inUse);
       metrics.extranonceHeld.set(extranonce.held);
       metrics.jobs.set(jobs.size);
+      metrics.healthProblems.set(healthProblems(view).length);
     },
   };
 
