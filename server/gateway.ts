@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { openBackend } from './backend/open-backend.js';
 import { openDaoChain } from './chain/open-chain.js';
@@ -12,6 +12,7 @@ import type { GatewayView } from './gateway-view.js';
 import { healthProblems } from './health.js';
 import { refuseSharesWhileLost } from './instance-registry.js';
 import { listenForMiners } from './listeners.js';
+import { createLogger } from './logger.js';
 import { createMetrics, settlementObserver, type Metrics } from './metrics.js';
 import { PoolStats } from './pool-stats.js';
 import { startRelayer } from './relayer/relayer.js';
@@ -55,7 +56,7 @@ export interface GatewayOverrides {
  * a failed start and close() both close what was started, in reverse, once.
  */
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
-  const log = overrides.logger ?? pino({ level: config.logLevel, base: undefined });
+  const log = overrides.logger ?? createLogger(config.logLevel);
   const closer = new Closer();
   try {
     return await compose(config, overrides, log, closer);
