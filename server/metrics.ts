@@ -33,6 +33,7 @@ export function createMetrics() {
     // Browser miners sit near 2^-10, ASICs up to 2^40: a bucket per factor of 4 covers both in 26.
     difficultySent: new Histogram({ name: 'dao_gateway_vardiff_difficulty', help: 'Difficulty sent to a miner: the first after authorize, each retarget and accepted suggestion', buckets: exponentialBuckets(2 ** -10, 4, 26), registers: [registry] }),
     ledgerCommitSeconds: new Histogram({ name: 'dao_gateway_ledger_commit_seconds', help: 'Wall time of one ledger group-commit transaction (SQLite writer or PostgreSQL round trip), fsync included', buckets: exponentialBuckets(0.0005, 2, 14), registers: [registry] }),
+    shareAckSeconds: new Histogram({ name: 'dao_gateway_share_ack_seconds', help: 'From a verified share to its durable ledger record, after which the miner is answered at once (ms resolution)', buckets: exponentialBuckets(0.001, 2, 13), registers: [registry] }),
     ledgerCommitFailures: new Counter({ name: 'dao_gateway_ledger_commit_failures_total', help: 'Ledger transactions that failed as a whole (every record of the batch refused)', registers: [registry] }),
     ledgerCommitBatch: new Histogram({ name: 'dao_gateway_ledger_commit_batch_size', help: 'Records in one ledger group-commit transaction', buckets: exponentialBuckets(1, 2, 12), registers: [registry] }),
     epochsClosed: new Counter({ name: 'dao_gateway_epochs_closed_total', help: 'Epochs this gateway closed (as the settlement leader)', registers: [registry] }),

@@ -96,6 +96,7 @@ describe('operator metrics, dashboard and alerts', () => {
     assert.ok(value(exposed.get('dao_gateway_ledger_commit_seconds_count')) >= 2, 'each commit records its latency');
     assert.ok(value(exposed.get('dao_gateway_ledger_commit_seconds_sum')) > 0);
     assert.ok(value(exposed.get('dao_gateway_ledger_commit_batch_size_count')) >= 2);
+    assert.equal(value(exposed.get('dao_gateway_share_ack_seconds_count')), 2, 'each accepted share records its ack latency');
     assert.ok(value(exposed.get('dao_gateway_vardiff_difficulty_count')) >= 2, 'the difficulty sent to each miner is observed');
     assert.equal(value(exposed.get('dao_gateway_vardiff_difficulty_bucket'), 'le="+Inf"'), value(exposed.get('dao_gateway_vardiff_difficulty_count')));
     assert.equal(value(exposed.get('dao_gateway_epochs_closed_total')), 1);
