@@ -3,6 +3,7 @@ import { ConfigError, envName, loadConfig, SETTINGS, type GatewayConfig } from '
 import { startGateway } from '../server/gateway.js';
 import { tuneHeapForManyConnections } from '../server/heap-tuning.js';
 import { parseOptions } from './args.js';
+import { helpLine, settingsHelp } from './settings-help.js';
 import { UsageError } from './usage-error.js';
 
 const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
@@ -11,9 +12,6 @@ const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   help: { type: 'boolean', short: 'h' },
   ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const, multiple: s.repeatable ?? false }])),
 };
-
-/** Help column: the longest flag and two spaces, so no flag runs into its text. */
-const FLAG_COLUMN = Math.max(24, ...SETTINGS.map((s) => s.flag.length + 2));
 
 const USAGE = `usage: dao-gateway [--config FILE] [options]
 
@@ -26,9 +24,9 @@ HTTP API (/healthz, /api/stats, /api/members/:address, /api/epochs, /api/proposa
 Every option can also be set in the JSON config file (same names) or as an environment variable
 (--http-port is DAO_GATEWAY_HTTP_PORT); flags win over the environment, which wins over the file.
 
-${SETTINGS.map((s) => `  --${s.flag.padEnd(FLAG_COLUMN)}${s.help}`).join('\n')}
-  --${'payout-script'.padEnd(FLAG_COLUMN)}scriptPubKey (hex) the block reward pays, with a node source
-  --${'config'.padEnd(FLAG_COLUMN)}a JSON config file (or ${envName('config')})`;
+${settingsHelp()}
+${helpLine('payout-script', 'scriptPubKey (hex) the block reward pays, with a node source')}
+${helpLine('config', `a JSON config file (or ${envName('config')})`)}`;
 
 /**
  * The configuration dao-gateway would run with for these arguments, or 'help'; throws UsageError

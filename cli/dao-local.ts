@@ -11,6 +11,7 @@ import { startGateway, type Gateway } from '../server/gateway.js';
 import { tuneHeapForManyConnections } from '../server/heap-tuning.js';
 import { parseOptions } from './args.js';
 import { startDemoPartner, type DemoPartner } from './demo-partner.js';
+import { helpLine, settingsHelp } from './settings-help.js';
 import { UsageError } from './usage-error.js';
 
 const OPTIONS: NonNullable<ParseArgsConfig['options']> = {
@@ -29,6 +30,16 @@ const LOCAL_VOTING_PERIOD_SECONDS = 600;
  */
 const LOCAL_BLOCK_SECONDS = 2;
 
+/** The settings local mode fills in or changes, as dao-local --help shows them. */
+const LOCAL_CHANGES: Readonly<Record<string, string>> = {
+  'chain-rpc': 'the local anvil, always',
+  'chain-deployment': 'DATA_DIR/chain/deployment.json (deployed on first start), always',
+  'publisher-key': "anvil's first development key, always",
+  'relayer-key': 'may be the publisher key (local mode allows it)',
+  'chain-public-rpc': 'the local anvil',
+  'epoch-seconds': LOCAL_EPOCH_SECONDS,
+};
+
 const USAGE = `usage: npm start [-- options]   (node bin/dao-local.mjs [options])
 
 Runs the whole DAO on this machine: a local chain (anvil, kept in DATA_DIR/chain), the DAO
@@ -36,8 +47,14 @@ contracts and a test reward token deployed on it, and the pool gateway with the 
 source, settlement every ${LOCAL_EPOCH_SECONDS} s and the relayer, serving the web app; and a demo
 partner page embedding the widget from another site (127.0.0.2), to try the widget as partners do.
 
-Takes every dao-gateway option (see dao-gateway --help); the chain options are filled in.
-The chain keys are anvil's public development keys: never use them for anything real.`;
+Every option can also be set in a JSON config file (--config, same names) or as an environment
+variable (--http-port is DAO_GATEWAY_HTTP_PORT), as for dao-gateway. [here: ...] is what local mode
+uses instead of the gateway's default; where it says "always", no flag changes it.
+The chain keys are anvil's public development keys: never use them for anything real.
+
+${settingsHelp(LOCAL_CHANGES)}
+${helpLine('payout-script', 'scriptPubKey (hex) the block reward pays, with a node source')}
+${helpLine('config', `a JSON config file (or ${envName('config')})`)}`;
 
 /** Runs the local DAO until SIGINT or SIGTERM; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {

@@ -78,6 +78,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       stats.accept(work);
       metrics.sharesAccepted.inc();
       metrics.workAccepted.inc(work);
+      metrics.shareAckSeconds.observe((Date.now() - share.nowMs) / 1000);
     },
     onShareRejected(session, reason, fault) {
       stats.reject(reason);
@@ -86,6 +87,7 @@ export function gatewaySessionContext(parts: GatewaySessionParts): GatewaySessio
       else parts.hub().strike(session.connection, fault);
     },
     forward: parts.forward,
+    onDifficultySent: (difficulty) => metrics.difficultySent.observe(difficulty),
     onSessionClosed: (session) => extranonces.hold(session.subscriptionId, session.extranonce, session.connection.remoteAddress),
   };
 }

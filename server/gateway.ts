@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { openBackend } from './backend/open-backend.js';
 import { openDaoChain } from './chain/open-chain.js';
@@ -9,10 +9,11 @@ import { Closer } from './closer.js';
 import { redact, type GatewayConfig } from './config.js';
 import { gatewaySessionContext } from './gateway-sessions.js';
 import type { GatewayView } from './gateway-view.js';
+import { healthProblems } from './health.js';
 import { refuseSharesWhileLost } from './instance-registry.js';
 import { listenForMiners } from './listeners.js';
-import { createMetrics } from './metrics.js';
-import type { Registry } from 'prom-client';
+import { createLogger } from './logger.js';
+import { createMetrics, settlementObserver, type Metrics } from './metrics.js';
 import { PoolStats } from './pool-stats.js';
 import { startRelayer } from './relayer/relayer.js';
 import { startSettlement, type SettlementHooks } from './settlement/settlement.js';
@@ -55,7 +56,7 @@ export interface GatewayOverrides {
  * a failed start and close() both close what was started, in reverse, once.
  */
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
-  const log = overrides.logger ?? pino({ level: config.logLevel, base: undefined });
+  const log = overrides.logger ?? createLogger(config.logLevel);
   const closer = new Closer();
   try {
     return await compose(config, overrides, log, closer);
@@ -71,6 +72,11 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   const source = overrides.source ?? openWorkSource(config.source, log);
   const stats = new PoolStats();
   const metrics = createMetrics();
+  backend.ledger.observeCommits?.((batch) => {
+    metrics.ledgerCommitSeconds.observe(batch.ms / 1000);
+    if (!batch.ok) metrics.ledgerCommitFailures.inc();
+    metrics.ledgerCommitBatch.observe(batch.size);
+  });
   const banExempt = cidrBlockList(config.banExempt);
   const extranonces = closer.add(
     new ExtranonceResume({
@@ -108,7 +114,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
   followTemplates(source, { extranonces, hub, jobs, versionRollingMask: () => ctx.versionRollingMask, log });
   closer.push(() => source.stop());
   await source.start();
-  const settling = config.chainRpcUrl ? await startSettling(config, backend, log, closer, overrides.settlementHooks, metrics.registry) : {};
+  const settling = config.chainRpcUrl ? await startSettling(config, backend, log, closer, overrides.settlementHooks, metrics) : {};
 
   const webRoot = config.webRoot && existsSync(resolve(config.webRoot)) ? resolve(config.webRoot) : undefined;
   const view: GatewayView = {
@@ -130,6 +136,9 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
     },
     refreshGauges() {
       metrics.connections.set(hub.sessions.size);
+      const byTransport = { tcp: 0, ws: 0 };
+      for (const session of hub.sessions.values()) if (session.connection.transport) byTransport[session.connection.transport]++;
+      for (const [transport, count] of Object.entries(byTransport)) metrics.connectionsByTransport.set({ transport }, count);
       metrics.miners.set(hub.memberWorkers.size);
       metrics.hashrate.set(stats.hashesPerSecond());
       metrics.sourceConnected.set(source.connected ? 1 : 0);
@@ -138,6 +147,7 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
       metrics.extranonceInUse.set(extranonce.inUse);
       metrics.extranonceHeld.set(extranonce.held);
       metrics.jobs.set(jobs.size);
+      metrics.healthProblems.set(healthProblems(view).length);
     },
   };
 
@@ -153,11 +163,11 @@ async function compose(config: GatewayConfig, overrides: GatewayOverrides, log: 
 }
 
 /** The settlement chain, the epoch settlement and the relayer, keeping their tables in the ledger's database. */
-async function startSettling(config: GatewayConfig, backend: Backend, log: Logger, closer: Closer, hooks: SettlementHooks | undefined, registry: Registry) {
+async function startSettling(config: GatewayConfig, backend: Backend, log: Logger, closer: Closer, hooks: SettlementHooks | undefined, metrics: Metrics) {
   const chain = closer.add(await openDaoChain(config, log), (c) => c.close());
   const store = await backend.settlementStore(log);
-  const settlement = closer.add(await startSettlement({ chain, store, leadership: backend.leadership({ log }), log, config, hooks }), (s) => s.stop());
+  const settlement = closer.add(await startSettlement({ chain, store, leadership: backend.leadership({ log }), log, config, hooks, observer: settlementObserver(metrics) }), (s) => s.stop());
   const relayStore = await backend.relayStorage(log);
-  const relayer = closer.add(await startRelayer({ chain, store: relayStore, leadership: settlement.leadership, log, config, registry }), (r) => r.stop());
+  const relayer = closer.add(await startRelayer({ chain, store: relayStore, leadership: settlement.leadership, log, config, registry: metrics.registry }), (r) => r.stop());
   return { chain, settlement, relayer };
 }

@@ -122,6 +122,11 @@ test('npm start -- --help explains itself; a bad option is refused with status 2
   const help = await run(['--help']);
   assert.equal(help.status, 0);
   assert.match(help.out, /local chain \(anvil/);
+  // Its own settings, the gateway's, with what local mode changes beside them.
+  for (const flag of ['--http-port', '--source', '--log-level', '--relay-gas-budget-wei-per-day', '--config']) assert.match(help.out, new RegExp(`^  ${flag} `, 'm'), `dao-local --help lists ${flag}`);
+  assert.match(help.out, /^  --epoch-seconds .*\[here: 120\]$/m);
+  assert.match(help.out, /^  --chain-rpc .*\[here: the local anvil, always\]$/m);
+  assert.doesNotMatch(help.out, /see dao-gateway --help/);
   const bad = await run(['--no-such-option']);
   assert.equal(bad.status, 2);
   assert.match(bad.out, /dao-local: .*no-such-option/);

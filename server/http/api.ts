@@ -4,6 +4,7 @@ import type { ApiError, HealthResponse, MemberResponse, StatsResponse, WorkSourc
 import { bytesToHex, reverseBytes } from '../../protocol/hex.js';
 import { bitsToTarget, targetToDifficulty } from '../../protocol/target.js';
 import type { GatewayView } from '../gateway-view.js';
+import { healthProblems } from '../health.js';
 import { handleDaoApi } from './dao-api.js';
 import { HttpError, send } from './respond.js';
 import { BASE_SECURITY_HEADERS, NO_FRAMING } from './security-headers.js';
@@ -75,20 +76,8 @@ export function requestUrl(target: string | undefined): URL {
 }
 
 function health(view: GatewayView, res: ServerResponse): void {
-  const problems: string[] = [];
-  if (!view.source.connected) problems.push('work source disconnected');
-  if (!view.jobs.current) problems.push('no job yet');
-  if (view.instanceProblem) problems.push(`instance: ${view.instanceProblem}`);
-  else if (view.ledgerError) problems.push(`ledger: ${view.ledgerError}`);
-  const relayProblem = view.relayer?.limits.problem();
-  if (relayProblem) problems.push(relayProblem);
-  if (view.settlement?.problem) problems.push(`settlement: ${view.settlement.problem}`);
-  else if (view.settlement?.publishError) problems.push(`settlement retrying: ${view.settlement.publishError}`);
+  const problems = healthProblems(view);
   const latestVeto = view.settlement?.challenges.latestVeto();
-  if (latestVeto) {
-    problems.push(`settlement: the root of epoch ${latestVeto.epoch} was vetoed by guardian ${latestVeto.guardian}: ${latestVeto.reason} (members cannot claim it; the next root supersedes it)`);
-  }
-  if (view.settlement?.challenges.lastError) problems.push(`settlement: ${view.settlement.challenges.lastError}`);
   // With a shared PostgreSQL ledger one gateway settles and relays; the others only accept work.
   const settlement = view.settlement && { leader: view.settlement.isLeader, ...(latestVeto && { latestVeto }) };
   const body: HealthResponse = { status: problems.length ? 'degraded' : 'ok', problems, workSource: sourceInfo(view), ...(settlement && { settlement }) };

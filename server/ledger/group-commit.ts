@@ -47,6 +47,14 @@ export interface GroupCommitOptions<T, R> {
 
 export const DEFAULT_MAX_BATCH = 1000;
 
+/** One finished commitBatch call, for observers (the gateway's commit latency metrics). */
+export interface BatchCommitted {
+  size: number;
+  /** Wall time of the commitBatch call, fsync included. */
+  ms: number;
+  ok: boolean;
+}
+
 interface Pending<T, R> {
   item: T;
   resolve(value: R): void;
@@ -68,11 +76,30 @@ export class GroupCommit<T, R> {
   private inFlight: Promise<void> | null = null;
   private closed = false;
   private readonly maxBatch: number;
+  private readonly observers = new Set<(batch: BatchCommitted) => void>();
 
   constructor(private readonly options: GroupCommitOptions<T, R>) {
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
     this.maxBatch = maxBatch;
+  }
+
+  /**
+   * Calls `observer` after every batch, committed or failed. The ledger is opened before the
+   * metrics exist, so they subscribe here rather than through the options.
+   */
+  observe(observer: (batch: BatchCommitted) => void): void {
+    this.observers.add(observer);
+  }
+
+  private notify(batch: BatchCommitted): void {
+    for (const observer of this.observers) {
+      try {
+        observer(batch);
+      } catch {
+        // An observer's bug must not keep the batch's callers waiting.
+      }
+    }
   }
 
   /** Items queued and not yet taken into a batch. */
@@ -146,6 +173,7 @@ export class GroupCommit<T, R> {
       this.stats.failedTransactions++;
       this.stats.itemsRejected += batch.length;
       this.stats.lastBatchMs = performance.now() - startMs;
+      this.notify({ size: batch.length, ms: this.stats.lastBatchMs, ok: false });
       try {
         this.options.onBatchError?.(error, batch.length);
       } catch {
@@ -158,6 +186,7 @@ export class GroupCommit<T, R> {
     this.stats.lastBatchSize = batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     this.stats.lastBatchMs = performance.now() - startMs;
+    this.notify({ size: batch.length, ms: this.stats.lastBatchMs, ok: true });
     batch.forEach((p, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) {

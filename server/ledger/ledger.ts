@@ -1,3 +1,4 @@
+import type { BatchCommitted } from './group-commit.js';
 import type { Difficulty, Work } from '../../protocol/target.js';
 
 /** One accepted share, as the ledger keeps it. */
@@ -99,6 +100,8 @@ export interface Ledger {
   totals(): Promise<PoolTotals>;
   /** Work accepted in [sinceMs, now): for the pool hash rate. */
   workSince(sinceMs: number): Promise<Work>;
+  /** Calls `observer` after each group-commit transaction (metrics); optional for ledgers without one. */
+  observeCommits?(observer: (batch: BatchCommitted) => void): void;
   close(): Promise<void>;
 }
 

@@ -17,7 +17,7 @@ import {
   type UpstreamResultRecord,
 } from './ledger.js';
 import { migrate, type MigrationResult } from './migrations.js';
-import { GroupCommit, type GroupCommitStats, type ItemOutcome } from './group-commit.js';
+import { GroupCommit, type BatchCommitted, type GroupCommitStats, type ItemOutcome } from './group-commit.js';
 import { createBatchWriter, type LedgerOp } from './sqlite-batch.js';
 import { checkSynchronous, configureConnection, DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-connection.js';
 import { SqliteWriterThread } from './sqlite-writer-thread.js';
@@ -172,6 +172,10 @@ export class SqliteLedger implements Ledger {
   async writerPragma(source: string): Promise<unknown> {
     this.assertOpen();
     return this.writer ? this.writer.pragma(source) : this.db.pragma(source);
+  }
+
+  observeCommits(observer: (batch: BatchCommitted) => void): void {
+    this.queue.observe(observer);
   }
 
   get stats(): SqliteLedgerStats {

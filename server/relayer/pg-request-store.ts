@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { migratePg, type PgMigration } from '../ledger/pg/migrations.js';
 import type { PublishedLeaf, PublishedLeaves } from './leaves.js';
-import type { EnqueueResult, Payload, RelayKind, RelayRecord, RelayStatus, RelayStorage } from './request-store.js';
+import { RELAY_DEPTH_SQL, type EnqueueResult, type Payload, type RelayDepth, type RelayKind, type RelayRecord, type RelayStatus, type RelayStorage } from './request-store.js';
 
 export const RELAYER_COMPONENT = 'relayer';
 
@@ -108,6 +108,11 @@ export class PgRelayStorage implements RelayStorage {
 
   async queued(kind: RelayKind, limit: number): Promise<RelayRecord[]> {
     return this.rows(`SELECT * FROM relay_requests WHERE status = 'queued' AND kind = $1 ORDER BY id LIMIT $2`, [kind, limit]);
+  }
+
+  async depth(): Promise<RelayDepth[]> {
+    const { rows } = await this.pool.query<{ kind: RelayKind; status: 'queued' | 'sent'; count: string }>(RELAY_DEPTH_SQL);
+    return rows.map((row) => ({ kind: row.kind, status: row.status, count: Number(row.count) }));
   }
 
   async sent(): Promise<RelayRecord[]> {

@@ -11,6 +11,7 @@ import { latestBlock, pendingNonce, receiptOf, revertReason, shortError } from '
 import { executePassed } from './executor.js';
 import { freshReads } from './fresh-reads.js';
 import { RelayLimits } from './limits.js';
+import { relayQueueGauge } from './queue-metrics.js';
 import { acceptClaim, claimLane, type AcceptedClaim } from './claims.js';
 import type { Body } from './input.js';
 import type { Lane, RelayContext } from './lane.js';
@@ -65,6 +66,7 @@ export class Relayer {
     this.store = options.store;
     this.leadership = options.leadership;
     this.limits = new RelayLimits(config, options.registry);
+    if (options.registry) relayQueueGauge(this.store, options.registry, log);
     this.ctx = { chain, store: this.store, reads: freshReads(chain.provider, chain.relayer), limits: this.limits };
     this.log = log.child({ component: 'relayer' });
     this.intervalMs = config.relayIntervalMs;

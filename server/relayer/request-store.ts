@@ -57,6 +57,15 @@ function toRecord(row: Row): RelayRecord {
 
 export type EnqueueResult = { id: number; replaced: boolean } | { conflict: RelayRecord };
 
+export interface RelayDepth {
+  kind: RelayKind;
+  status: 'queued' | 'sent';
+  count: number;
+}
+
+/** The grouped count RelayStorage.depth() runs, the same SQL on both databases. */
+export const RELAY_DEPTH_SQL = `SELECT kind, status, count(*) AS count FROM relay_requests WHERE status IN ('queued', 'sent') GROUP BY kind, status`;
+
 /** What the relayer keeps and reads; see RelayStore for what each method means. */
 export interface RelayStorage {
   /**
@@ -65,6 +74,8 @@ export interface RelayStorage {
    */
   enqueue(kind: RelayKind, requestKey: string, account: string, payload: Payload): Promise<EnqueueResult>;
   queued(kind: RelayKind, limit: number): Promise<RelayRecord[]>;
+  /** How many requests wait, by kind and status (queued, sent): one grouped count (the metrics' scrape). */
+  depth(): Promise<RelayDepth[]>;
   sent(): Promise<RelayRecord[]>;
   byId(id: number): Promise<RelayRecord | undefined>;
   forAccount(kind: RelayKind, account: string, limit: number): Promise<RelayRecord[]>;
@@ -114,6 +125,13 @@ export class RelayStore {
         return { id: Number(info.lastInsertRowid), replaced: false };
       })
       .immediate();
+  }
+
+  depth(): RelayDepth[] {
+    return this.db
+      .prepare<[], { kind: RelayKind; status: 'queued' | 'sent'; count: number }>(RELAY_DEPTH_SQL)
+      .all()
+      .map((row) => ({ kind: row.kind, status: row.status, count: Number(row.count) }));
   }
 
   /** The oldest queued requests of `kind`, oldest first (claims of one account must go in epoch order). */

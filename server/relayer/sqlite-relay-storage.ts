@@ -3,7 +3,7 @@
 // end before anything else, so enqueue's check-then-write stays atomic.
 import type Database from 'better-sqlite3';
 import { latestPublishedEpoch, type PublishedLeaf, type PublishedLeaves } from './leaves.js';
-import { RelayStore, type EnqueueResult, type Payload, type RelayKind, type RelayRecord, type RelayStorage } from './request-store.js';
+import { RelayStore, type EnqueueResult, type Payload, type RelayDepth, type RelayKind, type RelayRecord, type RelayStorage } from './request-store.js';
 
 export class SqliteRelayStorage implements RelayStorage {
   private readonly store: RelayStore;
@@ -23,6 +23,10 @@ export class SqliteRelayStorage implements RelayStorage {
 
   async queued(kind: RelayKind, limit: number): Promise<RelayRecord[]> {
     return this.store.queued(kind, limit);
+  }
+
+  async depth(): Promise<RelayDepth[]> {
+    return this.store.depth();
   }
 
   async sent(): Promise<RelayRecord[]> {

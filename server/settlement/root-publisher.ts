@@ -8,6 +8,13 @@ import { backoffCeilingMs, type BackoffPolicy } from '../../protocol/backoff.js'
 import type { DaoChain } from '../chain/open-chain.js';
 import type { EpochRecord, SettlementStorage } from './settlement-store.js';
 
+/** What the settlement reports as it goes: epochs closed (with the close's duration), failed, published. */
+export interface SettlementObserver {
+  closed(epoch: number, durationMs: number): void;
+  closeFailed(): void;
+  published(epoch: number): void;
+}
+
 export interface SettlementHooks {
   /** Called once the root transaction of `epoch` is sent (its hash known), before it is recorded. */
   afterRootSent?(epoch: number, txHash: string): void | Promise<void>;
@@ -44,6 +51,7 @@ export class RootPublisher {
     private readonly log: Logger,
     private readonly hooks: SettlementHooks,
     private readonly retry: RetryPolicy,
+    private readonly observer?: SettlementObserver,
   ) {}
 
   /** Publishes whatever is unpublished, now (cutting short a backoff wait). */
@@ -199,6 +207,7 @@ export class RootPublisher {
     const atMs = block ? block.timestamp * 1000 : Date.now();
     await this.store.markPublished(n, receipt.hash, receipt.blockNumber, atMs);
     this.log.info({ epoch: n, txHash: receipt.hash, block: receipt.blockNumber }, 'settlement: root published');
+    this.observer?.published(n);
   }
 
   /** The chain holds our root already (sent before a crash, or by a send whose receipt we missed). */
@@ -210,6 +219,7 @@ export class RootPublisher {
     if (!event) throw new Error(`epoch ${epoch.epoch} has our root on-chain but no RootPublished event was found from block ${this.chain.deployment.deployBlock}`);
     await this.store.markPublished(epoch.epoch, event.transactionHash, event.blockNumber, publishedAtMs);
     this.log.info({ epoch: epoch.epoch, txHash: event.transactionHash, block: event.blockNumber }, 'settlement: root found on-chain, recorded as published');
+    this.observer?.published(epoch.epoch);
   }
 
   private fail(problem: string): void {

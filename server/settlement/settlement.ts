@@ -17,10 +17,10 @@ import type { GatewayConfig } from '../config.js';
 import { buildEpoch } from './epoch-builder.js';
 import type { Leadership } from './leader.js';
 import { RootChallenges } from './root-challenges.js';
-import { RootPublisher, describeChainError, type RetryPolicy, type SettlementHooks } from './root-publisher.js';
+import { RootPublisher, describeChainError, type RetryPolicy, type SettlementHooks, type SettlementObserver } from './root-publisher.js';
 import type { EpochRecord, EpochSummary, SettlementStorage } from './settlement-store.js';
 
-export type { SettlementHooks } from './root-publisher.js';
+export type { SettlementHooks, SettlementObserver } from './root-publisher.js';
 
 /** setTimeout fires at once for delays over 2^31 - 1 ms (~24.8 days); longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -40,7 +40,10 @@ export interface SettlementOptions {
   retry?: Partial<RetryPolicy>;
   /** How often the chain is asked for root vetoes (default 2 s). */
   challengePollMs?: number;
+  /** Told of each close and publish (the gateway's Prometheus metrics). */
+  observer?: SettlementObserver;
 }
+
 
 /** closeEpoch() on a gateway that is not the settlement leader. */
 export class NotLeaderError extends Error {
@@ -68,6 +71,7 @@ export class Settlement {
   private timer: NodeJS.Timeout | undefined;
   private nextCloseMs = 0;
   private closeFailures = 0;
+  private readonly observer: SettlementObserver | undefined;
   private closeError: string | undefined;
   private stopped = false;
   /** The tail of what becoming the leader started (reconciling, then arming the timer). */
@@ -82,7 +86,8 @@ export class Settlement {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.store = options.store;
     this.leadership = options.leadership;
-    this.publisher = new RootPublisher(options.chain, this.store, options.log, options.hooks ?? {}, this.retry);
+    this.observer = options.observer;
+    this.publisher = new RootPublisher(options.chain, this.store, options.log, options.hooks ?? {}, this.retry, options.observer);
     this.challenges = new RootChallenges(options.chain, options.log, options.challengePollMs);
     // Where leadership is elected, nothing is published before this gateway becomes the leader.
     if (!this.leadership.isLeader) this.publisher.pause();
@@ -128,7 +133,10 @@ export class Settlement {
       () => (this.closeError = undefined),
       (err: unknown) => {
         // Nothing is lost (the shares stay pending), but /healthz must show that closes are failing.
-        if (!this.stopped && !(err instanceof NotLeaderError)) this.closeError = `closing the epoch failed: ${describeChainError(err, this.chain)}`;
+        if (!this.stopped && !(err instanceof NotLeaderError)) {
+          this.closeError = `closing the epoch failed: ${describeChainError(err, this.chain)}`;
+          this.observer?.closeFailed();
+        }
       },
     );
     return result;
@@ -229,6 +237,7 @@ export class Settlement {
     const bps = Number(await this.chain.publisher.governor.getFunction('parameters')(REINVESTMENT_BPS_PARAMETER));
     const reward = parseUnits(this.config.epochReward, this.chain.token.decimals);
     const endMs = this.now();
+    const startedMs = performance.now();
     // The store reads a snapshot of the pending shares, the tree is built in a worker thread, and the
     // epoch row commits last: a share committed after the read stays pending for the next epoch;
     // none is lost or counted twice.
@@ -243,6 +252,7 @@ export class Settlement {
       { epoch: built.epoch, root: built.root, epochWork: built.epochWork.toString(), totalWork: built.totalWork.toString(), reward: built.reward.toString(), reinvested: built.reinvested.toString(), reinvestmentBps: bps },
       `settlement: epoch ${built.epoch} closed`,
     );
+    this.observer?.closed(built.epoch, performance.now() - startedMs);
     this.publisher.kick();
     return this.store.epoch(built.epoch);
   }

@@ -79,6 +79,8 @@ export interface SessionContext {
   /** A `pool` fault (the ledger failed) must not count against anyone. */
   onShareRejected(session: SessionView, reason: string, fault: ShareFault): void;
   forward(job: Job, candidate: ForwardCandidate): void;
+  /** A difficulty went to the miner: the first after authorize, then each retarget or suggestion (metrics). */
+  onDifficultySent?(difficulty: Difficulty): void;
   /** The session's connection ended: release what it held (its extranonce1). */
   onSessionClosed?(session: SessionView): void;
 }

@@ -15,6 +15,8 @@ import { passwordDifficulty, SessionDifficulty } from './session-difficulty.js';
 /** What a transport gives a session: a way to send one message and to hang up. */
 export interface Connection {
   readonly id: string;
+  /** Which listener it came through (metrics by transport); absent for in-process test connections. */
+  readonly transport?: 'tcp' | 'ws';
   readonly remoteAddress: string;
   send(text: string): void;
   close(reason: string): void;
@@ -364,6 +366,7 @@ export class StratumSession implements SessionView {
    */
   private sendDifficultyAndJob(changed = true): void {
     this.connection.send(encodeNotification('mining.set_difficulty', [this.difficulties.current]));
+    this.ctx.onDifficultySent?.(this.difficulties.current);
     const current = this.ctx.jobs.current;
     if (current) this.sendJob(changed ? this.ctx.jobs.derive(current, this.retargetNtime(current), this.difficulties.current) : current);
   }

@@ -52,6 +52,7 @@ export function createTcpTransport(hub: StratumHub, options: TcpTransportOptions
     let closing = false;
     const connection: Connection = {
       id: `t${(serial++).toString(36)}`,
+      transport: 'tcp',
       remoteAddress,
       send(text) {
         if (closing || socket.destroyed || !socket.writable) return;

@@ -68,6 +68,7 @@ export function attachWsTransport(http: HttpServer, hub: StratumHub, options: Ws
     let closing = false;
     const connection: Connection = {
       id: `w${(serial++).toString(36)}`,
+      transport: 'ws',
       remoteAddress: forwardedClient(request.socket.remoteAddress, request.headers['x-forwarded-for'], trusted),
       send(text) {
         if (closing || ws.readyState !== ws.OPEN) return;

@@ -24,9 +24,11 @@ export function shareForwarder({ source, ledger, metrics, log }: ShareForwarderP
     if (!isBlock && !(template.forwardTarget !== undefined && c.hashValue <= template.forwardTarget)) return;
     const version = new DataView(c.header.buffer, c.header.byteOffset, 80).getUint32(0, true);
     if (isBlock) log.info({ hash: c.hash, height: template.height, member: c.member }, 'share meets the network target: submitting block');
+    const endTimer = metrics.upstreamSubmitSeconds.startTimer();
     source
       .submit({ template, extranonce: c.extranonce, ntime: c.ntime, nonce: c.nonce, version, header: c.header, hash: c.hash })
       .then(async (outcome) => {
+        endTimer();
         const reason = outcome.reason ?? null;
         if (isBlock) {
           metrics.blocksFound.inc({ accepted: String(outcome.accepted) });

@@ -15,7 +15,7 @@ import {
   type ShareRecord,
   type UpstreamResultRecord,
 } from '../ledger.js';
-import { GroupCommit, type GroupCommitStats, type ItemOutcome } from '../group-commit.js';
+import { GroupCommit, type BatchCommitted, type GroupCommitStats, type ItemOutcome } from '../group-commit.js';
 import { migratePg, type PgMigrationResult } from './migrations.js';
 import { openPgPool, type PgPoolOptions } from './pool.js';
 import { LEDGER_COMPONENT, LEDGER_MIGRATIONS } from './schema.js';
@@ -101,6 +101,10 @@ export class PgLedger implements Ledger {
       onBatchError: (err, batchSize) =>
         this.logger?.warn({ err, batchSize }, 'ledger transaction failed; every record of the batch was refused'),
     });
+  }
+
+  observeCommits(observer: (batch: BatchCommitted) => void): void {
+    this.queue.observe(observer);
   }
 
   get stats(): PgLedgerStats {
