@@ -35,7 +35,8 @@ describe('HTTP API', () => {
     assert.equal(body.miners, 1);
     assert.equal(body.totals.shares, 3);
     assert.ok(body.sharesPerSecond > 0);
-    assert.ok(body.hashesPerSecond > 0);
+    assert.ok(body.hashesPerSecond5m > 0, `5 m rate right after the shares: ${body.hashesPerSecond5m}`);
+    assert.ok(body.hashesPerSecond1h > 0, `1 h rate: ${body.hashesPerSecond1h}`);
     assert.equal(body.difficulty.start, 1e-5);
     assert.equal(body.currentJob.networkDifficulty, 1);
     assert.match(body.currentJob.prevhash, /^[0-9a-f]{64}$/);
@@ -48,6 +49,13 @@ describe('HTTP API', () => {
     assert.equal(body.shares, 3);
     assert.equal(body.recent.length, 3);
     assert.deepEqual(body.workers, [{ worker: 'api', difficulty: 1e-5 }]);
+    // The burst is seconds old: its rate is its work over the (at least 10 s) it mined, not
+    // spread over the whole 5 minutes or hour.
+    const minedS = Math.max(Date.now() - body.firstShareAtMs, 10_000) / 1000;
+    const burstRate = body.work / minedS;
+    assert.ok(Math.abs(body.hashesPerSecond5m - burstRate) / burstRate < 0.2, `5 m rate ${body.hashesPerSecond5m} vs the burst's ${burstRate}`);
+    assert.ok(body.hashesPerSecond5m > (body.work / 300) * 10, `5 m rate ${body.hashesPerSecond5m} is not the work spread over 5 minutes`);
+    assert.ok(Math.abs(body.hashesPerSecond1h / body.hashesPerSecond5m - 1) < 1e-9, `every share is inside both windows: ${body.hashesPerSecond1h} vs ${body.hashesPerSecond5m}`);
     const unknown = await getJson(`${gateway.httpUrl}api/members/0x0000000000000000000000000000000000000001`);
     assert.equal(unknown.status, 200);
     assert.equal(unknown.body.shares, 0);
@@ -65,7 +73,8 @@ describe('HTTP API', () => {
       stats,
       {
         workSource: 'required',
-        hashesPerSecond: 'required',
+        hashesPerSecond5m: 'required',
+        hashesPerSecond1h: 'required',
         sharesPerSecond: 'required',
         rejectedPerSecond: 'required',
         connections: 'required',
@@ -87,7 +96,7 @@ describe('HTTP API', () => {
     const member = (await getJson(`${gateway.httpUrl}api/members/${MEMBER}`)).body;
     assertFields<MemberResponse>(
       member,
-      { member: 'required', work: 'required', shares: 'required', firstShareAtMs: 'required', lastShareAtMs: 'required', hashesPerSecond: 'required', recent: 'required', workers: 'required' },
+      { member: 'required', work: 'required', shares: 'required', firstShareAtMs: 'required', lastShareAtMs: 'required', hashesPerSecond5m: 'required', hashesPerSecond1h: 'required', recent: 'required', workers: 'required' },
       '/api/members/:address',
     );
     assertFields<MemberShare>(

@@ -100,7 +100,7 @@ export async function fetchEpochs(): Promise<EpochsResponse> {
   const current = body.current as Partial<EpochsResponse['current']> | undefined;
   if (typeof current?.endsAtMs !== 'number') throw new Error('the gateway sent no current epoch');
   return {
-    current: { epoch: Number(current.epoch), startMs: Number(current.startMs), endsAtMs: current.endsAtMs },
+    current: { epoch: Number(current.epoch), startMs: Number(current.startMs), endsAtMs: current.endsAtMs, closesWhenEmpty: false, pendingWork: current.pendingWork === true },
     epochs: (Array.isArray(body.epochs) ? body.epochs : []).map(
       (e): EpochInfo => ({
         ...e,
