@@ -91,6 +91,28 @@ export interface StatsResponse {
   uptimeSeconds: number;
 }
 
+/** One bucket of GET /api/history. */
+export interface HistoryBucket {
+  startMs: number;
+  /** Accepted shares in [startMs, startMs + bucketMs). */
+  shares: number;
+  /** Their work, in expected hashes: work / (bucketMs / 1000) is the pool's hash rate in the bucket. */
+  work: number;
+}
+
+/**
+ * GET /api/history?hours=N (1 to 24, default 24): the pool's accepted shares from the ledger (every
+ * gateway), in 5-minute buckets ending with the one in progress; every bucket present, empty ones
+ * with zeros. Cached about 30 s.
+ */
+export interface HistoryResponse {
+  hours: number;
+  bucketMs: number;
+  fromMs: number;
+  toMs: number;
+  buckets: HistoryBucket[];
+}
+
 /** One of a member's accepted shares. */
 export interface MemberShare {
   member: string;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'node:http';
-import type { HealthResponse, MemberResponse, MemberShare, StatsResponse } from '../protocol/api.js';
+import type { HealthResponse, HistoryBucket, HistoryResponse, MemberResponse, MemberShare, StatsResponse } from '../protocol/api.js';
 import { assertFields } from './helpers/api-fields.js';
 import { getJson, MEMBER, startTestGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
@@ -104,6 +104,28 @@ describe('HTTP API', () => {
       { member: 'required', worker: 'required', sessionId: 'required', jobId: 'required', difficulty: 'required', work: 'required', hash: 'required', acceptedAtMs: 'required', shareKey: 'required' },
       '/api/members/:address recent share',
     );
+  });
+
+  test('/api/history: 5-minute buckets of the last 24 h at most, summing to the accepted shares; bad hours refused', async () => {
+    const day = await getJson(`${gateway.httpUrl}api/history`);
+    assert.equal(day.status, 200);
+    assert.equal(day.body.hours, 24);
+    assert.equal(day.body.buckets.length, 288, '24 h of 5-minute buckets, empty ones included');
+    const { totals } = (await getJson(`${gateway.httpUrl}api/stats`)).body;
+    const sum = (buckets: HistoryBucket[], key: 'shares' | 'work') => buckets.reduce((n, b) => n + b[key], 0);
+    assert.equal(sum(day.body.buckets, 'shares'), totals.shares, 'the buckets hold every accepted share');
+    assert.ok(Math.abs(sum(day.body.buckets, 'work') - totals.work) < 1, `work ${sum(day.body.buckets, 'work')} vs ${totals.work}`);
+    assert.ok(day.body.buckets.at(-1).startMs <= Date.now() && Date.now() < day.body.toMs, 'the last bucket is the one in progress');
+    const hour = await getJson(`${gateway.httpUrl}api/history?hours=1`);
+    assert.equal(hour.body.buckets.length, 12);
+    assert.equal(sum(hour.body.buckets, 'shares'), totals.shares);
+    for (const bad of ['25', '48', '0', '1.5', '-1', 'day', '']) {
+      const r = await getJson(`${gateway.httpUrl}api/history?hours=${bad}`);
+      assert.equal(r.status, 400, `hours=${bad}`);
+      assert.equal(r.body.error, `hours must be an integer from 1 to 24 (the history is kept to 288 buckets of 5 minutes), got "${bad}"`);
+    }
+    assertFields<HistoryResponse>(day.body, { hours: 'required', bucketMs: 'required', fromMs: 'required', toMs: 'required', buckets: 'required' }, '/api/history');
+    assertFields<HistoryBucket>(day.body.buckets[0], { startMs: 'required', shares: 'required', work: 'required' }, '/api/history bucket');
   });
 
   test('/metrics is Prometheus text with the share counters', async () => {

@@ -5,6 +5,7 @@ import { bytesToHex, reverseBytes } from '../../protocol/hex.js';
 import { bitsToTarget, targetToDifficulty } from '../../protocol/target.js';
 import type { GatewayView } from '../gateway-view.js';
 import { handleDaoApi } from './dao-api.js';
+import { HistoryCache, historyHours } from './history-api.js';
 import { HttpError, send } from './respond.js';
 import { BASE_SECURITY_HEADERS, NO_FRAMING } from './security-headers.js';
 import { serveStatic } from './static-files.js';
@@ -16,6 +17,7 @@ const MEMBER_RATE_MIN_SPAN_MS = 10_000;
 
 /** The HTTP side of the gateway: health, stats, member records, metrics, the DAO API, and the web app. */
 export function createRequestHandler(view: GatewayView) {
+  const history = new HistoryCache(view.ledger);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // On every response, whichever branch answers: pages replace the framing pair (static-files.ts).
     for (const [name, value] of Object.entries({ ...BASE_SECURITY_HEADERS, ...NO_FRAMING })) res.setHeader(name, value);
@@ -31,6 +33,7 @@ export function createRequestHandler(view: GatewayView) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: `${req.method} is not allowed` }, { allow: 'GET, HEAD' });
       if (path === '/healthz') return health(view, res);
       if (path === '/api/stats') return send(res, 200, await stats(view));
+      if (path === '/api/history') return send(res, 200, await history.get(historyHours(url)));
       if (path.startsWith('/api/members/')) return await member(view, res, decodeURIComponent(path.slice('/api/members/'.length)));
       if (path === '/metrics') {
         view.refreshGauges();
