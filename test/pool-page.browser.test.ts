@@ -2,19 +2,15 @@
 // a short mining run and a closed epoch it draws its charts (uPlot canvases) from the ledger's
 // history and the member's leaves, and says when the open epoch closes.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { writeDeployment } from '../server/chain/deploy.js';
 import { launchChromium, openPage } from './helpers/browser.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
-import { startTestGateway } from './helpers/gateway.js';
+import { startSettlingGateway } from './helpers/gateway.js';
 import { TestMiner } from './helpers/test-miner.js';
 
 let chain: TestChain;
-let gateway: Awaited<ReturnType<typeof startTestGateway>>;
+let gateway: Awaited<ReturnType<typeof startSettlingGateway>>;
 let browser: Browser;
 let member: string;
 
@@ -35,16 +31,7 @@ async function mine(count: number, from: number): Promise<void> {
 before(async () => {
   chain = await startTestChain();
   member = chain.wallets[0]!.address;
-  const dao = await chain.deploy();
-  const deploymentFile = join(mkdtempSync(join(tmpdir(), 'pool-page-')), 'deployment.json');
-  writeDeployment(deploymentFile, dao.deployment);
-  gateway = await startTestGateway({
-    chainRpcUrl: chain.anvil.rpcUrl,
-    chainDeploymentFile: deploymentFile,
-    publisherKey: chain.anvil.accounts[0]!.privateKey,
-    epochSeconds: 30 * 86_400,
-    epochReward: '100',
-  });
+  gateway = await startSettlingGateway(chain);
   browser = await launchChromium();
 });
 
