@@ -65,9 +65,11 @@ test('the pool page draws the last 24 h and the member history from real shares 
   assert.ok(rate.canvases >= 1, `uPlot drew a canvas (errors: ${errors.join('; ')})`);
   const shares = await chart(page, 'pool-shares');
   assert.ok(shares.nonzero >= 1 && shares.canvases >= 1, JSON.stringify(shares));
-  const history = await chart(page, 'member');
-  assert.deepEqual([history.points, history.nonzero], [1, 1], 'one closed epoch with the member’s work');
-  assert.ok(history.canvases >= 1);
+  for (const name of ['member-work', 'member-reward']) {
+    const history = await chart(page, name);
+    assert.deepEqual([history.points, history.nonzero, history.canvases >= 1], [1, 1, true], `${name}: one closed epoch with the member's work`);
+  }
+  assert.equal(await page.getByText('Loading the pool').count(), 0, 'the loading line is gone');
 
   assert.equal(await page.locator('[data-current-epoch]').getAttribute('data-current-epoch'), '2');
   const open = (await page.locator('[data-current-epoch]').textContent()) ?? '';

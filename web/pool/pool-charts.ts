@@ -26,11 +26,12 @@ export function drawChart(host: HTMLElement, spec: ChartSpec): uPlot {
   const options: uPlot.Options = {
     width,
     height: 200,
-    scales: { x: { time: spec.time } },
+    // y from 0: a flat line of equal epochs sits at its value, not mid-chart.
+    scales: { x: { time: spec.time }, ...Object.fromEntries(spec.series.map((_s, i) => [`y${i}`, { range: (_u: uPlot, _min: number, max: number): uPlot.Range.MinMax => [0, max > 0 ? max * 1.1 : 1] }])) },
     series: [{ label: spec.time ? 'time' : 'epoch' }, ...spec.series.map((s, i) => ({ label: s.label, stroke: s.color, width: 2, scale: `y${i}`, value: (_u: uPlot, v: number | null) => (v === null ? '—' : s.format(v)) }))],
     axes: [
       spec.time ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? String(t) : '')) },
-      ...spec.series.map((s, i) => ({ scale: `y${i}`, side: i === 0 ? 3 : 1, size: 70, stroke: s.color, grid: { show: i === 0 }, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => s.format(t)) })),
+      ...spec.series.map((s, i) => ({ scale: `y${i}`, side: i === 0 ? 3 : 1, size: 110, stroke: s.color, grid: { show: i === 0 }, values: (_u: uPlot, ticks: number[]) => ticks.map((t) => s.format(t)) })),
     ],
   };
   return new uPlot(options, [spec.xs, ...spec.series.map((s) => s.values)], host);

@@ -69,7 +69,7 @@ function poolSection(d: PoolData): TemplateResult {
       <dt>Hash rate, last hour</dt><dd>${formatRate(stats.hashesPerSecond1h)}</dd>
       <dt>Connected miners</dt><dd data-miners=${stats.miners}>${stats.miners} (${stats.workers} workers, ${stats.connections} connections)</dd>
       <dt>Work source</dt><dd>${source.label} ${source.practice ? html`<span class="practice">practice: no real coin</span>` : nothing} ${source.connected ? '' : '(disconnected)'}</dd>
-      <dt>Shares accepted</dt><dd>${stats.totals.shares.toLocaleString()} (${formatWork(stats.totals.work)} hashes of work, ${stats.totals.members} members)</dd>
+      <dt>Shares accepted</dt><dd>${stats.totals.shares.toLocaleString()} (${formatWork(stats.totals.work)} of work, ${stats.totals.members} members)</dd>
       <dt>Blocks found</dt><dd data-blocks=${stats.totals.blocks}>${stats.totals.blocks === 0 ? 'none found (the ledger records every block a share solves)' : stats.totals.blocks}</dd>
     </dl>
   </section>`;
@@ -117,7 +117,8 @@ function memberSection(d: PoolData): TemplateResult {
       ? html`<p class="note">${leaves}</p>`
       : leaves.length === 0
         ? html`<p class="note" data-member-empty>No epoch has closed over your work yet.</p>`
-        : html`<div class="chart" data-chart="member"></div>`}
+        : html`<div class="chart" data-chart="member-work"></div>
+            <div class="chart" data-chart="member-reward"></div>`}
   </section>`;
 }
 
@@ -127,20 +128,17 @@ function chartSpecs(d: PoolData): Map<string, ChartSpec> {
   const xs = d.history.buckets.map((b) => b.startMs / 1000);
   const specs = new Map<string, ChartSpec>([
     ['pool-rate', { xs, time: true, series: [{ label: 'pool hash rate', values: d.history.buckets.map((b) => b.work / seconds), format: formatRate, color: '#27c' }] }],
-    ['pool-shares', { xs, time: true, series: [{ label: 'shares per second', values: d.history.buckets.map((b) => b.shares / seconds), format: (v) => v.toFixed(2), color: '#c72' }] }],
+    ['pool-shares', { xs, time: true, series: [{ label: 'shares per second', values: d.history.buckets.map((b) => b.shares / seconds), format: (v) => (v >= 10 ? v.toFixed(0) : v.toPrecision(2)), color: '#c72' }] }],
   ]);
   const leaves = d.member && typeof d.member.leaves !== 'string' ? [...d.member.leaves].reverse() : [];
   if (leaves.length > 0) {
     const decimals = d.chain.enabled ? d.chain.config.token.decimals : 0;
-    specs.set('member', {
-      xs: leaves.map((l) => l.epoch),
-      time: false,
-      series: [
-        { label: 'your work', values: leaves.map((l) => Number(l.epochWork)), format: formatWork, color: '#27c' },
-        // A float for the chart only: the exact amount is in the epoch's leaf.
-        { label: 'your reward', values: leaves.map((l) => Number(l.epochReward) / 10 ** decimals), format: (v) => v.toPrecision(3), color: '#2a5' },
-      ],
-    });
+    const symbol = d.chain.enabled ? d.chain.config.token.symbol : 'base units';
+    const xs = leaves.map((l) => l.epoch);
+    // Two charts: with one member the reward follows the work, and two lines on one chart would overlap.
+    specs.set('member-work', { xs, time: false, series: [{ label: 'your work', values: leaves.map((l) => Number(l.epochWork)), format: formatWork, color: '#27c' }] });
+    // A float for the chart only: the exact amount is in the epoch's leaf.
+    specs.set('member-reward', { xs, time: false, series: [{ label: `your reward (${symbol})`, values: leaves.map((l) => Number(l.epochReward) / 10 ** decimals), format: (v) => v.toPrecision(3), color: '#2a5' }] });
   }
   return specs;
 }
@@ -159,6 +157,7 @@ async function drawCharts(root: HTMLElement, d: PoolData): Promise<void> {
 
 async function main(): Promise<void> {
   const root = document.getElementById('pool')!;
+  root.replaceChildren(); // the "Loading" line: lit renders after what is there
   const address = await memberAddress().catch(() => undefined);
   const refresh = async (): Promise<void> => {
     try {
