@@ -33,6 +33,8 @@ export default defineConfig({
       input: {
         main: fileURLToPath(new URL('./web/index.html', import.meta.url)),
         bench: fileURLToPath(new URL('./web/bench.html', import.meta.url)),
+        // The public pool page: its charts (uPlot) load lazily, apart from the app.
+        pool: fileURLToPath(new URL('./web/pool.html', import.meta.url)),
         widget: fileURLToPath(new URL('./web/widget/widget.ts', import.meta.url)),
         'widget-frame': fileURLToPath(new URL('./web/widget/widget.html', import.meta.url)),
         'widget-demo': fileURLToPath(new URL('./web/widget/demo-partner.html', import.meta.url)),

@@ -18,8 +18,8 @@ const USAGE = `usage: dao-gateway [--config FILE] [options]
 The DAO's pool gateway: Stratum V1 over WebSocket (/stratum on the HTTP port) and TCP, share
 validation, vardiff, the ledger (SQLite, or PostgreSQL shared by several gateways with
 --ledger postgres://... and distinct --instance-id), settlement on a chain (--chain-rpc), and the
-HTTP API (/healthz, /api/stats, /api/members/:address, /api/epochs, /api/proposals, /api/votes,
-/api/claims, /metrics) beside the built web app.
+HTTP API (/healthz, /api/stats, /api/history, /api/members/:address, /api/epochs, /api/proposals,
+/api/votes, /api/claims, /metrics) beside the built web app (and its pool page, /pool.html).
 
 Every option can also be set in the JSON config file (same names) or as an environment variable
 (--http-port is DAO_GATEWAY_HTTP_PORT); flags win over the environment, which wins over the file.

@@ -63,8 +63,16 @@ export interface PoolTotals {
 /** GET /api/stats. */
 export interface StatsResponse {
   workSource: WorkSourceInfo;
-  hashesPerSecond: number;
+  /**
+   * Accepted work per second over the last 5 minutes at this gateway (over its uptime when shorter):
+   * what the pool mines now. Each rate names its window: a long average is not the current rate.
+   */
+  hashesPerSecond5m: number;
+  /** Accepted work in the ledger (every gateway of the pool) over the last hour, per second of that hour. */
+  hashesPerSecond1h: number;
+  /** Over the last minute (the uptime when shorter). */
   sharesPerSecond: number;
+  /** Over the last minute (the uptime when shorter). */
   rejectedPerSecond: number;
   connections: number;
   miners: number;
@@ -81,6 +89,28 @@ export interface StatsResponse {
   };
   totals: PoolTotals;
   uptimeSeconds: number;
+}
+
+/** One bucket of GET /api/history. */
+export interface HistoryBucket {
+  startMs: number;
+  /** Accepted shares in [startMs, startMs + bucketMs). */
+  shares: number;
+  /** Their work, in expected hashes: work / (bucketMs / 1000) is the pool's hash rate in the bucket. */
+  work: number;
+}
+
+/**
+ * GET /api/history?hours=N (1 to 24, default 24): the pool's accepted shares from the ledger (every
+ * gateway), in 5-minute buckets ending with the one in progress; every bucket present, empty ones
+ * with zeros. Cached about 30 s.
+ */
+export interface HistoryResponse {
+  hours: number;
+  bucketMs: number;
+  fromMs: number;
+  toMs: number;
+  buckets: HistoryBucket[];
 }
 
 /** One of a member's accepted shares. */
@@ -105,7 +135,14 @@ export interface MemberResponse {
   shares: number;
   firstShareAtMs: number | null;
   lastShareAtMs: number | null;
-  hashesPerSecond: number;
+  /**
+   * The member's work over the last 5 minutes per second of the time it mined in them: from its
+   * first share when that came less than 5 minutes ago (at least 10 s), so a
+   * miner that started a minute ago shows its rate, not a fifth of it.
+   */
+  hashesPerSecond5m: number;
+  /** The same over the last hour. */
+  hashesPerSecond1h: number;
   recent: MemberShare[];
   /** The member's connected workers now. */
   workers: { worker: string; difficulty: number }[];
@@ -152,8 +189,16 @@ export interface CurrentEpoch {
   /** The number the next close will get. */
   epoch: number;
   startMs: number;
-  /** When the scheduled close is due. */
+  /**
+   * The next scheduled close. An epoch with no share does not close (no root, no gas spent): when
+   * pendingWork is false it closes at this boundary only if a share comes in before it, else the
+   * epoch stays open to a later boundary.
+   */
   endsAtMs: number;
+  /** Always false: empty epochs do not close. */
+  closesWhenEmpty: false;
+  /** Whether shares accepted since startMs wait for the close: false means endsAtMs closes only if work comes in. */
+  pendingWork: boolean;
 }
 
 /** GET /api/epochs/:n, and each of GET /api/epochs's list. */

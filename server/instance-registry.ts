@@ -147,6 +147,7 @@ export function refuseSharesWhileLost(ledger: Ledger, registration: InstanceRegi
     member: (member, options) => ledger.member(member, options),
     totals: () => ledger.totals(),
     workSince: (sinceMs) => ledger.workSince(sinceMs),
+    history: (fromMs, toMs, bucketMs) => ledger.history(fromMs, toMs, bucketMs),
     close: () => ledger.close(),
   };
 }

@@ -65,8 +65,8 @@ describe('two gateways share one PostgreSQL ledger', () => {
       assert.equal(fromOne!.status, 200);
       assert.equal(fromOne!.body.shares, shares, `${member} on gateway 1`);
       assert.equal(fromTwo!.body.shares, shares, `${member} on gateway 2`);
-      const { workers: _1, hashesPerSecond: _h1, ...recordOne } = fromOne!.body;
-      const { workers: _2, hashesPerSecond: _h2, ...recordTwo } = fromTwo!.body;
+      const { workers: _1, hashesPerSecond5m: _h1, hashesPerSecond1h: _i1, ...recordOne } = fromOne!.body;
+      const { workers: _2, hashesPerSecond5m: _h2, hashesPerSecond1h: _i2, ...recordTwo } = fromTwo!.body;
       assert.deepEqual(recordOne, recordTwo, 'the same record from either gateway');
       assert.deepEqual([...new Set((fromOne!.body.recent as { worker: string }[]).map((s) => s.worker))].sort(), workers);
     }

@@ -141,11 +141,15 @@ test('a close without new shares creates nothing and sends nothing', async () =>
   assert.equal((await settlement.store.epochs(10, 0)).length, 1);
   assert.equal((await settlement.currentEpoch()).epoch, 2);
   assert.equal(await chain.provider.getTransactionCount(chain.deployer.address), nonce, 'no transaction');
+  const { current } = (await getJson(api)).body;
+  assert.equal(current.closesWhenEmpty, false, 'the API says empty epochs do not close');
+  assert.equal(current.pendingWork, false, 'no share since epoch 1 closed: endsAtMs closes only if one comes in');
 });
 
 test("an epoch with work from one member keeps the other's cumulative leaf", async () => {
   const first = (await settlement.store.epoch(1))!;
   await mine(memberB.address, 2);
+  assert.equal((await getJson(api)).body.current.pendingWork, true, 'the shares wait for the next close');
   const closed = await settlement.closeEpoch();
   assert.equal(closed?.epoch, 2);
   const epoch = await published(2);
@@ -357,6 +361,9 @@ test('the timer closes epochs at wall-clock multiples of epochSeconds, and skips
     await new Promise((resolve) => setTimeout(resolve, 2100));
     assert.equal((await timedSettlement.store.epochs(10)).length, 1);
     assert.equal((await timedSettlement.currentEpoch()).epoch, 2);
+    const { current: open } = (await getJson(`${timed.httpUrl}api/epochs`)).body;
+    assert.deepEqual([open.epoch, open.closesWhenEmpty, open.pendingWork], [2, false, false], 'epoch 2 stays open: it closes at endsAtMs only if a share comes in');
+    assert.ok(open.endsAtMs > Date.now() - 1000 && open.endsAtMs % 1000 === 0, `the next boundary: ${open.endsAtMs}`);
     await waitFor('epoch 1 published', async () => (await timedSettlement.store.epoch(1))?.status === 'published' || undefined);
   } finally {
     await timed.close();

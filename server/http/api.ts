@@ -6,12 +6,19 @@ import { bitsToTarget, targetToDifficulty } from '../../protocol/target.js';
 import type { GatewayView } from '../gateway-view.js';
 import { healthProblems } from '../health.js';
 import { handleDaoApi } from './dao-api.js';
+import { HistoryCache, historyHours } from './history-api.js';
 import { HttpError, send } from './respond.js';
 import { BASE_SECURITY_HEADERS, NO_FRAMING } from './security-headers.js';
 import { serveStatic } from './static-files.js';
 
+const FIVE_MINUTES_MS = 5 * 60_000;
+const HOUR_MS = 60 * 60_000;
+/** The shortest span a member's rate is divided by: one share right after connecting is no rate. */
+const MEMBER_RATE_MIN_SPAN_MS = 10_000;
+
 /** The HTTP side of the gateway: health, stats, member records, metrics, the DAO API, and the web app. */
 export function createRequestHandler(view: GatewayView) {
+  const history = new HistoryCache(view.ledger);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // On every response, whichever branch answers: pages replace the framing pair (static-files.ts).
     for (const [name, value] of Object.entries({ ...BASE_SECURITY_HEADERS, ...NO_FRAMING })) res.setHeader(name, value);
@@ -27,6 +34,7 @@ export function createRequestHandler(view: GatewayView) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: `${req.method} is not allowed` }, { allow: 'GET, HEAD' });
       if (path === '/healthz') return health(view, res);
       if (path === '/api/stats') return send(res, 200, await stats(view));
+      if (path === '/api/history') return send(res, 200, await history.get(historyHours(url)));
       if (path.startsWith('/api/members/')) return await member(view, res, decodeURIComponent(path.slice('/api/members/'.length)));
       if (path === '/metrics') {
         view.refreshGauges();
@@ -91,13 +99,14 @@ function sourceInfo(view: GatewayView): WorkSourceInfo {
 async function stats(view: GatewayView): Promise<StatsResponse> {
   const job = view.jobs.current;
   // Read first: the rest describes this gateway as it is once the ledger (maybe a remote one) answered.
-  const totals = await view.ledger.totals();
+  const [totals, hourWork] = await Promise.all([view.ledger.totals(), view.ledger.workSince(Date.now() - HOUR_MS)]);
   const sessions = [...view.hub.sessions.values()];
   const difficulties = sessions.map((s) => s.difficulty).sort((a, b) => a - b);
 
   return {
     workSource: sourceInfo(view),
-    hashesPerSecond: view.stats.hashesPerSecond(),
+    hashesPerSecond5m: view.stats.hashesPerSecond(FIVE_MINUTES_MS / 1000),
+    hashesPerSecond1h: hourWork / (HOUR_MS / 1000),
     sharesPerSecond: view.stats.sharesPerSecond(),
     rejectedPerSecond: view.stats.rejectedPerSecond(),
     connections: sessions.length,
@@ -130,12 +139,29 @@ async function member(view: GatewayView, res: ServerResponse, address: string): 
   } catch {
     return send(res, 400, { error: `"${address}" has a bad EIP-55 checksum` });
   }
-  const summary = await view.ledger.member(checksummed);
+  const nowMs = Date.now();
+  const [summary, hour] = await Promise.all([
+    view.ledger.member(checksummed, { windowMs: FIVE_MINUTES_MS, nowMs }),
+    view.ledger.member(checksummed, { windowMs: HOUR_MS, nowMs, recent: 0 }),
+  ]);
+  const { hashesPerSecond: fiveMinuteRate, ...record } = summary;
   // Only this member's sessions (the hub indexes them), not every session of the gateway.
   const live = [...(view.hub.memberSessions.get(checksummed) ?? [])];
   const body: MemberResponse = {
-    ...summary,
+    ...record,
+    hashesPerSecond5m: minedRate(fiveMinuteRate, FIVE_MINUTES_MS, summary.firstShareAtMs, nowMs),
+    hashesPerSecond1h: minedRate(hour.hashesPerSecond, HOUR_MS, summary.firstShareAtMs, nowMs),
     workers: live.flatMap((s) => s.identities.filter((i) => i.member === checksummed).map((i) => ({ worker: i.worker, difficulty: s.difficulty }))),
   };
   send(res, 200, body);
+}
+
+/**
+ * A rate the ledger computed over a whole window, re-divided by the part of the window the member
+ * mined in when its first share came inside it: 30 s of mining is not spread over 5 minutes.
+ */
+export function minedRate(windowRate: number, windowMs: number, firstShareAtMs: number | null, nowMs: number): number {
+  if (firstShareAtMs === null) return 0;
+  const minedMs = Math.min(windowMs, Math.max(nowMs - firstShareAtMs, MEMBER_RATE_MIN_SPAN_MS));
+  return (windowRate * windowMs) / minedMs;
 }

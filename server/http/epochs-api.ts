@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getAddress } from 'ethers';
-import type { EpochInfo, EpochsResponse, MemberLeavesResponse, ProofResponse } from '../../protocol/api.js';
+import type { CurrentEpoch, EpochInfo, EpochsResponse, MemberLeavesResponse, ProofResponse } from '../../protocol/api.js';
 import type { GatewayView } from '../gateway-view.js';
 import type { Settlement } from '../settlement/settlement.js';
 import { EpochTreeError } from '../settlement/epoch-trees.js';
@@ -42,7 +42,9 @@ export async function handleEpochsApi(view: GatewayView, req: IncomingMessage, r
   if (first === undefined) {
     const limit = intParam(url, 'limit', DEFAULT_LIMIT, 1, MAX_LIMIT);
     const offset = intParam(url, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const [current, epochs] = await Promise.all([settlement.currentEpoch(), settlement.store.epochs(limit, offset)]);
+    const [open, epochs] = await Promise.all([settlement.currentEpoch(), settlement.store.epochs(limit, offset)]);
+    // Empty epochs do not close: whether the next boundary closes this one depends on shares since it began.
+    const current: CurrentEpoch = { ...open, closesWhenEmpty: false, pendingWork: (await view.ledger.workSince(open.startMs)) > 0 };
     send(res, 200, { current, epochs: await Promise.all(epochs.map((e) => epochJson(settlement, e))) } satisfies EpochsResponse);
     return true;
   }

@@ -73,6 +73,21 @@ export interface MemberQueryOptions {
   nowMs?: number;
 }
 
+/** One bucket of Ledger.history(). */
+export interface HistoryBucketRow {
+  /** Index from the range's start. */
+  bucket: number;
+  shares: number;
+  work: Work;
+}
+
+/** Integer milliseconds, toMs after fromMs, bucketMs positive: what history() queries with. */
+export function checkHistoryRange(fromMs: number, toMs: number, bucketMs: number): void {
+  if (![fromMs, toMs, bucketMs].every(Number.isSafeInteger) || bucketMs <= 0 || toMs <= fromMs) {
+    throw new RangeError(`history needs integer ms with fromMs < toMs and bucketMs > 0, got ${fromMs}, ${toMs}, ${bucketMs}`);
+  }
+}
+
 export interface PoolTotals {
   shares: number;
   work: Work;
@@ -102,6 +117,12 @@ export interface Ledger {
   workSince(sinceMs: number): Promise<Work>;
   /** Calls `observer` after each group-commit transaction (metrics); optional for ledgers without one. */
   observeCommits?(observer: (batch: BatchCommitted) => void): void;
+  /**
+   * Accepted shares and work in [fromMs, toMs) summed per bucket of bucketMs (bucket i covers
+   * [fromMs + i*bucketMs, ...)): one indexed range query (shares_time). Only buckets with shares
+   * are returned, in order. The caller bounds the range (GET /api/history: at most 24 h).
+   */
+  history(fromMs: number, toMs: number, bucketMs: number): Promise<HistoryBucketRow[]>;
   close(): Promise<void>;
 }
 

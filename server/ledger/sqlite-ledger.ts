@@ -3,11 +3,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
   checkMemberQuery,
+  checkHistoryRange,
   checkShare,
   DEFAULT_RECENT,
   DEFAULT_WINDOW_MS,
   emptyMemberSummary,
   type BlockRecord,
+  type HistoryBucketRow,
   type JobRecord,
   type Ledger,
   type MemberQueryOptions,
@@ -89,6 +91,10 @@ function prepareReads(db: Database.Database) {
     ),
     blockCount: db.prepare<[], number>(`SELECT count(*) FROM blocks`).pluck(),
     workSince: db.prepare<[number], number>(`SELECT total(work) FROM shares WHERE accepted_at_ms >= ?`).pluck(),
+    history: db.prepare<{ from: number; to: number; bucket: number }, HistoryBucketRow>(
+      `SELECT CAST((accepted_at_ms - @from) / @bucket AS INTEGER) AS bucket, count(*) AS shares, total(work) AS work
+       FROM shares WHERE accepted_at_ms >= @from AND accepted_at_ms < @to GROUP BY 1 ORDER BY 1`,
+    ),
   };
 }
 
@@ -237,6 +243,12 @@ export class SqliteLedger implements Ledger {
   async workSince(sinceMs: number): Promise<number> {
     this.assertOpen();
     return this.stmt.workSince.get(sinceMs) ?? 0;
+  }
+
+  async history(fromMs: number, toMs: number, bucketMs: number): Promise<HistoryBucketRow[]> {
+    this.assertOpen();
+    checkHistoryRange(fromMs, toMs, bucketMs);
+    return this.stmt.history.all({ from: fromMs, to: toMs, bucket: bucketMs });
   }
 
   /** Commits what is queued, then stops the writer thread, then closes the file. Idempotent. */

@@ -114,7 +114,8 @@ export class Settlement {
     return this.leadership.isLeader;
   }
 
-  async currentEpoch(): Promise<CurrentEpoch> {
+  /** The open epoch as the timer sees it; the HTTP API adds whether work is pending. */
+  async currentEpoch(): Promise<Pick<CurrentEpoch, 'epoch' | 'startMs' | 'endsAtMs'>> {
     const last = await this.store.lastEpoch();
     const now = this.now();
     const startMs = last?.endMs ?? Math.floor(now / this.periodMs) * this.periodMs;

@@ -345,6 +345,15 @@ export function ledgerCases(kind: LedgerKind): void {
     assert.equal(await ledger.workSince(nowMs - 10), (1 + 0.5 + 0.25 + 16 + 64) * TWO_32, 'every member, [since, ...)');
     assert.equal(await ledger.workSince(nowMs - 10.5), (1 + 0.5 + 0.25 + 16 + 64) * TWO_32, 'a fractional bound');
     assert.equal(await ledger.workSince(nowMs + 6), 0);
+    // [from, to) in 30 s buckets: 'old' before it, 'future' after it.
+    assert.deepEqual(await ledger.history(nowMs - windowMs, nowMs + 1, 30_000), [
+      { bucket: 0, shares: 2, work: (4 + 2) * TWO_32 },
+      { bucket: 1, shares: 3, work: (1 + 0.5 + 64) * TWO_32 },
+      { bucket: 2, shares: 1, work: 0.25 * TWO_32 },
+    ]);
+    assert.deepEqual(await ledger.history(nowMs + 6, nowMs + 60_000, 1000), [], 'no shares: no buckets');
+    await assert.rejects(ledger.history(nowMs, nowMs, 1000), RangeError);
+    await assert.rejects(ledger.history(nowMs - 1000, nowMs, 0), RangeError);
     assert.deepEqual(await ledger.totals(), { shares: 8, work: (8 + 4 + 2 + 1 + 0.5 + 0.25 + 16 + 64) * TWO_32, members: 2, blocks: 0 });
   });
 }

@@ -10,6 +10,9 @@ import type {
   ChainInfo,
   EpochInfo,
   EpochsResponse,
+  HistoryResponse,
+  MemberLeaf,
+  MemberLeavesResponse,
   MemberResponse,
   OnWire,
   ProofResponse,
@@ -100,7 +103,7 @@ export async function fetchEpochs(): Promise<EpochsResponse> {
   const current = body.current as Partial<EpochsResponse['current']> | undefined;
   if (typeof current?.endsAtMs !== 'number') throw new Error('the gateway sent no current epoch');
   return {
-    current: { epoch: Number(current.epoch), startMs: Number(current.startMs), endsAtMs: current.endsAtMs },
+    current: { epoch: Number(current.epoch), startMs: Number(current.startMs), endsAtMs: current.endsAtMs, closesWhenEmpty: false, pendingWork: current.pendingWork === true },
     epochs: (Array.isArray(body.epochs) ? body.epochs : []).map(
       (e): EpochInfo => ({
         ...e,
@@ -211,4 +214,24 @@ function relayRecord(raw: RelayAnswer): RelayRecord {
     ...(epoch !== undefined && epoch !== null ? { epoch: Number(epoch) } : {}),
     ...(amount !== undefined && amount !== null ? { amount: big(amount, 'amount') } : {}),
   };
+}
+
+/** GET /api/history?hours=N: the pool's shares and work per 5-minute bucket (the pool page's charts). */
+export async function fetchHistory(hours = 24): Promise<HistoryResponse> {
+  const body = await getJson<HistoryResponse>(`/api/history?hours=${hours}`);
+  if (!Array.isArray(body.buckets) || typeof body.bucketMs !== 'number') throw new Error('the gateway sent no history buckets');
+  return { ...body, buckets: body.buckets.map((b) => ({ startMs: Number(b.startMs), shares: Number(b.shares), work: Number(b.work) })) };
+}
+
+/** GET /api/epochs/members/:address: the member's work and reward per epoch, newest first. */
+export async function fetchMemberLeaves(account: string, limit = 100): Promise<MemberLeaf[]> {
+  const body = await getJson<MemberLeavesResponse>(`/api/epochs/members/${account}?limit=${limit}`);
+  return (Array.isArray(body.leaves) ? body.leaves : []).map((l) => ({
+    epoch: Number(l.epoch),
+    status: l.status,
+    epochWork: big(l.epochWork, 'epochWork'),
+    epochReward: big(l.epochReward, 'epochReward'),
+    cumulativeWork: big(l.cumulativeWork, 'cumulativeWork'),
+    cumulativeReward: big(l.cumulativeReward, 'cumulativeReward'),
+  }));
 }

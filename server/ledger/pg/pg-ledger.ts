@@ -2,11 +2,13 @@ import type pg from 'pg';
 import { redact } from '../../config.js';
 import {
   checkMemberQuery,
+  checkHistoryRange,
   checkShare,
   DEFAULT_RECENT,
   DEFAULT_WINDOW_MS,
   emptyMemberSummary,
   type BlockRecord,
+  type HistoryBucketRow,
   type JobRecord,
   type Ledger,
   type MemberQueryOptions,
@@ -19,7 +21,7 @@ import { GroupCommit, type BatchCommitted, type GroupCommitStats, type ItemOutco
 import { migratePg, type PgMigrationResult } from './migrations.js';
 import { openPgPool, type PgPoolOptions } from './pool.js';
 import { LEDGER_COMPONENT, LEDGER_MIGRATIONS } from './schema.js';
-import { BATCH_SQL, isItemError, MEMBER_SQL, toMsBound, TOTALS_SQL, WORK_SINCE_SQL } from './statements.js';
+import { BATCH_SQL, isItemError, MEMBER_SQL, toMsBound, TOTALS_SQL, WORK_SINCE_SQL, HISTORY_SQL } from './statements.js';
 
 /**
  * The ledger several gateways share: one PostgreSQL database, written through group commit.
@@ -172,6 +174,13 @@ export class PgLedger implements Ledger {
     this.assertOpen();
     const { rows } = await this.pool.query<{ work: number }>(WORK_SINCE_SQL, [toMsBound(sinceMs, 'ceil')]);
     return rows[0]!.work;
+  }
+
+  async history(fromMs: number, toMs: number, bucketMs: number): Promise<HistoryBucketRow[]> {
+    this.assertOpen();
+    checkHistoryRange(fromMs, toMs, bucketMs);
+    const { rows } = await this.pool.query<HistoryBucketRow>(HISTORY_SQL, [fromMs, toMs, bucketMs]);
+    return rows;
   }
 
   /** Commits what is queued, then closes both pools. Idempotent. */

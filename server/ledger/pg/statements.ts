@@ -89,6 +89,10 @@ export const TOTALS_SQL = `
 
 export const WORK_SINCE_SQL = `SELECT coalesce(sum(work), 0)::float8 AS work FROM shares WHERE accepted_at_ms >= $1::bigint`;
 
+/** Ledger.history(): $1 from, $2 to, $3 bucket length, all ms; bigint division truncates. */
+export const HISTORY_SQL = `SELECT ((accepted_at_ms - $1::bigint) / $3::bigint)::int AS bucket, count(*)::int AS shares, sum(work)::float8 AS work
+  FROM shares WHERE accepted_at_ms >= $1::bigint AND accepted_at_ms < $2::bigint GROUP BY 1 ORDER BY 1`;
+
 /**
  * A millisecond bound as a bigint parameter, rounded so that comparing whole milliseconds with it
  * means what comparing with the exact number means (`> x` is `> floor(x)`, `>= x` is `>= ceil(x)`,
