@@ -33,6 +33,21 @@ const setHidden = (page: Page, hidden: boolean) =>
   page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'))`);
 const setSaveData = (page: Page, on: boolean) => page.evaluate(`fakeConnection.saveData = ${on}; fakeConnection.dispatchEvent(new Event('change'))`);
 
+// The Compute Pressure API, replaced before the page loads: the test drives the records by hand.
+const FAKE_PRESSURE = `(() => {
+  const observers = new Set();
+  window.PressureObserver = class {
+    constructor(callback) { this.callback = callback; }
+    async observe(source) { if (source !== 'cpu') throw new Error('only cpu'); observers.add(this); }
+    disconnect() { observers.delete(this); }
+  };
+  window.setPressure = (state) => {
+    for (const o of observers) o.callback([{ source: 'cpu', state, time: performance.now() }], o);
+    return observers.size;
+  };
+})()`;
+const setPressure = (page: Page, state: string) => page.evaluate(`setPressure(${JSON.stringify(state)})`) as Promise<number>;
+
 async function hashesGrow(page: Page, ms = 700): Promise<boolean> {
   const before = (await call(page, 'stats')).hashes;
   await page.waitForTimeout(ms);
@@ -62,6 +77,7 @@ describe('contributor session (Chromium, real gateway)', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
     await page.addInitScript(FAKE_CONNECTION);
+    await page.addInitScript(FAKE_PRESSURE);
     await page.goto(`${server.url}test/browser/contributor.html`);
     await page.waitForFunction(() => 'contributorTest' in window, undefined, { timeout: 30_000 });
     return { page, errors };
@@ -145,6 +161,40 @@ describe('contributor session (Chromium, real gateway)', () => {
       'paused:out-of-view', 'paused:partner-rule', 'resumed:out-of-view', 'resumed:partner-rule',
       'paused:hidden', 'resumed:hidden', 'paused:save-data', 'resumed:save-data',
     ]);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('compute pressure: serious halves the duty cycle, critical pauses, nominal restores both', async () => {
+    const { page, errors } = await openTestPage();
+    await call(page, 'create', { address: MEMBER_2, storage: 'none', poolUrl, threads: 1, cpuCeiling: 60 });
+    await call(page, 'start');
+    await waitFor('hashing', async () => (await call(page, 'stats')).hashes > 0, 15_000);
+    assert.equal((await call(page, 'stats')).cpuPercent, 60);
+
+    assert.equal(await setPressure(page, 'serious'), 1, 'the session observes the CPU pressure while it runs');
+    await waitFor('the halved duty cycle', async () => (await call(page, 'stats')).cpuPercent === 30, 2000);
+    const serious = await call(page, 'stats');
+    assert.equal(serious.pressure, 'serious');
+    assert.equal(serious.state, 'mining', 'serious pressure lowers the duty cycle, it does not pause');
+
+    await setPressure(page, 'critical');
+    await waitFor('the critical pause', async () => (await call(page, 'stats')).state === 'paused' && page.workers().length === 0, 5000);
+    const critical = await call(page, 'stats');
+    assert.deepEqual(critical.paused.map((p) => p.reason), ['pressure']);
+    assert.match(critical.paused[0]!.detail, /critical load/);
+    assert.equal(await hashesGrow(page), false, 'no hashing under critical pressure');
+
+    await setPressure(page, 'nominal');
+    await waitFor('mining again at the member setting', async () => {
+      const s = await call(page, 'stats');
+      return s.state === 'mining' && s.cpuPercent === 60 && s.paused.length === 0;
+    }, 10_000);
+    await waitFor('hashing again', () => hashesGrow(page, 300), 10_000);
+
+    await call(page, 'stop');
+    assert.equal(await setPressure(page, 'critical'), 0, 'a stopped session observes nothing');
+    assert.equal((await call(page, 'stats')).pressure, undefined);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -33,8 +33,3 @@ export function quorumText(work: bigint, quorum: bigint): string {
   }
   return `${(work * 100n) / quorum}% of quorum`;
 }
-
-/** A rate with the window it was measured over: "1.80 MH/s (last 10 s)". */
-export function rateOver(hashesPerSecond: number, windowSeconds: number, format: (n: number) => string): string {
-  return `${format(hashesPerSecond)} (last ${windowSeconds} s)`;
-}
