@@ -55,7 +55,7 @@ describe('contributor app (built, through the gateway)', () => {
     await gateway?.close();
   });
 
-  test('starts nothing before the click; shares flow, are kept, and Stop ends every worker', async (t) => {
+  test('starts nothing before the click; shares flow, are kept, shown once and per identity, and Stop ends every worker', async (t) => {
     const sockets: string[] = [];
     const { page, errors } = await openPage(browser, url);
     page.on('websocket', (ws) => sockets.push(ws.url()));
@@ -92,6 +92,31 @@ describe('contributor app (built, through the gateway)', () => {
     await page.waitForTimeout(300);
     assert.equal(page.workers().length, 0, 'a reload starts nothing by itself');
     await waitFor('the pool credit', async () => Number(await figure(page, 'data-pool-shares')) > 0, 8000);
+
+    // Each figure once, in one unit system; the device and the pool agree, or the page says why not.
+    const figures = page.locator('dao-app section[aria-labelledby="figures"]');
+    assert.equal(await page.locator('[data-local-accepted]').count(), 1, 'the device count appears once');
+    assert.equal(await page.locator('[data-pool-shares]').count(), 1, 'the pool count appears once');
+    const text = (await figures.textContent()) ?? '';
+    assert.match(text, /Hash rate \(last 10 s\)/, 'the rate says its window');
+    assert.doesNotMatch(text, /Mhashes|\b1 shares\b|Counted on this device|Credited by the pool/);
+    await waitFor('the device and the pool agree, or the page says why', async () => {
+      const local = Number(await figure(page, 'data-local-accepted'));
+      const pool = Number(await figure(page, 'data-pool-shares'));
+      return local === pool || (await page.locator('[data-shares-why]').count()) === 1;
+    }, 8000);
+    t.diagnostic(`shares: device ${await figure(page, 'data-local-accepted')}, pool ${await figure(page, 'data-pool-shares')}`);
+
+    // Another identity: every local figure is its own, and its key is labelled imported.
+    await page.getByLabel('Import a key').fill('0x' + '22'.repeat(32));
+    await page.getByRole('button', { name: 'Import key' }).click();
+    await answerConfirm(page, /Replace the key of/);
+    const imported = computeAddress(new SigningKey('0x' + '22'.repeat(32)));
+    await waitFor('the imported address', async () => (await figure(page, 'data-address')) === imported, 5000);
+    await waitFor('the device count of the new identity', async () => (await figure(page, 'data-local-accepted')) === '0', 5000);
+    await waitFor('the pool count of the new identity', async () => ['', '0'].includes((await figure(page, 'data-pool-shares')) ?? '-'), 8000);
+    assert.equal(await figure(page, 'data-key-origin'), 'imported', 'an imported key is not "created in this browser"');
+    assert.equal(await figure(page, 'data-session-accepted'), '0', 'the session count belongs to the previous identity');
     assert.deepEqual(errors, []);
     await page.close();
   });
