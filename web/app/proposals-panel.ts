@@ -19,9 +19,11 @@ import './confirm-dialog.js';
 import type { ConfirmDialog } from './confirm-dialog.js';
 import { formatWork, quorumText } from './units.js';
 
-/** The relayer's refusal in the member's words: "no leaf" means no work in the proposal's epoch. */
+/** The relayer's refusal in the member's words: "no leaf" or "not a member in epoch N" mean no work in the epoch the proposal weighs. */
 function plainVoteError(message: string): string {
-  return /no leaf/.test(message) ? 'this address has no work in the epoch the proposal weighs, so it has no vote on it' : message;
+  const epoch = /not a member in epoch (\d+)/.exec(message)?.[1];
+  if (epoch !== undefined) return `this address has no work in epoch ${epoch}, the epoch this proposal weighs: it has no vote on it`;
+  return /no leaf/.test(message) ? 'this address has no work in the epoch this proposal weighs: it has no vote on it' : message;
 }
 
 const ZERO_PARAMETER = `0x${'00'.repeat(32)}`;
