@@ -38,6 +38,6 @@ export const TREASURY_ABI = [
 ] as const;
 
 /** The distributor's event whose reinvested amounts are the treasury's inflows. */
-export const ROOT_PUBLISHED_EVENT = 'event RootPublished(uint64 indexed epoch, bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested)';
+export const ROOT_PUBLISHED_EVENT = 'event RootPublished(uint64 indexed epoch, bytes32 root, uint256 totalWork, uint256 reward, uint256 reinvested, bytes32 bundleHash)';
 
 export const TOKEN_ABI = ['function balanceOf(address account) view returns (uint256)'] as const;
