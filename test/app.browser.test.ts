@@ -167,7 +167,10 @@ describe('contributor app (built, through the gateway)', () => {
     await waitFor('shares found by the webgpu engine accepted', async () => {
       const found = page.locator('[data-engine-accepted="webgpu"]');
       return (await found.count()) > 0 && Number(await found.getAttribute('data-accepted')) > 0;
-    }, 45_000);
+    }, 45_000).catch(async (err: Error) => {
+      const paused = await page.locator('[data-paused]').count() ? await figure(page, 'data-paused') : 'no';
+      throw new Error(`${err.message}; paused: ${paused}; engines: ${await page.locator('dao-app section[aria-labelledby="figures"]').textContent()}`);
+    });
     const adapter = (await figure(page, 'data-gpu')) ?? '';
     t.diagnostic(`GPU adapter shown: ${adapter}`);
     assert.ok(adapter.length > 0, 'the adapter is shown');
