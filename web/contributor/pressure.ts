@@ -28,6 +28,16 @@ interface PressureObserverLike {
 }
 type PressureObserverCtor = new (callback: (records: PressureRecordLike[]) => void) => PressureObserverLike;
 
+/**
+ * Whether this document may observe pressure: a cross-origin frame (the widget on a partner's
+ * site) is refused unless its iframe allows compute-pressure, and Chromium logs an error for the
+ * attempt, so it is not made. Where the browser cannot tell, it is tried (a refusal is caught).
+ */
+function policyAllows(): boolean {
+  const policy = (globalThis.document as { featurePolicy?: { allowsFeature(name: string): boolean } } | undefined)?.featurePolicy;
+  return policy?.allowsFeature('compute-pressure') ?? true;
+}
+
 /** Follows the CPU pressure state while started; onChange gets each new state. Does nothing without the API. */
 export class PressureWatcher {
   private observer: PressureObserverLike | undefined;
@@ -46,7 +56,7 @@ export class PressureWatcher {
 
   async start(): Promise<void> {
     const Ctor = (globalThis as { PressureObserver?: PressureObserverCtor }).PressureObserver;
-    if (typeof Ctor !== 'function' || this.observer) return;
+    if (typeof Ctor !== 'function' || this.observer || !policyAllows()) return;
     const observer = (this.observer = new Ctor((records) => {
       const last = records.filter((r) => r.source === 'cpu').at(-1);
       if (!last || last.state === this.current || this.observer !== observer) return;
