@@ -7,6 +7,7 @@ import { devices, type Browser, type Page } from 'playwright-core';
 import type { Gateway } from '../server/gateway.js';
 import { launchChromium, openPage } from './helpers/browser.js';
 import { answerConfirm } from './helpers/confirm.js';
+import { FAKE_PRESSURE, setPressure } from './helpers/fake-pressure.js';
 import { startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -223,28 +224,20 @@ describe('contributor app (built, through the gateway)', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-    await page.addInitScript(`(() => {
-      const observers = new Set();
-      window.PressureObserver = class {
-        constructor(callback) { this.callback = callback; }
-        async observe() { observers.add(this); }
-        disconnect() { observers.delete(this); }
-      };
-      window.setPressure = (state) => { for (const o of observers) o.callback([{ source: 'cpu', state, time: performance.now() }], o); };
-    })()`);
+    await page.addInitScript(FAKE_PRESSURE);
     await page.goto(url);
     await oneThread(page);
     await page.getByLabel('CPU use').fill('60');
     await page.getByRole('button', { name: 'Start contributing' }).click();
     await waitFor('one worker', async () => page.workers().length === 1, 10_000);
-    await page.evaluate(`setPressure('serious')`);
+    await setPressure(page, 'serious');
     await waitFor('the halved CPU use shown', async () => (await figure(page, 'data-running-percent')) === '30', 5000);
     assert.equal(await figure(page, 'data-pressure'), 'serious');
-    await page.evaluate(`setPressure('critical')`);
+    await setPressure(page, 'critical');
     await waitFor('the pressure pause', async () => /critical load/.test((await figure(page, 'data-paused')) ?? ''), 5000);
     await untilWorkersGone(page);
     assert.equal(page.workers().length, 0, 'no worker under critical pressure');
-    await page.evaluate(`setPressure('nominal')`);
+    await setPressure(page, 'nominal');
     await waitFor('mining again at the full setting', async () => page.workers().length === 1 && (await page.locator('[data-running-percent]').count()) === 0, 10_000);
     await page.getByRole('button', { name: 'Stop' }).click();
     await untilWorkersGone(page);

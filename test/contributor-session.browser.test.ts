@@ -10,6 +10,7 @@ import type { ContributorTestApi } from './browser/contributor-page.js';
 import { launchChromium, startDevServer, type DevServer } from './helpers/browser.js';
 import { MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
+import { FAKE_PRESSURE, setPressure } from './helpers/fake-pressure.js';
 
 type Api = ContributorTestApi;
 
@@ -32,21 +33,6 @@ const FAKE_CONNECTION = `(() => {
 const setHidden = (page: Page, hidden: boolean) =>
   page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'))`);
 const setSaveData = (page: Page, on: boolean) => page.evaluate(`fakeConnection.saveData = ${on}; fakeConnection.dispatchEvent(new Event('change'))`);
-
-// The Compute Pressure API, replaced before the page loads: the test drives the records by hand.
-const FAKE_PRESSURE = `(() => {
-  const observers = new Set();
-  window.PressureObserver = class {
-    constructor(callback) { this.callback = callback; }
-    async observe(source) { if (source !== 'cpu') throw new Error('only cpu'); observers.add(this); }
-    disconnect() { observers.delete(this); }
-  };
-  window.setPressure = (state) => {
-    for (const o of observers) o.callback([{ source: 'cpu', state, time: performance.now() }], o);
-    return observers.size;
-  };
-})()`;
-const setPressure = (page: Page, state: string) => page.evaluate(`setPressure(${JSON.stringify(state)})`) as Promise<number>;
 
 async function hashesGrow(page: Page, ms = 700): Promise<boolean> {
   const before = (await call(page, 'stats')).hashes;
