@@ -7,6 +7,7 @@ import { devices, type Browser, type Page } from 'playwright-core';
 import type { Gateway } from '../server/gateway.js';
 import { launchChromium, openPage } from './helpers/browser.js';
 import { answerConfirm } from './helpers/confirm.js';
+import { FAKE_PRESSURE, setPressure } from './helpers/fake-pressure.js';
 import { startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -55,7 +56,7 @@ describe('contributor app (built, through the gateway)', () => {
     await gateway?.close();
   });
 
-  test('starts nothing before the click; shares flow, are kept, and Stop ends every worker', async (t) => {
+  test('starts nothing before the click; shares flow, are kept, shown once and per identity, and Stop ends every worker', async (t) => {
     const sockets: string[] = [];
     const { page, errors } = await openPage(browser, url);
     page.on('websocket', (ws) => sockets.push(ws.url()));
@@ -92,6 +93,31 @@ describe('contributor app (built, through the gateway)', () => {
     await page.waitForTimeout(300);
     assert.equal(page.workers().length, 0, 'a reload starts nothing by itself');
     await waitFor('the pool credit', async () => Number(await figure(page, 'data-pool-shares')) > 0, 8000);
+
+    // Each figure once, in one unit system; the device and the pool agree, or the page says why not.
+    const figures = page.locator('dao-app section[aria-labelledby="figures"]');
+    assert.equal(await page.locator('[data-local-accepted]').count(), 1, 'the device count appears once');
+    assert.equal(await page.locator('[data-pool-shares]').count(), 1, 'the pool count appears once');
+    const text = (await figures.textContent()) ?? '';
+    assert.match(text, /Hash rate \(last 10 s\)/, 'the rate says its window');
+    assert.doesNotMatch(text, /Mhashes|\b1 shares\b|Counted on this device|Credited by the pool/);
+    await waitFor('the device and the pool agree, or the page says why', async () => {
+      const local = Number(await figure(page, 'data-local-accepted'));
+      const pool = Number(await figure(page, 'data-pool-shares'));
+      return local === pool || (await page.locator('[data-shares-why]').count()) === 1;
+    }, 8000);
+    t.diagnostic(`shares: device ${await figure(page, 'data-local-accepted')}, pool ${await figure(page, 'data-pool-shares')}`);
+
+    // Another identity: every local figure is its own, and its key is labelled imported.
+    await page.getByLabel('Import a key').fill('0x' + '22'.repeat(32));
+    await page.getByRole('button', { name: 'Import key' }).click();
+    await answerConfirm(page, /Replace the key of/);
+    const imported = computeAddress(new SigningKey('0x' + '22'.repeat(32)));
+    await waitFor('the imported address', async () => (await figure(page, 'data-address')) === imported, 5000);
+    await waitFor('the device count of the new identity', async () => (await figure(page, 'data-local-accepted')) === '0', 5000);
+    await waitFor('the pool count of the new identity', async () => ['', '0'].includes((await figure(page, 'data-pool-shares')) ?? '-'), 8000);
+    assert.equal(await figure(page, 'data-key-origin'), 'imported', 'an imported key is not "created in this browser"');
+    assert.equal(await figure(page, 'data-session-accepted'), '0', 'the session count belongs to the previous identity');
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -142,7 +168,10 @@ describe('contributor app (built, through the gateway)', () => {
     await waitFor('shares found by the webgpu engine accepted', async () => {
       const found = page.locator('[data-engine-accepted="webgpu"]');
       return (await found.count()) > 0 && Number(await found.getAttribute('data-accepted')) > 0;
-    }, 45_000);
+    }, 45_000).catch(async (err: Error) => {
+      const paused = await page.locator('[data-paused]').count() ? await figure(page, 'data-paused') : 'no';
+      throw new Error(`${err.message}; paused: ${paused}; engines: ${await page.locator('dao-app section[aria-labelledby="figures"]').textContent()}`);
+    });
     const adapter = (await figure(page, 'data-gpu')) ?? '';
     t.diagnostic(`GPU adapter shown: ${adapter}`);
     assert.ok(adapter.length > 0, 'the adapter is shown');
@@ -184,6 +213,32 @@ describe('contributor app (built, through the gateway)', () => {
     assert.equal(page.workers().length, 0, 'no worker under Save-Data');
     await page.evaluate(`fakeConnection.saveData = false; fakeConnection.dispatchEvent(new Event('change'))`);
     await waitFor('mining once Save-Data is off', async () => page.workers().length === 1, 5000);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await untilWorkersGone(page);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('under compute pressure the page says so: serious halves the CPU use, critical pauses, nominal restores', async () => {
+    // A stand-in PressureObserver, set before the app loads; the test sends its records by hand.
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    await page.addInitScript(FAKE_PRESSURE);
+    await page.goto(url);
+    await oneThread(page);
+    await page.getByLabel('CPU use').fill('60');
+    await page.getByRole('button', { name: 'Start contributing' }).click();
+    await waitFor('one worker', async () => page.workers().length === 1, 10_000);
+    await setPressure(page, 'serious');
+    await waitFor('the halved CPU use shown', async () => (await figure(page, 'data-running-percent')) === '30', 5000);
+    assert.equal(await figure(page, 'data-pressure'), 'serious');
+    await setPressure(page, 'critical');
+    await waitFor('the pressure pause', async () => /critical load/.test((await figure(page, 'data-paused')) ?? ''), 5000);
+    await untilWorkersGone(page);
+    assert.equal(page.workers().length, 0, 'no worker under critical pressure');
+    await setPressure(page, 'nominal');
+    await waitFor('mining again at the full setting', async () => page.workers().length === 1 && (await page.locator('[data-running-percent]').count()) === 0, 10_000);
     await page.getByRole('button', { name: 'Stop' }).click();
     await untilWorkersGone(page);
     assert.deepEqual(errors, []);

@@ -393,11 +393,11 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
       await untilShown(page, 'data-token-balance', leaf.cumulativeReward);
 
       // A vote signed by the wallet on proposal 1, pinned to epoch 1 when this address had no work:
-      // the relayer checks the signature first, so its refusal names the missing weight.
+      // the relayer checks the signature first, so its refusal names the missing weight, in plain words.
       await page.locator('[data-proposal-id="1"] [data-vote="Against"]').click();
       await answerConfirm(page, new RegExp(`Sign a vote AGAINST proposal #1 .* as ${wallet.address}`));
       const refusal = await page.locator('[data-vote-error]').textContent({ timeout: 10_000 });
-      assert.match(refusal ?? '', /is not a member in epoch 1/);
+      assert.match(refusal ?? '', /has no work in epoch 1, the epoch this proposal weighs/, 'the refusal in plain words');
       assert.deepEqual(errors, []);
     } finally {
       await context.close();

@@ -10,6 +10,7 @@ import type { ContributorTestApi } from './browser/contributor-page.js';
 import { launchChromium, startDevServer, type DevServer } from './helpers/browser.js';
 import { MEMBER, MEMBER_2, startTestGateway } from './helpers/gateway.js';
 import { waitFor } from './helpers/wait-for.js';
+import { FAKE_PRESSURE, setPressure } from './helpers/fake-pressure.js';
 
 type Api = ContributorTestApi;
 
@@ -62,6 +63,7 @@ describe('contributor session (Chromium, real gateway)', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
     await page.addInitScript(FAKE_CONNECTION);
+    await page.addInitScript(FAKE_PRESSURE);
     await page.goto(`${server.url}test/browser/contributor.html`);
     await page.waitForFunction(() => 'contributorTest' in window, undefined, { timeout: 30_000 });
     return { page, errors };
@@ -145,6 +147,40 @@ describe('contributor session (Chromium, real gateway)', () => {
       'paused:out-of-view', 'paused:partner-rule', 'resumed:out-of-view', 'resumed:partner-rule',
       'paused:hidden', 'resumed:hidden', 'paused:save-data', 'resumed:save-data',
     ]);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('compute pressure: serious halves the duty cycle, critical pauses, nominal restores both', async () => {
+    const { page, errors } = await openTestPage();
+    await call(page, 'create', { address: MEMBER_2, storage: 'none', poolUrl, threads: 1, cpuCeiling: 60 });
+    await call(page, 'start');
+    await waitFor('hashing', async () => (await call(page, 'stats')).hashes > 0, 15_000);
+    assert.equal((await call(page, 'stats')).cpuPercent, 60);
+
+    assert.equal(await setPressure(page, 'serious'), 1, 'the session observes the CPU pressure while it runs');
+    await waitFor('the halved duty cycle', async () => (await call(page, 'stats')).cpuPercent === 30, 2000);
+    const serious = await call(page, 'stats');
+    assert.equal(serious.pressure, 'serious');
+    assert.equal(serious.state, 'mining', 'serious pressure lowers the duty cycle, it does not pause');
+
+    await setPressure(page, 'critical');
+    await waitFor('the critical pause', async () => (await call(page, 'stats')).state === 'paused' && page.workers().length === 0, 5000);
+    const critical = await call(page, 'stats');
+    assert.deepEqual(critical.paused.map((p) => p.reason), ['pressure']);
+    assert.match(critical.paused[0]!.detail, /critical load/);
+    assert.equal(await hashesGrow(page), false, 'no hashing under critical pressure');
+
+    await setPressure(page, 'nominal');
+    await waitFor('mining again at the member setting', async () => {
+      const s = await call(page, 'stats');
+      return s.state === 'mining' && s.cpuPercent === 60 && s.paused.length === 0;
+    }, 10_000);
+    await waitFor('hashing again', () => hashesGrow(page, 300), 10_000);
+
+    await call(page, 'stop');
+    assert.equal(await setPressure(page, 'critical'), 0, 'a stopped session observes nothing');
+    assert.equal((await call(page, 'stats')).pressure, undefined);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -142,9 +142,9 @@ describe('member store in Chromium (IndexedDB)', () => {
 
   test('identity: export/import round trip; garbage and silent replacement refused', async () => {
     await assert.rejects(call('import', 'exportIdentity'), /no identity to export/);
-    assert.deepEqual(await call('import', 'importIdentity', ` ${KNOWN_KEY.slice(2).toUpperCase()} `), { address: KNOWN_ADDRESS, source: 'local' });
+    assert.deepEqual(await call('import', 'importIdentity', ` ${KNOWN_KEY.slice(2).toUpperCase()} `), { address: KNOWN_ADDRESS, source: 'local', imported: true });
     assert.equal(await call('import', 'exportIdentity'), KNOWN_KEY);
-    assert.deepEqual(await call('import', 'importIdentity', KNOWN_KEY), { address: KNOWN_ADDRESS, source: 'local' }, 'the same key again is fine');
+    assert.deepEqual(await call('import', 'importIdentity', KNOWN_KEY), { address: KNOWN_ADDRESS, source: 'local', imported: true }, 'the same key again is fine');
 
     // Zero and the secp256k1 group order n are the first numbers outside the key range.
     const garbage = ['hello', '0x1234', `0x${'0'.repeat(64)}`, '0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141', KNOWN_ADDRESS, 'test test test test test test test test test test test junk', 42];
@@ -154,8 +154,8 @@ describe('member store in Chromium (IndexedDB)', () => {
 
     const other = Wallet.createRandom();
     await assert.rejects(call('import', 'importIdentity', other.privateKey), /already stored.*replace: true/);
-    assert.deepEqual(await call('import', 'getIdentity'), { address: KNOWN_ADDRESS, source: 'local' }, 'refusals change nothing');
-    assert.deepEqual(await call('import', 'importIdentity', other.privateKey, { replace: true }), { address: other.address, source: 'local' });
+    assert.deepEqual(await call('import', 'getIdentity'), { address: KNOWN_ADDRESS, source: 'local', imported: true }, 'refusals change nothing');
+    assert.deepEqual(await call('import', 'importIdentity', other.privateKey, { replace: true }), { address: other.address, source: 'local', imported: true });
     assert.equal(await call('import', 'exportIdentity'), other.privateKey.toLowerCase());
 
     assert.deepEqual(await call('injected', 'useInjectedIdentity', KNOWN_ADDRESS.toLowerCase()), { address: KNOWN_ADDRESS, source: 'injected' });
@@ -182,6 +182,7 @@ describe('member store in Chromium (IndexedDB)', () => {
     await assert.rejects(call('shares', 'addShare', share({ difficulty: 0 })), /difficulty must be a finite positive number/);
     assert.deepEqual(await call('shares', 'shareCounts'), { pending: 3, accepted: 2, rejected: 1 }, 'refusals change nothing');
 
+
     const recent = await call<ShareRow[]>('shares', 'recentShares', 4);
     assert.deepEqual(recent.map((row) => row.id), [ids[5], ids[4], ids[3], ids[2]]);
     assert.equal(recent[0]!.versionBits, '00002000');
@@ -191,6 +192,15 @@ describe('member store in Chromium (IndexedDB)', () => {
 
     const fromWorker = await callInWorker<number>('shares', 'addShare', share({ submittedAtMs: 2_000 }));
     assert.equal((await call<ShareRow[]>('shares', 'recentShares', 1))[0]!.id, fromWorker, 'a share a worker added is seen by the page');
+
+    // Per member: a share names the member it was mined for, and counts only for that one.
+    const member = '0x' + 'aB'.repeat(20);
+    const mine = await call<number>('shares', 'addShare', share({ nonce: '00000abc', submittedAtMs: 1_050, member }));
+    await call('shares', 'settleShare', mine, { status: 'accepted', answeredAtMs: 1_150 });
+    assert.deepEqual(await call('shares', 'shareCounts', member.toLowerCase()), { pending: 0, accepted: 1, rejected: 0 }, 'the member\'s own share, case-blind');
+    assert.deepEqual(await call('shares', 'shareCounts', '0x' + '01'.repeat(20)), { pending: 0, accepted: 0, rejected: 0 }, 'another identity counts none of them');
+    assert.equal(Math.round(await call<number>('shares', 'acceptedWork', member)), Math.round(0.001 * 2 ** 32), 'the work of that one share (difficulty 0.001)');
+    assert.deepEqual(await call('shares', 'shareCounts'), { pending: 4, accepted: 3, rejected: 1 }, 'without a member: every share');
   });
 
   test('accrual: latest snapshot by time, whatever the insertion order', async () => {

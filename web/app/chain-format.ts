@@ -32,10 +32,3 @@ export function formatDuration(seconds: number): string {
     .map(([n, unit]) => `${n} ${unit}`)
     .join(' ');
 }
-
-/** `part` as a percentage of `whole` with one decimal ("—" when whole is 0). */
-export function percentOf(part: bigint, whole: bigint): string {
-  if (whole === 0n) return '—';
-  const tenths = (part * 1000n) / whole;
-  return `${tenths / 10n}.${tenths % 10n}%`;
-}

@@ -10,7 +10,9 @@ import { isMobileDevice } from './mobile.js';
 import './identity-panel.js';
 import './hashrate-chart.js';
 import './miner-controls.js';
-import { formatRate, formatWork } from './format.js';
+import { countOf, formatRate, formatWork } from './units.js';
+import { shareDifference } from './figure-reasons.js';
+import { RATE_WINDOW_S } from '../miner/miner.js';
 import { ContributorSession, type ContributorStats } from '../contributor/session.js';
 import { addRatePoint, type RatePoint } from './rate-history.js';
 import { warmUpKeyDerivation } from '../store/identity.js';
@@ -85,11 +87,13 @@ export class DaoApp extends LitElement {
         this.snapshot = stats;
         if (stats.state === 'mining') this.history = addRatePoint(this.history, Date.now(), stats.hashesPerSecond);
       });
+      this.address = (await store.getIdentity())?.address;
+      // Every local figure is the current identity's: the share records name the member they were mined for.
+      await session.showMember(this.address);
       await session.refreshRecorded();
       this.snapshot = session.snapshot();
       this.consent = await store.getConsent();
       this.mobileOptIn = this.consent?.granted === true && this.consent.mobileOptIn;
-      this.address = (await store.getIdentity())?.address;
       if (!this.address) afterIdle(warmUpKeyDerivation);
       void this.fetchWorkSource();
       void this.fetchCredit();
@@ -124,6 +128,7 @@ export class DaoApp extends LitElement {
       this.consent = await this.store.grantConsent(Date.now(), { mobileOptIn: this.mobile && this.mobileOptIn });
     }
     this.address = (await this.store.getOrCreateIdentity()).address;
+    await this.session.showMember(this.address);
     this.history = [];
     await this.session.start();
   }
@@ -147,6 +152,8 @@ export class DaoApp extends LitElement {
   private identityChanged(event: CustomEvent<string>): void {
     this.address = event.detail;
     this.credit = undefined;
+    this.history = [];
+    void this.session?.showMember(event.detail);
     void this.fetchCredit();
   }
 
@@ -154,8 +161,8 @@ export class DaoApp extends LitElement {
     if (this.loadError) return html`<p class="error" role="alert">${this.loadError}</p>`;
     const s = this.snapshot;
     if (!s) return html`<p>Loading…</p>`;
-    const reasons = Object.entries(s.shares.rejectReasons);
     const local = s.recorded ?? { pending: 0, accepted: 0, rejected: 0 };
+    const differences = shareDifference(local, this.credit?.shares, s.shares.rejectReasons);
     return html`
       <section aria-labelledby="what">
         <h2 id="what">What this does</h2>
@@ -195,6 +202,8 @@ export class DaoApp extends LitElement {
           .gpu=${s.gpu}
           .gpuNote=${s.gpuNote}
           .paused=${s.paused[0]?.detail}
+          .runningPercent=${s.cpuPercent}
+          .pressure=${s.pressure}
           .mobile=${this.mobile}
           .mobileOptIn=${this.mobileOptIn}
           @mobile-opt-in=${(e: CustomEvent<{ checked: boolean }>) => (this.mobileOptIn = e.detail.checked)}
@@ -208,30 +217,32 @@ export class DaoApp extends LitElement {
       <section aria-labelledby="figures" aria-live="polite">
         <h2 id="figures">Figures</h2>
         <dl>
-          <dt>Hash rate</dt>
-          <dd data-hashes-per-second=${s.hashesPerSecond}>${formatRate(s.hashesPerSecond)}</dd>
+          <dt>Hash rate <small>(last ${RATE_WINDOW_S} s)</small></dt>
+          <dd data-hashes-per-second=${s.hashesPerSecond}>
+            ${formatRate(s.hashesPerSecond)}
+            ${s.gpu
+              ? html`: <span data-cpu-hashes-per-second=${s.cpuHashesPerSecond}>CPU ${formatRate(s.cpuHashesPerSecond)}</span>
+                  + <span data-gpu-hashes-per-second=${s.gpuHashesPerSecond}>GPU ${formatRate(s.gpuHashesPerSecond)}</span>
+                  <br /><small data-gpu-shares-machine>the GPU's dispatches share this machine with the CPU workers: the CPU rate is lower while the GPU runs</small>`
+              : ''}
+          </dd>
           <dt>Last minute</dt>
           <dd><dao-hashrate-chart .points=${this.history}></dao-hashrate-chart></dd>
           <dt>Pool connection</dt>
           <dd data-pool=${s.pool}>${s.pool}${s.poolDetail ? `: ${s.poolDetail}` : ''}</dd>
-          <dt>This session</dt>
+          <dt>Since you pressed Start</dt>
           <dd data-session-accepted=${s.shares.accepted} data-session-rejected=${s.shares.rejected}>
-            ${s.shares.accepted} accepted, ${s.shares.rejected} rejected
-            ${reasons.length ? html`<ul>${reasons.map(([r, n]) => html`<li>${n} × ${r}</li>`)}</ul>` : ''}
-          </dd>
-          <dt>Counted on this device</dt>
-          <dd data-local-accepted=${local.accepted} data-local-rejected=${local.rejected} data-local-pending=${local.pending}>
-            ${local.accepted} shares accepted, ${local.rejected} rejected${local.pending ? `, ${local.pending} awaiting an answer` : ''}
-          </dd>
-          <dt>Credited by the pool</dt>
-          <dd data-pool-shares=${this.credit?.shares ?? ''}>
-            ${this.credit ? `${this.credit.shares} shares, ${formatWork(this.credit.work)}` : this.address ? '…' : 'nothing yet'}
-          </dd>
-          <dt>Shares by engine</dt>
-          <dd>
+            ${countOf(s.shares.accepted, 'share')} accepted, ${s.shares.rejected} rejected
             ${Object.entries(s.shares.byEngine).map(
-              ([name, n]) => html`<span data-engine-accepted=${name} data-accepted=${n.accepted}>${name}: ${n.accepted} accepted, ${n.rejected} rejected</span><br />`,
+              ([name, n]) => html`<br /><small data-engine-accepted=${name} data-accepted=${n.accepted}>${name}: ${n.accepted} accepted, ${n.rejected} rejected</small>`,
             )}
+          </dd>
+          <dt>Your shares</dt>
+          <dd data-shares-compare>
+            <span data-local-accepted=${local.accepted} data-local-rejected=${local.rejected} data-local-pending=${local.pending}>this device: ${countOf(local.accepted, 'share')}</span>
+            ·
+            <span data-pool-shares=${this.credit?.shares ?? ''}>the pool: ${this.credit ? countOf(this.credit.shares, 'share') : this.address ? '…' : 'nothing yet'}</span>
+            ${differences.length ? html`<br /><small data-shares-why>${differences.join('; ')}</small>` : ''}
           </dd>
         </dl>
       </section>

@@ -5,7 +5,7 @@ import type { ShareAuditResult } from '../chain/share-audit.js';
 import { formatDuration, formatToken } from './chain-format.js';
 import './confirm-dialog.js';
 import type { ConfirmDialog } from './confirm-dialog.js';
-import { formatWork } from './format.js';
+import { countOf, formatWork } from './units.js';
 import { isFinalRoot } from '../chain/dao-reader.js';
 
 /**
@@ -55,19 +55,19 @@ export class DaoChainPanel extends LitElement {
     return html`
       <div class="figures" role="group" aria-label="Your work, three ways">
         <div class="figure" data-testid="work-local">
-          <h3>Counted on this device</h3>
+          <h3>Work counted on this device</h3>
           <p data-work-local=${s.localWork === undefined ? '' : Math.round(s.localWork)}>${s.localWork === undefined ? '—' : formatWork(s.localWork)}</p>
-          <small>accepted shares this browser recorded</small>
+          <small>this identity's accepted shares, as this browser recorded them</small>
         </div>
         <div class="figure" data-testid="work-pool">
-          <h3>Credited by the pool</h3>
+          <h3>Work credited by the pool</h3>
           <p data-work-pool=${s.credit ? Math.round(s.credit.work) : ''}>${s.credit ? formatWork(s.credit.work) : '—'}</p>
-          <small>${s.credit ? `${s.credit.shares} shares in the pool's ledger` : 'no answer from the pool'}</small>
+          <small>${s.credit ? `${countOf(s.credit.shares, 'share')} in the pool's ledger` : 'no answer from the pool'}</small>
         </div>
         <div class="figure" data-testid="work-onchain">
-          <h3>Committed on-chain</h3>
+          <h3>Work committed on-chain</h3>
           <p data-work-onchain=${committed?.toString() ?? ''}>${committed === undefined ? '—' : formatWork(committed.toString())}</p>
-          <small>${proof && proof.epoch > 0 ? `up to epoch ${proof.epoch}` : 'no epoch published yet'}</small>
+          <small>${proof && proof.epoch > 0 ? `up to epoch ${proof.epoch}` : 'no epoch published yet'}${committed !== undefined && s.credit && committed.toString() !== String(Math.round(s.credit.work)) ? html`<br /><span data-work-why>work since epoch ${proof?.epoch} is not settled yet${s.current ? `: epoch ${s.current.epoch} closes at ${new Date(s.current.endsAtMs).toLocaleString()}` : ''}</span>` : ''}</small>
         </div>
       </div>
       ${this.renderProof()}

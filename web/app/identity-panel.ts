@@ -8,6 +8,12 @@ import type { ConfirmDialog } from './confirm-dialog.js';
  * The member address, and the key behind it: export (after a warning, in a dialog) and import
  * (a pasted key, checked by the store, which refuses garbage without echoing it).
  */
+const ORIGIN_WORDS = {
+  created: 'a key created in this browser and kept on this device only',
+  imported: 'a key you imported, kept on this device only',
+  wallet: 'an address from your wallet: the key stays in the wallet',
+} as const;
+
 export class IdentityPanel extends LitElement {
   static override properties = {
     store: { attribute: false },
@@ -16,12 +22,25 @@ export class IdentityPanel extends LitElement {
     busy: { type: Boolean },
     exportedKey: { state: true },
     error: { state: true },
+    origin: { state: true },
   };
+  /** Where the shown key came from, read from the store whenever the address changes. */
+  origin: 'created' | 'imported' | 'wallet' | undefined;
   store: MemberStore | undefined;
   address: string | undefined;
   busy = false;
   exportedKey: string | undefined;
   error: string | undefined;
+
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('address') || changed.has('store')) void this.readOrigin();
+  }
+
+  private async readOrigin(): Promise<void> {
+    const identity = await this.store?.getIdentity();
+    if (!identity || identity.address !== this.address) return;
+    this.origin = identity.source === 'injected' ? 'wallet' : identity.imported ? 'imported' : 'created';
+  }
 
   static override styles = css`
     :host { display: block; }
@@ -39,7 +58,7 @@ export class IdentityPanel extends LitElement {
       <p data-address=${this.address ?? ''}>
         Member address:
         ${this.address
-          ? html`<code>${this.address}</code><br /><small>a key created in this browser and kept on this device only</small>`
+          ? html`<code>${this.address}</code><br /><small data-key-origin=${this.origin ?? ''}>${ORIGIN_WORDS[this.origin ?? 'created']}</small>`
           : 'created when you start'}
       </p>
       <div class="row">

@@ -17,6 +17,8 @@ export class MinerControls extends LitElement {
     gpu: {},
     gpuNote: {},
     paused: {},
+    runningPercent: { type: Number },
+    pressure: {},
     mobile: { type: Boolean },
     mobileOptIn: { type: Boolean },
   };
@@ -31,6 +33,10 @@ export class MinerControls extends LitElement {
   gpuNote: string | undefined;
   /** Why mining is paused (battery, Data Saver, hidden tab); it resumes when that clears. */
   paused: string | undefined;
+  /** The duty cycle the engines run at now: below cpuPercent when a partner or the device's pressure lowers it. */
+  runningPercent: number | undefined;
+  /** The CPU pressure the browser reports (Compute Pressure API; Chromium only). */
+  pressure: string | undefined;
   mobile = false;
   mobileOptIn = false;
 
@@ -87,6 +93,11 @@ export class MinerControls extends LitElement {
         <output data-measured-cpu=${measured === undefined ? '' : measured.toFixed(3)} aria-label="Measured CPU share">
           measured: ${measured === undefined ? '–' : `${Math.round(measured * 100)}%`} per thread
         </output>
+        ${this.runningPercent !== undefined && this.runningPercent < this.cpuPercent
+          ? html`<small data-running-percent=${this.runningPercent} data-pressure=${this.pressure ?? ''}>running at ${this.runningPercent}%${
+              this.pressure === 'serious' ? ': the browser reports the device under serious load' : ''
+            }</small>`
+          : ''}
       </div>
       <div class="row">
         <label for="threads">Threads</label>

@@ -14,10 +14,17 @@ import {
 } from '../../protocol/dao/index.js';
 import type { ChainConfig } from '../chain/chain-config.js';
 import type { ChainSession, ChainSnapshot, MemberVote } from '../chain/chain-session.js';
-import { formatDuration, formatToken, percentOf } from './chain-format.js';
+import { formatDuration, formatToken } from './chain-format.js';
 import './confirm-dialog.js';
 import type { ConfirmDialog } from './confirm-dialog.js';
-import { formatWork } from './format.js';
+import { formatWork, quorumText } from './units.js';
+
+/** The relayer's refusal in the member's words: "no leaf" or "not a member in epoch N" mean no work in the epoch the proposal weighs. */
+function plainVoteError(message: string): string {
+  const epoch = /not a member in epoch (\d+)/.exec(message)?.[1];
+  if (epoch !== undefined) return `this address has no work in epoch ${epoch}, the epoch this proposal weighs: it has no vote on it`;
+  return /no leaf/.test(message) ? 'this address has no work in the epoch this proposal weighs: it has no vote on it' : message;
+}
 
 const ZERO_PARAMETER = `0x${'00'.repeat(32)}`;
 const SUPPORT_NAMES: Record<VoteSupport, string> = { 0: 'Against', 1: 'For', 2: 'Abstain' };
@@ -78,7 +85,7 @@ export class ProposalsPanel extends LitElement {
         ? html`<p data-proposals="0">No proposals yet.</p>`
         : // Newest on top.
           html`<ul data-proposals=${s.proposals.length}>${[...s.proposals].reverse().map((p) => this.renderProposal(p, s))}</ul>`}
-      ${s.actionError?.action === 'vote' ? html`<p class="error" role="alert" data-vote-error>${s.actionError.message}</p>` : ''}
+      ${s.actionError?.action === 'vote' ? html`<p class="error" role="alert" data-vote-error>${plainVoteError(s.actionError.message)}</p>` : ''}
       ${this.renderForm(s)}
       <dao-confirm-dialog></dao-confirm-dialog>
     `;
@@ -92,8 +99,11 @@ export class ProposalsPanel extends LitElement {
     const state = stateAtTime(p, now);
     const what = this.what(p);
     const counted = (label: string, work: bigint, attribute: string) =>
-      html`<span data-tally=${attribute} data-work=${work.toString()}>${label}: ${formatWork(work.toString())} (${percentOf(work, p.quorumWork)} of quorum)</span>`;
-    const canVote = state === 'active' && s.address !== undefined && !voteStands(vote) && s.busy === undefined;
+      html`<span data-tally=${attribute} data-work=${work.toString()}>${label}: ${formatWork(work.toString())} (${quorumText(work, p.quorumWork)})</span>`;
+    // No verified work in any published epoch: no voting weight, so no buttons that would only get a refusal.
+    const hasWeight = s.proof?.verified === true;
+    const canVote = state === 'active' && s.address !== undefined && hasWeight && !voteStands(vote) && s.busy === undefined;
+    const noWeight = state === 'active' && s.address !== undefined && !hasWeight && !voteStands(vote);
     const note =
       state === 'active'
         ? ` · ${formatDuration(Number(p.voteEnd) - now)} left`
@@ -120,7 +130,9 @@ export class ProposalsPanel extends LitElement {
               </button>`,
             )}
           </div>`
-        : ''}
+        : noWeight
+          ? html`<p class="meta" data-no-weight>You can vote once an epoch that includes your work is final.</p>`
+          : ''}
       ${this.renderVote(vote)}
     </li>`;
   }

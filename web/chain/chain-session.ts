@@ -74,7 +74,7 @@ export class ChainSession {
   private timer: ReturnType<typeof setInterval> | undefined;
   private polling: Promise<void> | undefined;
   private chainChecked: Promise<void> | undefined;
-  private localWorkCache: { accepted: number; work: number } | undefined;
+  private localWorkCache: { address: string; accepted: number; work: number } | undefined;
   /** The last proof check that cannot change until the next epoch is published (verify.ts isFinal). */
   private finalProof: { key: string; check: ProofCheck } | undefined;
   private readonly listeners = new Set<() => void>();
@@ -145,7 +145,7 @@ export class ChainSession {
   async claimFromWallet(): Promise<void> {
     await this.act('claim', async () => {
       const leaf = this.state.proof?.verified ? this.state.proof.leaf : undefined;
-      if (!leaf) throw new Error('there is no verified leaf to claim');
+      if (!leaf) throw new Error('there is nothing to claim yet: no published epoch holds verified work of this address');
       await claimFromWallet(this.config, leaf);
     });
   }
@@ -168,7 +168,7 @@ export class ChainSession {
   async propose(kind: ProposalKind, description: string, parameter: string, value: bigint): Promise<void> {
     await this.act('propose', async () => {
       const proof = this.state.proof;
-      if (!proof?.verified) throw new Error('proposing needs work committed in a published epoch (a verified leaf)');
+      if (!proof?.verified) throw new Error('proposing needs work committed in a published epoch, verified against the chain');
       await submitProposal(await memberSigner(this.store), this.config, this.reader, { kind, epoch: BigInt(proof.epoch), parameter, value, description });
     });
   }
@@ -214,7 +214,7 @@ export class ChainSession {
 
   private async readMember(address: string, proposals: ProposalView[]): Promise<Partial<ChainSnapshot>> {
     const [localWork, credit, proof, claimed, balance, claims] = await Promise.all([
-      this.localWork(),
+      this.localWork(address),
       fetchPoolCredit(address).catch(() => undefined),
       this.checkProof(address),
       this.reader.claimed(address),
@@ -233,16 +233,18 @@ export class ChainSession {
       claimed,
       balance,
       claimable,
-      claim: newest(claims) ?? this.state.claim,
+      // Another identity (switched or imported) never inherits the previous one's claim message.
+      claim: newest(claims) ?? (this.state.address === address ? this.state.claim : undefined),
       votes: await this.readVotes(address, proposals),
     };
   }
 
   /** The work of this device's accepted shares; summed again only when their count changed (a count is cheap, a sum reads every row). */
-  private async localWork(): Promise<number> {
-    const { accepted } = await this.store.shareCounts();
-    if (this.localWorkCache?.accepted !== accepted) this.localWorkCache = { accepted, work: await this.store.acceptedWork() };
-    return this.localWorkCache.work;
+  private async localWork(address: string): Promise<number> {
+    const { accepted } = await this.store.shareCounts(address);
+    const cached = this.localWorkCache;
+    if (cached?.accepted !== accepted || cached.address !== address) this.localWorkCache = { address, accepted, work: await this.store.acceptedWork(address) };
+    return this.localWorkCache!.work;
   }
 
   /** The check of the member's leaf in the latest published epoch, fetched again only when it can have changed. */

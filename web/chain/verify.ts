@@ -36,11 +36,11 @@ export async function verifyProof(reader: DaoReader, account: string, epoch: num
   const [onChain, leaf] = await Promise.all([reader.epochRoot(epoch), fetchProof(epoch, account)]);
   const base = { epoch, onChainRoot: onChain.root, checkedAtMs: nowMs };
   if (!isPublished(onChain)) return { ...base, verified: false, reason: `epoch ${epoch} has no root on-chain` };
-  if (!leaf) return { ...base, verified: false, reason: `the pool has no leaf for this address in epoch ${epoch}` };
+  if (!leaf) return { ...base, verified: false, reason: `epoch ${epoch} holds no work of this address (work counts from the epoch after it was mined)` };
   if (leaf.account.toLowerCase() !== account.toLowerCase()) {
-    return { ...base, leaf, verified: false, reason: `the pool sent the leaf of ${leaf.account}, not of this address` };
+    return { ...base, leaf, verified: false, reason: `the pool sent the record of ${leaf.account}, not of this address` };
   }
-  if (leaf.epoch !== epoch) return { ...base, leaf, verified: false, reason: `the pool sent a leaf of epoch ${leaf.epoch}, not ${epoch}` };
+  if (leaf.epoch !== epoch) return { ...base, leaf, verified: false, reason: `the pool sent a record of epoch ${leaf.epoch}, not ${epoch}` };
   const verified = verifyRewardProof(onChain.root, { account, cumulativeWork: leaf.cumulativeWork, cumulativeReward: leaf.cumulativeReward, proof: leaf.proof });
   if (verified) return { ...base, leaf, verified };
   const reason =

@@ -13,6 +13,7 @@ export function checkCpuPercent(name: string, percent: unknown): number {
 
 export class CpuCeiling {
   private limitPercent: number | undefined;
+  private pressureFactor = 1;
 
   constructor(private ceilingPercent: number) {
     checkCpuPercent('cpuCeiling', ceilingPercent);
@@ -32,8 +33,15 @@ export class CpuCeiling {
     return this.ceilingPercent;
   }
 
-  /** The duty cycle the engines run at now. */
+  /** The device's own back-off (Compute Pressure 'serious': 0.5), on top of the ceiling and the limit; 1 lifts it. */
+  setPressureFactor(factor: number): void {
+    if (!(factor > 0 && factor <= 1)) throw new RangeError(`the pressure factor must be in (0, 1], got ${factor}`);
+    this.pressureFactor = factor;
+  }
+
+  /** The duty cycle the engines run at now (never below the minimum the workers can keep). */
   get percent(): number {
-    return Math.min(this.ceilingPercent, this.limitPercent ?? MAX_CPU_PERCENT);
+    const chosen = Math.min(this.ceilingPercent, this.limitPercent ?? MAX_CPU_PERCENT);
+    return Math.max(MIN_CPU_PERCENT, Math.round(chosen * this.pressureFactor));
   }
 }

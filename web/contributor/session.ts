@@ -20,11 +20,16 @@ import { closeEngines, openEngines, type OpenedEngines } from './engines.js';
 import { Emitter } from './events.js';
 import { checkAddress, initialSettings, mergeSettings, type ContributorSessionOptions, type ContributorSettings } from './options.js';
 import { PauseSet, type PauseReason } from './pause-set.js';
+import { PressureWatcher, pressureDetail, pressureResponse, type PressureState } from './pressure.js';
 import { indexedDbRecords, noRecords, type ShareRecords } from './share-records.js';
 
 export type { ContributorSessionOptions, ContributorSettings } from './options.js';
 export type { PauseReason } from './pause-set.js';
 export type { TallyCounts } from '../miner/share-tally.js';
+export type { PressureState } from './pressure.js';
+
+/** The pause reason held while the browser reports critical compute pressure. */
+export const PRESSURE_REASON = 'pressure';
 
 /** idle: not started; paused: started, but a pause reason holds and nothing runs. */
 export type ContributorState = 'idle' | 'starting' | 'mining' | 'paused' | 'stopping';
@@ -41,7 +46,12 @@ export interface ContributorStats {
   /** The WebGPU adapter mining now; undefined when the GPU is not in use. */
   gpu?: string;
   gpuNote?: string;
+  /** Over the last RATE_WINDOW_S seconds: all engines, and the CPU workers and the GPU apart. */
   hashesPerSecond: number;
+  cpuHashesPerSecond: number;
+  gpuHashesPerSecond: number;
+  /** The CPU pressure the browser reports (Compute Pressure API); undefined where it does not. */
+  pressure?: PressureState;
   hashes: number;
   /** This session's shares: the tally, the one place they are counted. */
   shares: TallyCounts;
@@ -76,6 +86,7 @@ export class ContributorSession {
   private readonly pauses = new PauseSet();
   private readonly ceiling: CpuCeiling;
   private readonly watcher = new DeviceWatcher(() => this.applyDeviceRules());
+  private readonly pressure = new PressureWatcher((state) => this.applyPressure(state));
   private readonly poolUrl: string;
   private settings: ContributorSettings;
   private state: ContributorState = 'idle';
@@ -85,6 +96,8 @@ export class ContributorSession {
   private records: ShareRecords = noRecords;
   private ownStore: MemberStore | undefined;
   private recorded: ShareCounts | undefined;
+  /** The member whose shares are recorded and counted (store mode): known at the first run, or told by showMember. */
+  private member: string | undefined;
   private poolState: PoolState | 'not connected' = 'not connected';
   private poolDetail: string | undefined;
   private gpuNote: string | undefined;
@@ -122,6 +135,15 @@ export class ContributorSession {
     this.emitStats();
   }
 
+  /** The identity whose local figures to show (store mode): another one (switched or imported) switches every count. */
+  async showMember(address: string | undefined): Promise<void> {
+    if (address === this.member) return;
+    this.member = address;
+    this.tally.reset();
+    this.hashesBefore = 0;
+    await this.refreshRecorded();
+  }
+
   /** Starts contributing (only ever from a user's click): mining runs whenever no pause reason holds. */
   async start(): Promise<void> {
     if (this.wanted) return this.chain;
@@ -137,6 +159,7 @@ export class ContributorSession {
         this.attachRecords(this.ownStore);
       }
       await this.watcher.start();
+      await this.pressure.start();
     } catch (err) {
       return this.fail(err);
     }
@@ -151,7 +174,8 @@ export class ContributorSession {
     this.wanted = false;
     clearInterval(this.statsTimer);
     this.watcher.stop();
-    for (const reason of DEVICE_REASONS) this.pauses.delete(reason);
+    this.pressure.stop();
+    for (const reason of [...DEVICE_REASONS, PRESSURE_REASON]) this.pauses.delete(reason);
     if (this.run) closeEngines(this.run.engines);
     this.setState('stopping');
     await this.reconcile();
@@ -199,6 +223,7 @@ export class ContributorSession {
     const run = this.run;
     const cpuShares = run?.engines.cpu.map((e) => e.measuredCpuShare()) ?? [];
     const work = run?.miner.stats;
+    const mining = this.state === 'mining';
     return {
       state: this.state,
       pool: this.poolState,
@@ -208,7 +233,10 @@ export class ContributorSession {
       ...(cpuShares.length > 0 ? { measuredCpuShare: cpuShares.reduce((a, b) => a + b, 0) / cpuShares.length } : {}),
       ...(run?.engines.gpu ? { gpu: run.engines.gpu.hardware ?? 'unknown adapter' } : {}),
       ...(this.gpuNote ? { gpuNote: this.gpuNote } : {}),
-      hashesPerSecond: this.state === 'mining' ? (work?.hashesPerSecond ?? 0) : 0,
+      hashesPerSecond: mining ? (work?.hashesPerSecond ?? 0) : 0,
+      cpuHashesPerSecond: mining ? (work?.cpuHashesPerSecond ?? 0) : 0,
+      gpuHashesPerSecond: mining ? (work?.gpuHashesPerSecond ?? 0) : 0,
+      ...(this.pressure.state ? { pressure: this.pressure.state } : {}),
       hashes: this.hashesBefore + (work?.hashes ?? 0),
       shares: this.tally.snapshot(),
       ...(this.recorded ? { recorded: { ...this.recorded } } : {}),
@@ -233,6 +261,7 @@ export class ContributorSession {
   private async openRun(): Promise<void> {
     this.setState('starting');
     const address = checkAddress(typeof this.options.address === 'string' ? this.options.address : await this.options.address());
+    this.member = address;
     const engines = await openEngines({
       threads: this.settings.threads,
       useGpu: this.settings.useGpu,
@@ -274,6 +303,8 @@ export class ContributorSession {
     this.wanted = false;
     clearInterval(this.statsTimer);
     this.watcher.stop();
+    this.pressure.stop();
+    this.pauses.delete(PRESSURE_REASON);
     if (this.run) {
       closeEngines(this.run.engines);
       void this.run.miner.stop(0);
@@ -293,8 +324,17 @@ export class ContributorSession {
     }
   }
 
+  /** Compute pressure: 'serious' halves the duty cycle, 'critical' pauses; lower states lift both. */
+  private applyPressure(state: PressureState | undefined): void {
+    const response = pressureResponse(state);
+    this.ceiling.setPressureFactor(response.pause ? 1 : response.dutyFactor);
+    if (response.pause && state && this.wanted) void this.pause(PRESSURE_REASON, pressureDetail(state));
+    else if (this.pauses.has(PRESSURE_REASON)) void this.resume(PRESSURE_REASON);
+    this.emitStats();
+  }
+
   private attachRecords(store: MemberStore): void {
-    this.records = indexedDbRecords(store, this.tally, this.poolUrl, (message) => {
+    this.records = indexedDbRecords(store, this.tally, this.poolUrl, () => this.member, (message) => {
       this.error = message;
       this.emitStats();
     });

@@ -23,7 +23,14 @@ export const noRecords: ShareRecords = {
 };
 
 /** Store mode: each share the tally sees is added as pending, then settled with its answer. */
-export function indexedDbRecords(store: MemberStore, tally: ShareTally, poolUrl: string, onError: (message: string) => void): ShareRecords {
+export function indexedDbRecords(
+  store: MemberStore,
+  tally: ShareTally,
+  poolUrl: string,
+  /** The member the shares are mined for and counted for now (undefined: no identity yet, every share). */
+  member: () => string | undefined,
+  onError: (message: string) => void,
+): ShareRecords {
   const ids = new Map<number, Promise<number>>();
   let writes: Promise<unknown> = Promise.resolve();
   const track = (write: Promise<unknown>) => {
@@ -33,8 +40,10 @@ export function indexedDbRecords(store: MemberStore, tally: ShareTally, poolUrl:
   const detach = tally.onEvent((event: TallyEvent) => {
     if (event.type === 'sent') {
       const { share } = event;
+      const address = member();
       const id = store.addShare({
         poolUrl,
+        ...(address ? { member: address } : {}),
         jobId: share.job.job.jobId,
         extranonce2: bytesToHex(share.extranonce2),
         nonce: u32ToHex(share.nonce),
@@ -61,7 +70,7 @@ export function indexedDbRecords(store: MemberStore, tally: ShareTally, poolUrl:
     );
   });
   return {
-    counts: () => store.shareCounts(),
+    counts: () => store.shareCounts(member()),
     settled: () => writes.then(() => undefined),
     detach,
   };

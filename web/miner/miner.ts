@@ -16,6 +16,9 @@ interface WorkUnit {
 export interface MinerStats {
   hashes: number;
   hashesPerSecond: number;
+  /** The same window's rate of the CPU engines and of the GPU engine, apart (they share the machine). */
+  cpuHashesPerSecond: number;
+  gpuHashesPerSecond: number;
   /** Read from the tally (not counted here): kept for callers that only know the Miner. */
   sharesFound: number;
   accepted: number;
@@ -46,6 +49,9 @@ function sameWorkAs(a: PoolJob, b: PoolJob): boolean {
 const yieldToEventLoop = (): Promise<void> =>
   new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
+/** The window every hash rate is measured over (the page says so next to each rate). */
+export const RATE_WINDOW_S = 10;
+
 /** How long one engine call should last: short enough that a new block stops it within 100 ms. */
 const TARGET_CALL_MS = 50;
 
@@ -61,13 +67,18 @@ export class Miner {
   private workSerial = 0;
   private readonly headers = new Map<string, Uint8Array>();
   private readonly rates = new Map<HashEngine, number>();
-  private readonly windowHashes: { atMs: number; hashes: number }[] = [];
+  private readonly windowHashes: { atMs: number; hashes: number; gpu: boolean }[] = [];
   private loops: Promise<void>[] = [];
   /** This miner's shares sent and not answered yet. */
   private inFlight = 0;
   /** Resolves once every share sent so far has its answer. */
   private answered: Promise<void> = Promise.resolve();
-  private readonly work: Pick<MinerStats, 'hashes' | 'hashesPerSecond' | 'engineError'> = { hashes: 0, hashesPerSecond: 0 };
+  private readonly work: Pick<MinerStats, 'hashes' | 'hashesPerSecond' | 'cpuHashesPerSecond' | 'gpuHashesPerSecond' | 'engineError'> = {
+    hashes: 0,
+    hashesPerSecond: 0,
+    cpuHashesPerSecond: 0,
+    gpuHashesPerSecond: 0,
+  };
 
   constructor(
     private readonly pool: PoolClient,
@@ -154,7 +165,7 @@ export class Miner {
       }
       const elapsedMs = Math.max(performance.now() - began, 0.1);
       this.rates.set(engine, (result.scanned / elapsedMs) * 1000);
-      this.count(result.scanned);
+      this.count(result.scanned, engine.name === 'webgpu');
       for (const nonce of result.nonces) this.submit(unit, nonce, engine);
       // An engine in this thread (the CLI's single-thread WASM) resolves at once: without a real
       // yield here, the pool's messages, timers and a stop request would never get a turn.
@@ -202,13 +213,21 @@ export class Miner {
     this.answered = Promise.all([this.answered, answer]).then(() => undefined);
   }
 
-  /** Hashes per second over the last ten seconds. */
-  private count(hashes: number): void {
+  /** Hashes per second over the last RATE_WINDOW_S seconds: in all, on the CPU and on the GPU. */
+  private count(hashes: number, gpu: boolean): void {
     const nowMs = performance.now();
     this.work.hashes += hashes;
-    this.windowHashes.push({ atMs: nowMs, hashes });
-    while (this.windowHashes.length > 0 && nowMs - this.windowHashes[0]!.atMs > 10_000) this.windowHashes.shift();
+    this.windowHashes.push({ atMs: nowMs, hashes, gpu });
+    while (this.windowHashes.length > 0 && nowMs - this.windowHashes[0]!.atMs > RATE_WINDOW_S * 1000) this.windowHashes.shift();
     const spanMs = Math.max(nowMs - (this.windowHashes[0]?.atMs ?? nowMs), 1000);
-    this.work.hashesPerSecond = (this.windowHashes.reduce((n, w) => n + w.hashes, 0) / spanMs) * 1000;
+    let cpu = 0;
+    let onGpu = 0;
+    for (const w of this.windowHashes) {
+      if (w.gpu) onGpu += w.hashes;
+      else cpu += w.hashes;
+    }
+    this.work.cpuHashesPerSecond = (cpu / spanMs) * 1000;
+    this.work.gpuHashesPerSecond = (onGpu / spanMs) * 1000;
+    this.work.hashesPerSecond = this.work.cpuHashesPerSecond + this.work.gpuHashesPerSecond;
   }
 }

@@ -7,10 +7,11 @@ import type { IdentityRecord } from './schema.js';
 export interface Identity {
   address: string;
   source: IdentityRecord['source'];
+  imported?: boolean;
 }
 
 export function publicIdentity(record: IdentityRecord): Identity {
-  return { address: record.address, source: record.source };
+  return { address: record.address, source: record.source, ...(record.imported ? { imported: true } : {}) };
 }
 
 /**

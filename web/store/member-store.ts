@@ -83,9 +83,10 @@ export interface MemberStore extends ChainRecords {
   settleShare(id: number, answer: ShareAnswer): Promise<ShareRow>;
   /** Up to `limit` shares, newest submittedAtMs first. */
   recentShares(limit: number): Promise<ShareRow[]>;
-  shareCounts(): Promise<ShareCounts>;
-  /** Work of the accepted shares, in expected hashes (difficulty x 2^32 each): the "counted locally" figure. */
-  acceptedWork(): Promise<number>;
+  /** The shares mined for `member` (every share when absent; rows from before shares named their member count for no one member). */
+  shareCounts(member?: string): Promise<ShareCounts>;
+  /** Work of `member`'s accepted shares (every member's when absent), in expected hashes (difficulty x 2^32 each): the "counted locally" figure. */
+  acceptedWork(member?: string): Promise<number>;
   /** The accepted shares sent at or after `fromMs` and answered at or before `toMs`: those an epoch with that window must hold. */
   acceptedSharesIn(fromMs: number, toMs: number): Promise<ShareRow[]>;
 
@@ -94,6 +95,11 @@ export interface MemberStore extends ChainRecords {
   latestAccrual(): Promise<AccrualSnapshot | undefined>;
 
   close(): void;
+}
+
+/** Whether `share` was mined for `member` (addresses compared case-blind). */
+function sameMember(share: ShareRow, member: string): boolean {
+  return share.member !== undefined && share.member.toLowerCase() === member.toLowerCase();
 }
 
 /** Opens (creating or upgrading as needed) the member database `name`. */
@@ -183,7 +189,7 @@ export async function openMemberStore(name: string = MEMBER_DB_NAME, options: Op
       return record.privateKeyHex;
     },
     async importIdentity(privateKeyHex, change = {}) {
-      return storeIdentity(localIdentityFromKey(privateKeyHex, change.nowMs ?? Date.now()), change.replace ?? false);
+      return storeIdentity({ ...localIdentityFromKey(privateKeyHex, change.nowMs ?? Date.now()), imported: true }, change.replace ?? false);
     },
     async useInjectedIdentity(address, change = {}) {
       return storeIdentity(injectedIdentity(address, change.nowMs ?? Date.now()), change.replace ?? false);
@@ -219,15 +225,17 @@ export async function openMemberStore(name: string = MEMBER_DB_NAME, options: Op
       }
       return rows;
     },
-    async shareCounts() {
+    async shareCounts(member) {
       const index = db.transaction('shares').store.index('by-status');
-      const count = (status: ShareStatus) => index.count(status);
+      // Per member: the rows are read and filtered (a device holds thousands of shares, not millions).
+      const count = async (status: ShareStatus) =>
+        member === undefined ? index.count(status) : (await index.getAll(status)).filter((share) => sameMember(share, member)).length;
       const [pending, accepted, rejected] = await Promise.all([count('pending'), count('accepted'), count('rejected')]);
       return { pending, accepted, rejected };
     },
-    async acceptedWork() {
+    async acceptedWork(member) {
       const accepted = await db.getAllFromIndex('shares', 'by-status', 'accepted');
-      return accepted.reduce((sum, share) => sum + difficultyToWork(share.difficulty), 0);
+      return accepted.filter((share) => member === undefined || sameMember(share, member)).reduce((sum, share) => sum + difficultyToWork(share.difficulty), 0);
     },
 
     async acceptedSharesIn(fromMs, toMs) {

@@ -44,6 +44,7 @@ export function newShareRow(share: NewShare): Omit<ShareRow, 'id'> {
     status: 'pending',
   };
   if (share.versionBits !== undefined) row.versionBits = hex('versionBits', share.versionBits);
+  if (share.member !== undefined) row.member = text('member', share.member);
   return row;
 }
 

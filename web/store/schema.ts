@@ -56,6 +56,8 @@ export interface IdentityRecord {
   source: 'local' | 'injected';
   /** 0x + 64 lowercase hex digits; only for `local`. */
   privateKeyHex?: string;
+  /** A `local` key the member imported (pasted), rather than one this browser created. */
+  imported?: boolean;
   createdAtMs: number;
 }
 
@@ -64,6 +66,8 @@ export type ShareStatus = 'pending' | 'accepted' | 'rejected';
 /** A share as the browser submitted it: the mining.submit fields, hex as on the wire. */
 export interface NewShare {
   poolUrl: string;
+  /** The member address the share was mined for (absent in rows written before it was kept). */
+  member?: string;
   jobId: string;
   extranonce2: string;
   nonce: string;
