@@ -6,7 +6,7 @@ import type { EpochsResponse, HistoryResponse, MemberLeaf, StatsResponse } from 
 import { fetchChainStatus, fetchEpochs, fetchHistory, fetchMemberLeaves, fetchStats, GatewayError } from '../chain/gateway-api.js';
 import type { ChainStatus } from '../chain/chain-config.js';
 import { formatDuration, formatToken } from '../app/chain-format.js';
-import { formatRate, formatWork } from '../app/format.js';
+import { formatRate, formatWork } from '../app/units.js';
 import type { ChartSpec } from './pool-charts.js';
 
 const REFRESH_MS = 30_000;
