@@ -203,6 +203,17 @@ describe('member store in Chromium (IndexedDB)', () => {
     assert.deepEqual(await call('shares', 'shareCounts'), { pending: 4, accepted: 3, rejected: 1 }, 'without a member: every share');
   });
 
+  test('upgrading from version 2: shares written before rows named their member count for the identity this browser holds', async () => {
+    const identity = { address: KNOWN_ADDRESS, source: 'local', privateKeyHex: KNOWN_KEY, createdAtMs: 1_000 };
+    const rows = [
+      { ...share({ nonce: '00000001' }), status: 'accepted', answeredAtMs: 1_700_000_000_100 },
+      { ...share({ nonce: '00000002' }), status: 'pending' },
+    ];
+    await page.evaluate(([id, r]) => (window as unknown as { storeTest: StoreTestApi }).storeTest.seedVersion2('from-v2', id as never, r as never), [identity, rows] as const);
+    assert.deepEqual(await call('from-v2', 'shareCounts', KNOWN_ADDRESS), { pending: 1, accepted: 1, rejected: 0 } satisfies ShareCounts);
+    assert.deepEqual((await call<ShareRow[]>('from-v2', 'recentShares', 10)).map((row) => row.member), [KNOWN_ADDRESS, KNOWN_ADDRESS]);
+  });
+
   test('accrual: latest snapshot by time, whatever the insertion order', async () => {
     assert.equal(await call('accrual', 'latestAccrual'), undefined);
     const at = (atMs: number, work: number): AccrualSnapshot => ({ atMs, work, shares: work / 2 ** 32, hashesPerSecond: 1_500_000 });

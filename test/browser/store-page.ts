@@ -2,7 +2,7 @@
 // test drives it with page.evaluate and keeps every assertion on the Node side.
 import { openDB } from 'idb';
 import { openMemberStore, type MemberStore } from '../../web/store/member-store.js';
-import { MEMBER_DB_VERSION } from '../../web/store/schema.js';
+import { MEMBER_DB_VERSION, upgradeMemberDb, type IdentityRecord, type MemberDB, type ShareRow } from '../../web/store/schema.js';
 
 export type StoreMethod = Exclude<keyof MemberStore, 'close'>;
 export interface StoreCall {
@@ -21,6 +21,11 @@ export interface StoreTestApi {
   raceIdentity(dbName: string, connections: number): Promise<string[]>;
   /** Opens `dbName` at version MEMBER_DB_VERSION + 1 while a store holds it open. */
   versionChange(dbName: string): Promise<{ notified: boolean; openedVersion: number; laterCallError: string }>;
+  /**
+   * Writes `dbName` as a browser of database version 2 left it (before share rows named their
+   * member): `identity` and share rows without `member`.
+   */
+  seedVersion2(dbName: string, identity: IdentityRecord, shares: Omit<ShareRow, 'id'>[]): Promise<void>;
   /** Closes every store this page opened. */
   closeAll(): void;
 }
@@ -77,11 +82,22 @@ async function versionChange(dbName: string): Promise<{ notified: boolean; opene
   return { notified, openedVersion, laterCallError };
 }
 
+async function seedVersion2(dbName: string, identity: IdentityRecord, shares: Omit<ShareRow, 'id'>[]): Promise<void> {
+  // Version 2's schema is what the upgrade steps up to version 2 create; those steps never change.
+  const db = await openDB<MemberDB>(dbName, 2, { upgrade: (up, oldVersion, _newVersion, transaction) => upgradeMemberDb(up, oldVersion, transaction) });
+  const tx = db.transaction(['identity', 'shares'], 'readwrite');
+  await tx.objectStore('identity').put(identity, 'member');
+  for (const row of shares) await tx.objectStore('shares').add(row as ShareRow);
+  await tx.done;
+  db.close();
+}
+
 const api: StoreTestApi = {
   call: async (dbName, method, args) => invoke(await store(dbName), method, args),
   callInWorker,
   raceIdentity,
   versionChange,
+  seedVersion2,
   closeAll() {
     for (const opened of stores.values()) void opened.then((s) => s.close());
     stores.clear();

@@ -11,7 +11,7 @@ import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { RelayStatus } from '../../protocol/api.js';
 
 export const MEMBER_DB_NAME = 'dao-member';
-export const MEMBER_DB_VERSION = 2;
+export const MEMBER_DB_VERSION = 3;
 
 /** The contributor's consent to mine. Nothing hashes unless `granted` is true. */
 export interface Consent {
@@ -192,6 +192,21 @@ export function upgradeMemberDb(
       void votes.clear();
       votes.createIndex('by-voter', 'voter');
     }
-    // Version 3 goes here as `case 2:`; keep falling through, no `break`.
+    case 2: {
+      // Version 3: a share row names the member it was mined for, and every local figure is that
+      // member's. Rows written before did not: they are given to the identity this browser holds,
+      // the only one the app mined for unless the member replaced it (then the pool's figures,
+      // which the page shows beside the local ones, tell the difference).
+      void nameUnnamedShares(transaction);
+    }
+    // Version 4 goes here as `case 3:`; keep falling through, no `break`.
+  }
+}
+
+async function nameUnnamedShares(transaction: IDBPTransaction<MemberDB, StoreNames<MemberDB>[], 'versionchange'>): Promise<void> {
+  const identity = await transaction.objectStore('identity').get('member');
+  if (!identity) return;
+  for (let cursor = await transaction.objectStore('shares').openCursor(); cursor; cursor = await cursor.continue()) {
+    if (cursor.value.member === undefined) await cursor.update({ ...cursor.value, member: identity.address });
   }
 }
