@@ -169,6 +169,8 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
     assert.equal(page.workers().length, 0, 'no worker before consent');
     assert.deepEqual(sockets, [], 'no pool connection before consent');
     assert.equal(await attr(page, 'data-consent'), 'none');
+    // Nothing mined yet: the next close is only a boundary, which passes without a close unless work comes in.
+    await page.waitForSelector('[data-epoch-needs-work]', { timeout: 10_000 }).catch(() => assert.fail('the page does not say that an epoch without work does not close'));
 
     await mineInPage(page, gateway, 5);
     const address = (await attr(page, 'data-address')) ?? '';

@@ -80,6 +80,7 @@ export class DaoChainPanel extends LitElement {
         <dt>Next epoch closes</dt>
         <dd data-epoch-ends-at=${s.current?.endsAtMs ?? ''}>
           ${s.current ? `${new Date(s.current.endsAtMs).toLocaleString()} (in ${formatDuration((s.current.endsAtMs - Date.now()) / 1000)}; epoch ${s.current.epoch})` : '—'}
+          ${s.current && !s.current.pendingWork ? html`<br /><small data-epoch-needs-work>only if a share comes in before then: an epoch with no work does not close</small>` : ''}
         </dd>
       </dl>
       ${this.renderClaim(token)}
