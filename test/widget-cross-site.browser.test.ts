@@ -26,9 +26,13 @@ async function widgetFrame(page: Page): Promise<Frame> {
   return frame;
 }
 
-/** A real mouse click at the middle of `selector` inside the frame (no actionability checks). */
+/**
+ * A real mouse click at the middle of `selector` inside the frame (no actionability checks: a
+ * covered or nearly transparent frame is clicked all the same). It waits for the element to have a
+ * box: on a busy machine the frame may not be laid out yet when its script has run.
+ */
 async function clickIn(page: Page, frame: Frame, selector: string): Promise<void> {
-  const box = await (await frame.waitForSelector(selector, { state: 'attached' })).boundingBox();
+  const box = await (await frame.waitForSelector(selector, { state: 'visible', timeout: 10_000 })).boundingBox();
   assert.ok(box, `${selector} has no box`);
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
 }
