@@ -34,10 +34,13 @@ const NO_PROOF: ShareProof = { job: '', extranonce1: '', extranonce2: '', ntime:
 
 /** Where a bundle's rows come from; each store implements it over its own tables. */
 export interface AuditSource {
-  /** The compact leaves of `epoch` (the previous epoch's, for the bundle). */
-  previousLeaves(epoch: number): Promise<Uint8Array>;
-  /** The epoch's changed leaves, in account byte order. */
-  members(epoch: number): Promise<{ member: string; epoch_work: string; epoch_reward: string }[]>;
+  /**
+   * The compact leaves of `epoch` (the previous epoch's, for the bundle), as stored: in chunks, in
+   * order. Not joined: copying a million members' 84 MB in one go would hold up the event loop.
+   */
+  previousLeaves(epoch: number): Promise<Uint8Array[]>;
+  /** Up to `limit` of the epoch's changed leaves after account `afterMember`, in account byte order. */
+  members(epoch: number, afterMember: string, limit: number): Promise<{ member: string; epoch_work: string; epoch_reward: string }[]>;
   /** Up to `limit` of the epoch's shares with id above `afterId`, in id order. */
   shares(epoch: EpochRecord, afterId: number, limit: number): Promise<ShareRow[]>;
   /** A job's data (JSON of an AuditJob), undefined when it was never recorded. */
@@ -46,8 +49,8 @@ export interface AuditSource {
 
 /** The bundle's lines, each with its newline, of the closed epoch `row`. */
 export async function* auditBundleLines(source: AuditSource, row: EpochRecord): AsyncGenerator<string> {
-  const previous = row.epoch > 1 ? await source.previousLeaves(row.epoch - 1) : new Uint8Array(0);
-  const leafCount = leafCountOf(previous);
+  const previous = row.epoch > 1 ? await source.previousLeaves(row.epoch - 1) : [];
+  const leafCount = previous.reduce((sum, chunk) => sum + leafCountOf(chunk), 0);
   yield encodeBundleLine({
     type: 'header',
     format: AUDIT_FORMAT,
@@ -61,16 +64,23 @@ export async function* auditBundleLines(source: AuditSource, row: EpochRecord): 
     reinvested: row.reinvested.toString(),
     previousLeaves: leafCount,
   });
-  for (let i = 0; i < leafCount; i++) {
-    // Lower case: checksumming a million accounts would cost a keccak each, and the case carries nothing.
-    const leaf = leafAt(previous, i, false);
-    yield encodeBundleLine({ type: 'leaf', account: leaf.account, cumulativeWork: leaf.cumulativeWork.toString(), cumulativeReward: leaf.cumulativeReward.toString() });
-    if (i % LINES_PER_TURN === LINES_PER_TURN - 1) await yieldToEventLoop();
+  let line = 0;
+  for (const chunk of previous) {
+    for (let i = 0, n = leafCountOf(chunk); i < n; i++) {
+      // Lower case: checksumming a million accounts would cost a keccak each, and the case carries nothing.
+      const leaf = leafAt(chunk, i, false);
+      yield encodeBundleLine({ type: 'leaf', account: leaf.account, cumulativeWork: leaf.cumulativeWork.toString(), cumulativeReward: leaf.cumulativeReward.toString() });
+      if (++line % LINES_PER_TURN === 0) await yieldToEventLoop();
+    }
   }
-  const members = await source.members(row.epoch);
-  for (const [i, m] of members.entries()) {
-    yield encodeBundleLine({ type: 'member', member: m.member, epochWork: m.epoch_work, epochReward: m.epoch_reward });
-    if (i % LINES_PER_TURN === LINES_PER_TURN - 1) await yieldToEventLoop();
+  let members = 0;
+  for (let after = ''; ; ) {
+    const page = await source.members(row.epoch, after, LINES_PER_TURN);
+    if (page.length === 0) break;
+    for (const m of page) yield encodeBundleLine({ type: 'member', member: m.member, epochWork: m.epoch_work, epochReward: m.epoch_reward });
+    members += page.length;
+    after = page[page.length - 1]!.member;
+    await yieldToEventLoop();
   }
 
   const jobsSent = new Set<string>();
@@ -97,7 +107,7 @@ export async function* auditBundleLines(source: AuditSource, row: EpochRecord): 
     after = page[page.length - 1]!.id;
     await yieldToEventLoop();
   }
-  yield encodeBundleLine({ type: 'trailer', leaves: leafCount, members: members.length, jobs, shares });
+  yield encodeBundleLine({ type: 'trailer', leaves: leafCount, members, jobs, shares });
 }
 
 /** sha256 of the bundle's bytes, as published on-chain (node's native sha256: the same digest as BundleHasher, several times faster). */

@@ -264,9 +264,14 @@ export class PgSettlementStore implements SettlementStorage {
 
   /** The epoch's shares carry its number (set at close). Members in byte order, whatever the database's collation. */
   private readonly auditSource: AuditSource = {
-    previousLeaves: async (n) => concatBytes(...(await this.compactLeaves(this.pool, n))),
-    members: async (n) =>
-      (await this.pool.query(`SELECT member, epoch_work::text, epoch_reward::text FROM epoch_leaves WHERE epoch = $1 ORDER BY member COLLATE "C"`, [n])).rows,
+    previousLeaves: async (n) => this.compactLeaves(this.pool, n),
+    members: async (n, after, limit) =>
+      (
+        await this.pool.query(
+          `SELECT member, epoch_work::text, epoch_reward::text FROM epoch_leaves WHERE epoch = $1 AND member COLLATE "C" > $2 ORDER BY member COLLATE "C" LIMIT $3`,
+          [n, after, limit],
+        )
+      ).rows,
     shares: async (epoch, afterId, limit) =>
       (
         await this.pool.query<ShareRow>(

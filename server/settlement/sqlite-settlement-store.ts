@@ -90,8 +90,8 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO epoch_leaves (epoch, member, epoch_work, epoch_reward, cumulative_work, cumulative_reward)
        VALUES (@epoch, @member, @epochWork, @epochReward, @cumulativeWork, @cumulativeReward)`,
     ),
-    auditMembers: db.prepare<[number], { member: string; epoch_work: string; epoch_reward: string }>(
-      `SELECT member, epoch_work, epoch_reward FROM epoch_leaves WHERE epoch = ? ORDER BY member`,
+    auditMembers: db.prepare<[number, string, number], { member: string; epoch_work: string; epoch_reward: string }>(
+      `SELECT member, epoch_work, epoch_reward FROM epoch_leaves WHERE epoch = ? AND member > ? ORDER BY member LIMIT ?`,
     ),
     auditShares: db.prepare<[number, number, number], ShareRow>(
       `SELECT id, member, difficulty, work, hash, proof FROM shares WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`,
@@ -270,8 +270,8 @@ export class SqliteSettlementStore implements SettlementStorage {
 
   /** The epoch's shares are the rows with id in (firstShareId, lastShareId]. */
   private readonly auditSource: AuditSource = {
-    previousLeaves: async (n) => concatBytes(...(await this.compactLeaves(n))),
-    members: async (n) => this.stmt.auditMembers.all(n),
+    previousLeaves: async (n) => this.compactLeaves(n),
+    members: async (n, after, limit) => this.stmt.auditMembers.all(n, after, limit),
     shares: async (epoch, afterId, limit) => this.stmt.auditShares.all(Math.max(afterId, epoch.firstShareId ?? 0), epoch.lastShareId ?? 0, limit),
     job: async (key) => this.stmt.auditJob.get(key),
   };
