@@ -16,7 +16,7 @@ import { connectDao, writeDeployment, type DaoContracts } from '../server/chain/
 import type { Gateway } from '../server/gateway.js';
 import { DISTRIBUTOR_ABI, GOVERNOR_ABI, ROOT_PUBLISHED_EVENT, TOKEN_ABI, TREASURY_ABI } from '../web/chain/abi.js';
 import type { NewProof, NewVote } from '../web/store/chain-records.js';
-import type { ProofRow, VoteRow } from '../web/store/schema.js';
+import { MEMBER_DB_VERSION, type ProofRow, type VoteRow } from '../web/store/schema.js';
 import type { StoreMethod, StoreTestApi } from './browser/store-page.js';
 import { launchChromium, startDevServer, type DevServer } from './helpers/browser.js';
 import { answerConfirm } from './helpers/confirm.js';
@@ -559,7 +559,7 @@ describe('on-chain DAO in the contributor app (real gateway, real anvil, Chromiu
         };
         open.onerror = () => reject(open.error);
       })`);
-      assert.deepEqual(shape, { version: 2, proofIndexes: ['by-account'], voteIndexes: ['by-voter'], proofs: 0 });
+      assert.deepEqual(shape, { version: MEMBER_DB_VERSION, proofIndexes: ['by-account'], voteIndexes: ['by-voter'], proofs: 0 });
       assert.equal(page.workers().length, 0, 'the kept consent starts nothing by itself');
     } finally {
       await context.close();
