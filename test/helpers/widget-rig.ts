@@ -57,9 +57,10 @@ export function partnerPage(daoOrigin: string, query: URLSearchParams): string {
   const embed =
     sandbox === null
       ? `<script id="dao" src="${daoOrigin}/widget.js" ${attributes} async></script>`
-      : `<iframe id="manual" sandbox="${sandbox}" width="320" height="140" style="border:0;display:block"
-           src="${daoOrigin}/widget/widget.html?size=compact&theme=light&parent=${encodeURIComponent('PARENT')}"></iframe>
-         <script>const f = document.getElementById('manual'); f.src = f.src.replace('PARENT', encodeURIComponent(location.origin));</script>`;
+      : // The src is set once, by script (the page's own origin goes in it): a src in the markup that
+        // the script then replaced made the frame load twice, and a test could grab the first document.
+        `<iframe id="manual" sandbox="${sandbox}" width="320" height="140" style="border:0;display:block"></iframe>
+         <script>document.getElementById('manual').src = '${daoOrigin}/widget/widget.html?size=compact&theme=light&parent=' + encodeURIComponent(location.origin);</script>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A partner on another site</title>
 <style>body { margin: 20px; font: 14px sans-serif; } #decoy { position: absolute; left: 20px; top: 60px; z-index: 0; }</style>
